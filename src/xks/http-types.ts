@@ -1,0 +1,25 @@
+/**
+ * The transport-neutral request and response the XKS core works on. Frontends (uWS, node:tls) translate to and
+ * from these, so the XKS logic never sees which HTTP server carried the request.
+ */
+export interface XksHttpRequest {
+  method: string
+  /** The path exactly as received, without query string: SigV4 signs it verbatim. */
+  path: string
+  /** The raw query string ('' when absent). Valid XKS requests carry none. */
+  query: string
+  /** Header names lower-cased; repeated headers joined with ',' (RFC 9110 §5.3). Values untouched. */
+  headers: Readonly<Record<string, string>>
+  /** The raw body bytes: SigV4 hashes exactly these, before any JSON parsing. */
+  body: Buffer
+  /** Wall-clock time the request head arrived (ms since epoch). */
+  receivedAt: number
+  /** Peer address, for logs only. */
+  remoteAddress: string
+}
+
+export interface XksHttpResponse {
+  status: number
+  /** Always compact single-line JSON. */
+  body: string
+}
