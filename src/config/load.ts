@@ -1,0 +1,120 @@
+/**
+ * Loads the configuration once at startup: file → environment overrides → defaults → schema check → secrets →
+ * cross-field checks → deep freeze. Every error names the offending field, so an operator can fix it at once.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { Value } from '@sinclair/typebox/value'
+import { ConfigSchema, type RawConfig, type SecretRefValue, type XksgateConfig } from './schema'
+import { applyEnvOverrides } from './env-overrides'
+import { validateUriPrefix } from '../xks/routes'
+
+export class ConfigError extends Error {
+  constructor (readonly problems: string[]) {
+    super('invalid configuration:\n  ' + problems.join('\n  '))
+    this.name = 'ConfigError'
+  }
+}
+
+// KMS's RawSecretAccessKey rule (digest §8.1); KMS will not accept any other secret, so neither do we.
+const SECRET_PATTERN = /^[A-Za-z0-9/+=]{43,64}$/
+
+export interface LoadOptions {
+  /** Path of the JSON configuration file. */
+  file: string
+  /** Defaults to process.env; overrides are XKSGATE__section__field=value. */
+  env?: NodeJS.ProcessEnv
+}
+
+export function loadConfig ({ file, env = process.env }: LoadOptions): XksgateConfig {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new ConfigError([`${file}: ${(err as Error).message}`])
+  }
+  return validateConfig(parsed, { baseDir: path.dirname(path.resolve(file)), env })
+}
+
+export function validateConfig (input: unknown, { baseDir, env = process.env }: { baseDir: string, env?: NodeJS.ProcessEnv }): XksgateConfig {
+  const withEnv = applyEnvOverrides(input, env)
+  const withDefaults = Value.Default(ConfigSchema, withEnv)
+  const schemaProblems = [...Value.Errors(ConfigSchema, withDefaults)].map(e => `${e.path || '/'}: ${e.message}`)
+  if (schemaProblems.length > 0) throw new ConfigError(dedupe(schemaProblems))
+
+  const raw = withDefaults as RawConfig
+  const problems: string[] = []
+  const secret = (ref: SecretRefValue, field: string): string => resolveSecret(ref, field, baseDir, env, problems)
+
+  const config: XksgateConfig = {
+    ...raw,
+    server: { ...raw.server, tls: { certFile: path.resolve(baseDir, raw.server.tls.certFile), keyFile: path.resolve(baseDir, raw.server.tls.keyFile) } },
+    hsm: { ...raw.hsm, pin: secret(raw.hsm.pin, '/hsm/pin') },
+    keyStores: raw.keyStores.map((store, i) => ({
+      ...store,
+      credentials: store.credentials.map((c, j) => {
+        const field = `/keyStores/${i}/credentials/${j}/secretAccessKey`
+        const value = secret(c.secretAccessKey, field)
+        if (value !== '' && !SECRET_PATTERN.test(value)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
+        return { accessKeyId: c.accessKeyId, secretAccessKey: value }
+      }),
+    })),
+  }
+  problems.push(...crossFieldProblems(config))
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze(config)
+}
+
+function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {
+  if (typeof ref === 'string') return ref
+  if ('env' in ref) {
+    const value = env[ref.env]
+    if (value === undefined || value === '') problems.push(`${field}: environment variable ${ref.env} is not set`)
+    return value ?? ''
+  }
+  const file = path.resolve(baseDir, ref.file)
+  try {
+    // Secret files conventionally end with a newline (echo, Kubernetes secrets); it is never part of the secret.
+    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (err) {
+    problems.push(`${field}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    return ''
+  }
+}
+
+function crossFieldProblems (config: XksgateConfig): string[] {
+  const problems: string[] = []
+  const prefixes = new Set<string>()
+  const accessKeyIds = new Set<string>()
+  const names = new Set<string>()
+  config.keyStores.forEach((store, i) => {
+    const prefixProblem = validateUriPrefix(store.uriPrefix)
+    if (prefixProblem !== undefined) problems.push(`/keyStores/${i}/uriPrefix: ${prefixProblem}`)
+    if (prefixes.has(store.uriPrefix)) problems.push(`/keyStores/${i}/uriPrefix: ${store.uriPrefix} is used by another key store`)
+    if (names.has(store.name)) problems.push(`/keyStores/${i}/name: ${store.name} is used by another key store`)
+    prefixes.add(store.uriPrefix)
+    names.add(store.name)
+    store.credentials.forEach((c, j) => {
+      // An access key id must identify exactly one secret (spec §"Authentication").
+      if (accessKeyIds.has(c.accessKeyId)) problems.push(`/keyStores/${i}/credentials/${j}/accessKeyId: used more than once`)
+      accessKeyIds.add(c.accessKeyId)
+    })
+  })
+  for (const field of ['certFile', 'keyFile'] as const) {
+    const file = config.server.tls[field]
+    if (!fs.existsSync(file)) problems.push(`/server/tls/${field}: ${file} does not exist`)
+  }
+  return problems
+}
+
+function dedupe (items: string[]): string[] {
+  return [...new Set(items)]
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

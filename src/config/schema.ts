@@ -1,0 +1,135 @@
+/**
+ * The configuration schema: one typed object, every default in one place. `load.ts` validates a file against it
+ * once at startup; nothing else reads raw configuration.
+ */
+import { Type, type Static } from '@sinclair/typebox'
+
+const strict = { additionalProperties: false } as const
+
+/** A secret given inline, or (better) by reference to an environment variable or a file. */
+export const SecretRef = Type.Union([
+  Type.String({ minLength: 1 }),
+  Type.Object({ env: Type.String({ minLength: 1 }) }, strict),
+  Type.Object({ file: Type.String({ minLength: 1 }) }, strict),
+], { description: 'a string, {"env": "VAR"} or {"file": "/path"}' })
+
+const Credential = Type.Object({
+  // KMS accepts only these (XksProxyAuthenticationCredentialType): digest §8.1.
+  accessKeyId: Type.String({ pattern: '^[A-Z2-7]{20,30}$' }),
+  secretAccessKey: SecretRef,
+}, strict)
+
+const ExternalKey = Type.Object({
+  /** CKA_LABEL of the AES-256 key on the token. */
+  label: Type.String({ minLength: 1, maxLength: 256 }),
+  /** Reported as keyStatus DISABLED; Encrypt/Decrypt answer InvalidStateException. */
+  disabled: Type.Boolean({ default: false }),
+}, strict)
+
+const KeyStore = Type.Object({
+  /** A short name for logs and metrics. */
+  name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+  /** The XksProxyUriPath configured in KMS, e.g. "/keystores/abc/kms/xks/v1". */
+  uriPrefix: Type.String({ minLength: 10, maxLength: 128 }),
+  /** Two or more during a rotation (spec §"Authentication"). */
+  credentials: Type.Array(Credential, { minItems: 1, maxItems: 8 }),
+  /** Optional allow-list of SigV4 scope regions; absent means any region. */
+  allowedRegions: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' }), { minItems: 1 })),
+  /** externalKeyId → key on the token. Ids follow KMS: 1-128 of [A-Za-z0-9._-]. */
+  keys: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' }), ExternalKey),
+}, strict)
+
+const Tls = Type.Object({
+  certFile: Type.String({ minLength: 1 }),
+  keyFile: Type.String({ minLength: 1 }),
+}, strict)
+
+const Server = Type.Object({
+  host: Type.String({ default: '0.0.0.0' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
+  tls: Tls,
+  /** Whole-request budget from the request head to the response. KMS itself gives up after 250 ms. */
+  requestTimeoutMs: Type.Integer({ minimum: 10, maximum: 60000, default: 240 }),
+  /** A client that has not sent its whole body by then is disconnected (slow-loris guard). */
+  bodyTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+  /** The largest valid request is about 32 KiB (11 KB AAD + 6 KB plaintext + three 2048-character ARNs). */
+  maxBodyBytes: Type.Integer({ minimum: 32768, maximum: 1048576, default: 65536 }),
+  /** Requests in progress per process beyond which new ones get 429 ThrottlingException at once. */
+  maxInFlight: Type.Integer({ minimum: 1, maximum: 100000, default: 1024 }),
+}, strict)
+
+const Hsm = Type.Object({
+  modulePath: Type.String({ default: '/usr/lib/softhsm/libsofthsm2.so' }),
+  tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
+  pin: SecretRef,
+  threads: Type.Integer({ minimum: 1, maximum: 256, default: 2 }),
+  sessionsPerThread: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  /** Where IVs come from: Node's CSPRNG, or C_GenerateRandom on the HSM. */
+  ivSource: Type.Union([Type.Literal('random'), Type.Literal('hsm-random')], { default: 'random' }),
+  /** Most operations sent to a worker thread in one message. */
+  maxBatch: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
+  /** An HSM operation that takes longer answers DependencyTimeoutException. */
+  opTimeoutMs: Type.Integer({ minimum: 10, maximum: 60000, default: 200 }),
+}, strict)
+
+const Health = Type.Object({
+  /** A dedicated test key: the deep check never touches customer keys (spec §GetHealthStatus). */
+  keyLabel: Type.String({ minLength: 1 }),
+  /** How often the background deep check runs; the spec allows a cached result of at most 60 s. */
+  intervalMs: Type.Integer({ minimum: 1000, maximum: 60000, default: 15000 }),
+  /** A successful check slower than this reports DEGRADED. */
+  degradedLatencyMs: Type.Integer({ minimum: 1, maximum: 60000, default: 100 }),
+  proxyVendor: Type.String({ default: 'xksgate' }),
+  /** Defaults to "xksgate <version>". */
+  proxyModel: Type.Optional(Type.String({ minLength: 1 })),
+  /** Defaults to the token's manufacturer id. */
+  ekmVendor: Type.Optional(Type.String({ minLength: 1 })),
+}, strict)
+
+const Limits = Type.Object({
+  /** Larger plaintext/ciphertext gets 501; the spec requires at least 4300 bytes. */
+  maxPlaintextBytes: Type.Integer({ minimum: 4300, maximum: 65536, default: 8192 }),
+  /** Larger AAD gets 501; the spec requires at least 8192 bytes; the u16 length prefix caps it at 65535. */
+  maxAadBytes: Type.Integer({ minimum: 8192, maximum: 65535, default: 16384 }),
+}, strict)
+
+const Auth = Type.Object({
+  /** Spec: requests more than 5 minutes old or ahead SHOULD fail. */
+  maxSkewSeconds: Type.Integer({ minimum: 1, maximum: 900, default: 300 }),
+}, strict)
+
+const Log = Type.Object({
+  level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
+}, strict)
+
+export const ConfigSchema = Type.Object({
+  server: Server,
+  hsm: Hsm,
+  health: Health,
+  limits: Type.Object(Limits.properties, { ...strict, default: {} }),
+  auth: Type.Object(Auth.properties, { ...strict, default: {} }),
+  log: Type.Object(Log.properties, { ...strict, default: {} }),
+  keyStores: Type.Array(KeyStore, { minItems: 1 }),
+}, strict)
+
+/** The configuration as written in the file (secrets may still be references). */
+export type RawConfig = Static<typeof ConfigSchema>
+export type SecretRefValue = Static<typeof SecretRef>
+
+type Resolved<T> = T extends SecretRefValue ? string : T
+/** Credentials with their secrets resolved to strings. */
+export interface ResolvedCredential { accessKeyId: string, secretAccessKey: string }
+export interface ResolvedKeyStore extends Omit<RawConfig['keyStores'][number], 'credentials'> {
+  credentials: ResolvedCredential[]
+}
+
+/** The validated, resolved, frozen configuration every module receives. */
+export interface XksgateConfig {
+  readonly server: RawConfig['server']
+  readonly hsm: Omit<RawConfig['hsm'], 'pin'> & { pin: Resolved<SecretRefValue> }
+  readonly health: RawConfig['health']
+  readonly limits: RawConfig['limits']
+  readonly auth: RawConfig['auth']
+  readonly log: RawConfig['log']
+  readonly keyStores: readonly ResolvedKeyStore[]
+}

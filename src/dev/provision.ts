@@ -1,0 +1,93 @@
+/**
+ * The embedded default: everything a newcomer needs to run xksgate on one machine, created on first use in one
+ * directory and reused afterwards. A SoftHSM token with the keys the official test client expects, a
+ * self-signed certificate, credentials, a config file and the KMS proxy configuration file (digest §8.1).
+ */
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { provisionSoftHsm } from '../hsm/softhsm'
+import { ensureSelfSignedCert } from './tls-cert'
+
+/** Key ids as the official test client names them by default, so it runs without extra settings. */
+export const DEV_KEYS = {
+  encryptDecrypt: 'foo',
+  encryptOnly: 'encrypt_only_key',
+  decryptOnly: 'decrypt_only_key',
+  impotent: 'impotent_key',
+} as const
+export const DEV_HEALTH_KEY = 'xksgate-health'
+export const DEV_URI_PREFIX = '/dev/kms/xks/v1'
+export const DEV_TOKEN_LABEL = 'xksgate-dev'
+
+export interface DevEnvironment {
+  configFile: string
+  certFile: string
+  accessKeyId: string
+  secretAccessKey: string
+}
+
+export async function provisionDevEnvironment (dir: string, port: number): Promise<DevEnvironment> {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const pinFile = path.join(dir, 'secrets', 'hsm-pin')
+  const secretFile = path.join(dir, 'secrets', 'secret-access-key')
+  const pin = readOrCreateSecret(pinFile, () => crypto.randomBytes(12).toString('hex'))
+  const soPin = readOrCreateSecret(path.join(dir, 'secrets', 'hsm-so-pin'), () => crypto.randomBytes(12).toString('hex'))
+  // KMS rules: access key id 20-30 of [A-Z2-7]; secret 43-64 characters with >= 256 bits of entropy.
+  const accessKeyId = readOrCreateSecret(path.join(dir, 'secrets', 'access-key-id'), () => randomBase32(20))
+  const secretAccessKey = readOrCreateSecret(secretFile, () => crypto.randomBytes(32).toString('base64'))
+
+  const { modulePath } = await provisionSoftHsm({
+    dir: path.join(dir, 'softhsm'),
+    tokenLabel: DEV_TOKEN_LABEL,
+    soPin,
+    pin,
+    keys: [
+      { label: DEV_KEYS.encryptDecrypt, encrypt: true, decrypt: true },
+      { label: DEV_KEYS.encryptOnly, encrypt: true, decrypt: false },
+      { label: DEV_KEYS.decryptOnly, encrypt: false, decrypt: true },
+      { label: DEV_KEYS.impotent, encrypt: false, decrypt: false },
+      { label: DEV_HEALTH_KEY, encrypt: true, decrypt: true },
+    ],
+  })
+  const { certFile, keyFile } = ensureSelfSignedCert(path.join(dir, 'tls'))
+  const configFile = path.join(dir, 'config.json')
+  writeJson(configFile, {
+    server: { host: '127.0.0.1', port, tls: { certFile, keyFile } },
+    hsm: { modulePath, tokenLabel: DEV_TOKEN_LABEL, pin: { file: pinFile } },
+    health: { keyLabel: DEV_HEALTH_KEY },
+    keyStores: [{
+      name: 'dev',
+      uriPrefix: DEV_URI_PREFIX,
+      credentials: [{ accessKeyId, secretAccessKey: { file: secretFile } }],
+      keys: Object.fromEntries(Object.values(DEV_KEYS).map(id => [id, { label: id }])),
+    }],
+  })
+  // The file KMS's console offers for download (spec §"Authentication"): what an operator pastes into KMS.
+  writeJson(path.join(dir, 'kms-proxy-config.json'), {
+    XksProxyUriPath: DEV_URI_PREFIX,
+    XksProxyAuthenticationCredential: { AccessKeyId: accessKeyId, RawSecretAccessKey: secretAccessKey },
+  }, 0o600)
+  return { configFile, certFile, accessKeyId, secretAccessKey }
+}
+
+function readOrCreateSecret (file: string, create: () => string): string {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim()
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+  const value = create()
+  fs.writeFileSync(file, value + '\n', { mode: 0o600 })
+  return value
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+
+function randomBase32 (length: number): string {
+  return Array.from(crypto.randomBytes(length), byte => BASE32[byte & 31]).join('')
+}
+
+/** Written to a temporary name and renamed, so a reader never sees half a file. */
+export function writeJson (file: string, value: unknown, mode = 0o644): void {
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode })
+  fs.renameSync(tmp, file)
+}

@@ -1,0 +1,114 @@
+/**
+ * The deep health check behind GetHealthStatus (spec §GetHealthStatus): a real encrypt and decrypt on a dedicated
+ * test key, run in the background so KMS's health poll never waits for the HSM. A cached result is at most
+ * `maxAgeMs` old (the spec allows one minute); an older one is refreshed before answering.
+ */
+import crypto from 'node:crypto'
+import type { HsmBackend, TokenInfo } from '../hsm/types'
+import type { Logger } from '../log'
+import { withDeadline } from '../xks/deadline'
+
+export type EkmHealthStatus = 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE'
+
+export interface HealthSnapshot {
+  status: EkmHealthStatus
+  /** Wall clock (ms) when the check finished. */
+  checkedAt: number
+  latencyMs: number
+  /** Why the status is not ACTIVE; for logs and /readyz. */
+  reason?: string
+  /** The last token info seen, kept across failed checks so the fleet details stay stable. */
+  token?: TokenInfo
+}
+
+export interface HealthMonitorOptions {
+  hsm: HsmBackend
+  keyLabel: string
+  intervalMs: number
+  degradedLatencyMs: number
+  timeoutMs: number
+  /** Sessions the pool should have open; fewer means DEGRADED. */
+  expectedSessions: number
+  log: Logger
+}
+
+const PROBE_BYTES = 32
+const NO_AAD = Buffer.from([0, 0, 0])
+
+export class HealthMonitor {
+  #latest: HealthSnapshot | undefined
+  #running: Promise<HealthSnapshot> | undefined
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (private readonly options: HealthMonitorOptions) {}
+
+  /** Runs the first check, then keeps checking every intervalMs. */
+  async start (): Promise<HealthSnapshot> {
+    const first = await this.check()
+    this.#timer = setInterval(() => { void this.check() }, this.options.intervalMs)
+    this.#timer.unref()
+    return first
+  }
+
+  stop (): void {
+    clearInterval(this.#timer)
+  }
+
+  latest (): HealthSnapshot | undefined {
+    return this.#latest
+  }
+
+  /** A result no older than maxAgeMs, checking now if the cached one is too old. */
+  async current (maxAgeMs = 60_000): Promise<HealthSnapshot> {
+    const latest = this.#latest
+    if (latest !== undefined && Date.now() - latest.checkedAt <= maxAgeMs) return latest
+    return await this.check()
+  }
+
+  /** One deep check; concurrent callers share it. */
+  check (): Promise<HealthSnapshot> {
+    this.#running ??= this.#probe().finally(() => { this.#running = undefined })
+    return this.#running
+  }
+
+  async #probe (): Promise<HealthSnapshot> {
+    const { hsm, keyLabel, timeoutMs } = this.options
+    const started = performance.now()
+    const token = await withDeadline(hsm.tokenInfo(), timeoutMs)
+    const plaintext = crypto.randomBytes(PROBE_BYTES)
+    const encrypted = await withDeadline(hsm.encrypt({ keyLabel, plaintext, gcmAad: NO_AAD }), timeoutMs)
+    let failure = !token.ok ? token.failure : !encrypted.ok ? encrypted.failure : undefined
+    if (encrypted.ok) {
+      const { ciphertext, tag, iv } = encrypted.value
+      const decrypted = await withDeadline(hsm.decrypt({ keyLabel, ciphertext, tag, iv, gcmAad: NO_AAD }), timeoutMs)
+      if (!decrypted.ok) failure = decrypted.failure
+      else if (!decrypted.value.plaintext.equals(plaintext)) failure = { kind: 'Internal', message: 'health probe decrypted to different bytes' }
+    }
+    const latencyMs = performance.now() - started
+    const snapshot = this.#judge(latencyMs, failure?.message, token.ok ? token.value : this.#latest?.token)
+    this.#record(snapshot)
+    return snapshot
+  }
+
+  #judge (latencyMs: number, failure: string | undefined, token: TokenInfo | undefined): HealthSnapshot {
+    const base = { checkedAt: Date.now(), latencyMs, token }
+    if (failure !== undefined) return { ...base, status: 'UNAVAILABLE', reason: failure }
+    const { sessionsOpen } = this.options.hsm.stats()
+    if (sessionsOpen < this.options.expectedSessions) {
+      return { ...base, status: 'DEGRADED', reason: `${sessionsOpen} of ${this.options.expectedSessions} HSM sessions open` }
+    }
+    if (latencyMs > this.options.degradedLatencyMs) {
+      return { ...base, status: 'DEGRADED', reason: `health probe took ${Math.round(latencyMs)} ms` }
+    }
+    return { ...base, status: 'ACTIVE' }
+  }
+
+  #record (snapshot: HealthSnapshot): void {
+    const previous = this.#latest?.status
+    this.#latest = snapshot
+    if (previous !== snapshot.status) {
+      const level = snapshot.status === 'ACTIVE' ? 'info' : 'warn'
+      this.options.log[level]({ event: 'ekm_health', status: snapshot.status, previous, reason: snapshot.reason }, 'EKM health changed')
+    }
+  }
+}

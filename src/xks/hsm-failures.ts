@@ -1,0 +1,26 @@
+/**
+ * How an HSM failure becomes an XKS error (digest §7.2, §7.3). Only data errors are the caller's fault; the rest
+ * are retryable for KMS (InternalException, DependencyTimeoutException).
+ */
+import type { HsmFailure } from '../hsm/types'
+import { XksError } from './errors'
+
+export function xksErrorFor (failure: HsmFailure): XksError {
+  const detail = failure.ckr ?? failure.kind
+  switch (failure.kind) {
+    case 'KeyNotFound':
+      return new XksError('KeyNotFoundException', undefined, detail)
+    case 'KeyUsageDenied':
+    case 'KeyTypeInvalid':
+      return new XksError('InvalidKeyUsageException', undefined, detail)
+    case 'AuthenticationFailed':
+      return new XksError('InvalidCiphertextException', undefined, detail)
+    case 'Timeout':
+      return new XksError('DependencyTimeoutException', undefined, detail)
+    case 'VerificationFailed':
+      return new XksError('InternalException', 'The verification decrypt after encryption failed.', detail)
+    case 'Unavailable':
+    case 'Internal':
+      return new XksError('InternalException', undefined, `${detail}: ${failure.message}`)
+  }
+}

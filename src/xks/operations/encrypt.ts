@@ -1,0 +1,33 @@
+/**
+ * Encrypt (spec §Encrypt). The AES-GCM AAD binds the request AAD and our ciphertextMetadata together
+ * (digest §6.3); the CDIV, when asked for, is computed before the verification decrypt (spec Appendix C).
+ */
+import type { HsmBackend } from '../../hsm/types'
+import { encodeBase64 } from '../base64'
+import { currentCiphertextMetadata } from '../ciphertext-metadata'
+import { withDeadline } from '../deadline'
+import { XksError } from '../errors'
+import { buildGcmAad, cdivPrefix } from '../gcm-aad'
+import { xksErrorFor } from '../hsm-failures'
+import type { ExternalKey } from '../key-stores'
+import type { EncryptRequestBody } from '../validate'
+
+export async function encrypt (hsm: HsmBackend, key: ExternalKey, body: EncryptRequestBody, timeoutMs: number): Promise<string> {
+  if (key.disabled) throw new XksError('InvalidStateException')
+  const metadata = currentCiphertextMetadata()
+  const outcome = await withDeadline(hsm.encrypt({
+    keyLabel: key.label,
+    plaintext: body.plaintext,
+    gcmAad: buildGcmAad(body.aad, metadata),
+    integrityPrefix: body.wantCdiv ? cdivPrefix(body.aad, metadata) : undefined,
+  }), timeoutMs)
+  if (!outcome.ok) throw xksErrorFor(outcome.failure)
+  const { ciphertext, tag, iv, integrityDigest } = outcome.value
+  return JSON.stringify({
+    ciphertext: encodeBase64(ciphertext),
+    initializationVector: encodeBase64(iv),
+    authenticationTag: encodeBase64(tag),
+    ciphertextMetadata: encodeBase64(metadata),
+    ...(integrityDigest !== undefined ? { ciphertextDataIntegrityValue: encodeBase64(integrityDigest) } : {}),
+  })
+}

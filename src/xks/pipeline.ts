@@ -1,0 +1,108 @@
+/**
+ * The XKS request path, top to bottom (digest §7.4):
+ *   route → authenticate → admit → validate → key lookup → authorize → operation (HSM) → respond.
+ * It works on transport-neutral requests, so any HTTP frontend can carry it.
+ */
+import type { HsmBackend } from '../hsm/types'
+import type { Logger } from '../log'
+import type { Admission } from './admission'
+import type { Authenticator } from './authenticate'
+import { XksError } from './errors'
+import type { XksHttpRequest, XksHttpResponse } from './http-types'
+import type { ExternalKey, KeyStore } from './key-stores'
+import { getHealthStatus, type HealthDeps } from './operations/get-health-status'
+import { getKeyMetadata } from './operations/get-key-metadata'
+import { encrypt } from './operations/encrypt'
+import { decrypt } from './operations/decrypt'
+import { logRequest, type RequestLogEntry } from './request-log'
+import { RouteTable, type RouteMatch } from './routes'
+import type { SizeLimits, RequestMetadata } from './validate'
+import { parseJsonBody, validateDecrypt, validateEncrypt, validateHealth, validateMetadata } from './validate'
+
+/** Secondary authorization (spec §"Authorization"); never consulted for health. Throws AccessDeniedException. */
+export type Authorize = (store: KeyStore, operation: string, keyId: string, metadata: RequestMetadata) => void
+
+export interface XksCoreDeps {
+  stores: readonly KeyStore[]
+  authenticator: Authenticator
+  admission: Admission
+  hsm: HsmBackend
+  health: HealthDeps
+  limits: SizeLimits
+  hsmTimeoutMs: number
+  log: Logger
+  authorize?: Authorize
+}
+
+export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
+
+export function createXksHandler (deps: XksCoreDeps): XksHandler {
+  const routes = new RouteTable(deps.stores)
+
+  return async function handleXksRequest (req) {
+    const started = performance.now()
+    const entry: RequestLogEntry = { status: 200, latencyMs: 0, remote: req.remoteAddress }
+    try {
+      const route = routes.match(req.method, req.path)
+      Object.assign(entry, { operation: route.operation, keyStore: route.store.name, keyId: route.keyId })
+      const principal = await deps.authenticator.authenticate(route.store, req)
+      Object.assign(entry, { accessKeyId: principal.accessKeyId, region: principal.region })
+      if (!deps.admission.tryEnter()) throw new XksError('ThrottlingException')
+      try {
+        return { status: 200, body: await dispatch(deps, route, req, entry) }
+      } finally {
+        deps.admission.leave()
+      }
+    } catch (err) {
+      const error = asXksError(err, deps.log)
+      Object.assign(entry, { status: error.status, errorName: error.errorName, detail: error.detail })
+      return { status: error.status, body: error.toBody() }
+    } finally {
+      entry.latencyMs = performance.now() - started
+      logRequest(deps.log, entry)
+    }
+  }
+}
+
+async function dispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest, entry: RequestLogEntry): Promise<string> {
+  checkContentType(req.headers['content-type'])
+  const json = parseJsonBody(req.body)
+  if (route.operation === 'health') {
+    entry.metadata = validateHealth(json).metadata
+    return await getHealthStatus(deps.health)
+  }
+  const request = route.operation === 'metadata'
+    ? validateMetadata(json)
+    : route.operation === 'encrypt' ? validateEncrypt(json, deps.limits) : validateDecrypt(json, deps.limits)
+  entry.metadata = request.metadata
+  const key = lookUpKey(route)
+  deps.authorize?.(route.store, route.operation, route.keyId ?? '', request.metadata)
+  switch (route.operation) {
+    case 'metadata': return await getKeyMetadata(deps.hsm, key, deps.hsmTimeoutMs)
+    case 'encrypt': return await encrypt(deps.hsm, key, request as ReturnType<typeof validateEncrypt>, deps.hsmTimeoutMs)
+    case 'decrypt': return await decrypt(deps.hsm, key, request as ReturnType<typeof validateDecrypt>, deps.hsmTimeoutMs)
+  }
+}
+
+function lookUpKey (route: RouteMatch<KeyStore>): ExternalKey {
+  const key = route.keyId === undefined ? undefined : route.store.keys.get(route.keyId)
+  if (key === undefined) throw new XksError('KeyNotFoundException', `No external key with that id in key store ${route.store.name}.`)
+  return key
+}
+
+/**
+ * The spec requires application/json. A missing header is tolerated (some clients omit it and the body is still
+ * checked as JSON); any other media type is a client error, as in the AWS reference proxy.
+ */
+function checkContentType (value: string | undefined): void {
+  if (value === undefined) return
+  const mediaType = value.split(';', 1)[0].trim().toLowerCase()
+  if (mediaType !== 'application/json') throw new XksError('ValidationException', 'Content-Type must be application/json.')
+}
+
+function asXksError (err: unknown, log: Logger): XksError {
+  if (err instanceof XksError) return err
+  // A bug, not a client or HSM failure: log it in full, answer a retryable InternalException.
+  log.error({ err }, 'unexpected error in the XKS pipeline')
+  return new XksError('InternalException', undefined, 'unexpected')
+}
