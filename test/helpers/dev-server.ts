@@ -1,0 +1,72 @@
+/**
+ * Starts the real proxy the way a user does (`node dist/src/dev/cli.js --dir DIR --port 0`) and waits for its
+ * connection.json. Every integration test talks to it over real TLS on loopback.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { repoRoot } from './paths'
+
+export interface Connection {
+  endpoint: string
+  uriPrefix: string
+  region: string
+  accessKeyId: string
+  secretAccessKey: string
+  keys: { encryptDecrypt: string, encryptOnly: string, decryptOnly: string, impotent: string }
+  caFile: string
+}
+
+export interface DevServer {
+  dir: string
+  connection: Connection
+  process: ChildProcess
+  /** Everything the server wrote to stdout/stderr so far (its pino log lines). */
+  output: () => string
+  /** SIGTERM, then wait for exit; resolves to the exit code. */
+  stop: () => Promise<number | null>
+}
+
+export interface DevServerOptions {
+  /** Reuse a provisioned directory (a fresh temp dir by default). */
+  dir?: string
+  args?: string[]
+  env?: NodeJS.ProcessEnv
+  readyTimeoutMs?: number
+}
+
+export async function startDevServer (options: DevServerOptions = {}): Promise<DevServer> {
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-test-'))
+  const connectionFile = path.join(dir, 'connection.json')
+  fs.rmSync(connectionFile, { force: true })
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', dir, '--port', '0', ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString() })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000)
+  while (!fs.existsSync(connectionFile)) {
+    if (child.exitCode !== null) throw new Error(`dev server exited with ${child.exitCode}:\n${output}`)
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`dev server not ready in time:\n${output}`)
+    }
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  const connection = JSON.parse(fs.readFileSync(connectionFile, 'utf8')) as Connection
+  return {
+    dir,
+    connection,
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      return await exited
+    },
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * A SigV4-signing XKS client for integration tests, over real TLS with keep-alive. Signing uses the aws4 package
+ * the way KMS signs (SignedHeaders host;x-amz-date); tests may override the date, credentials, path or body
+ * bytes to build negative cases.
+ */
+import https from 'node:https'
+import fs from 'node:fs'
+import aws4 from 'aws4'
+import type { Connection } from './dev-server'
+
+export interface XksResponse {
+  status: number
+  body: string
+  json: Record<string, unknown>
+  headers: Record<string, string | string[] | undefined>
+}
+
+export interface SendOptions {
+  method?: string
+  /** Path after the endpoint, e.g. `${uriPrefix}/health`. */
+  path: string
+  /** Object → compact JSON; string/Buffer → sent verbatim. */
+  body?: unknown
+  /** Override credentials (e.g. a wrong secret). */
+  accessKeyId?: string
+  secretAccessKey?: string
+  /** Sign as of this time instead of now. */
+  signedAt?: Date
+  region?: string
+  headers?: Record<string, string>
+  /** Send without any Authorization header. */
+  unsigned?: boolean
+}
+
+export class XksClient {
+  readonly agent: https.Agent
+  readonly #ca: Buffer
+
+  constructor (readonly connection: Connection, maxSockets = 64) {
+    this.#ca = fs.readFileSync(connection.caFile)
+    this.agent = new https.Agent({ keepAlive: true, maxSockets, ca: this.#ca })
+  }
+
+  close (): void {
+    this.agent.destroy()
+  }
+
+  async send (options: SendOptions): Promise<XksResponse> {
+    const url = new URL(this.connection.endpoint)
+    const body = toBytes(options.body)
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', ...options.headers }
+    if (!options.unsigned) {
+      const signedAt = options.signedAt ?? new Date()
+      headers['X-Amz-Date'] = signedAt.toISOString().replace(/[:-]|\.\d{3}/g, '')
+      const signed = aws4.sign({
+        host: url.host,
+        path: options.path,
+        method: options.method ?? 'POST',
+        service: 'kms-xks-proxy',
+        region: options.region ?? this.connection.region,
+        // Sign only host and x-amz-date, exactly like KMS: content-type travels unsigned.
+        headers: { 'X-Amz-Date': headers['X-Amz-Date'] },
+        body,
+        doNotEncodePath: true,
+      }, {
+        accessKeyId: options.accessKeyId ?? this.connection.accessKeyId,
+        secretAccessKey: options.secretAccessKey ?? this.connection.secretAccessKey,
+      })
+      headers.Authorization = String(signed.headers?.Authorization)
+    }
+    return await new Promise((resolve, reject) => {
+      const req = https.request({
+        host: url.hostname,
+        port: url.port,
+        path: options.path,
+        method: options.method ?? 'POST',
+        headers: { ...headers, 'Content-Length': String(body.length) },
+        agent: this.agent,
+      }, res => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString()
+          let json: Record<string, unknown> = {}
+          try { json = JSON.parse(text) as Record<string, unknown> } catch { /* non-JSON bodies are asserted by callers */ }
+          resolve({ status: res.statusCode ?? 0, body: text, json, headers: res.headers })
+        })
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+  }
+}
+
+function toBytes (body: unknown): Buffer {
+  if (body === undefined) return Buffer.alloc(0)
+  if (Buffer.isBuffer(body)) return body
+  if (typeof body === 'string') return Buffer.from(body)
+  return Buffer.from(JSON.stringify(body))
+}
+
+/** requestMetadata as KMS sends it for each operation. */
+export function metadataFor (kmsOperation: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice',
+    kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:/key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    kmsOperation,
+    kmsRequestId: crypto.randomUUID(),
+    ...extra,
+  }
+}
