@@ -1,0 +1,42 @@
+/**
+ * The byte strings that bind the request's AAD and the ciphertextMetadata into AES-GCM and into the CDIV.
+ */
+import { createHash } from 'node:crypto'
+import { XksError } from './errors'
+
+/** The u16 length prefix caps the AAD (digest §6.3); the validator answers 501 above its configured maximum. */
+export const MAX_GCM_AAD_BYTES = 0xffff
+/** The u8 length prefix caps the metadata; the spec's own limit is far lower (20 bytes, digest §6.4). */
+const MAX_CM_BYTES = 0xff
+
+/**
+ * gcmAAD = u16be(len AAD) || AAD || u8(len CM) || CM (digest §6.3, AAD scheme 1).
+ * The length prefixes stop metadata from being moved into the AAD field (or back) with the tag still valid.
+ * Absent fields are 0-byte buffers; their length bytes are still written.
+ */
+export function buildGcmAad (aad: Buffer, cm: Buffer): Buffer {
+  // Both guards are unreachable for validated requests; they keep a caller bug from truncating a length prefix
+  if (aad.length > MAX_GCM_AAD_BYTES) {
+    throw new XksError('UnsupportedOperationException', 'additionalAuthenticatedData is longer than 65535 bytes')
+  }
+  if (cm.length > MAX_CM_BYTES) throw new XksError('ValidationException', 'ciphertextMetadata is longer than 255 bytes')
+  const out = Buffer.allocUnsafe(3 + aad.length + cm.length) // every byte is written below
+  out.writeUInt16BE(aad.length, 0)
+  aad.copy(out, 2)
+  out[2 + aad.length] = cm.length
+  cm.copy(out, 3 + aad.length)
+  return out
+}
+
+/** AAD || CM: the start of the CDIV input (digest §6.5), raw bytes without length prefixes. */
+export function cdivPrefix (aad: Buffer, cm: Buffer): Buffer {
+  return Buffer.concat([aad, cm])
+}
+
+/**
+ * CDIV = SHA-256(AAD || CM || IV || ciphertext || tag) over decoded bytes, absent fields empty, no lengths
+ * (digest §6.5). Returns the 32-byte digest; the response carries its base64. Hashed piecewise to avoid a copy.
+ */
+export function computeCdiv (aad: Buffer, cm: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer): Buffer {
+  return createHash('sha256').update(aad).update(cm).update(iv).update(ciphertext).update(tag).digest()
+}
