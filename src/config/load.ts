@@ -16,6 +16,8 @@ export class ConfigError extends Error {
   }
 }
 
+// KMS's externalKeyId rule (digest §3.1).
+const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 // KMS's RawSecretAccessKey rule (digest §8.1); KMS will not accept any other secret, so neither do we.
 const SECRET_PATTERN = /^[A-Za-z0-9/+=]{43,64}$/
 
@@ -92,6 +94,9 @@ function crossFieldProblems (config: XksgateConfig): string[] {
     if (prefixProblem !== undefined) problems.push(`/keyStores/${i}/uriPrefix: ${prefixProblem}`)
     if (prefixes.has(store.uriPrefix)) problems.push(`/keyStores/${i}/uriPrefix: ${store.uriPrefix} is used by another key store`)
     if (names.has(store.name)) problems.push(`/keyStores/${i}/name: ${store.name} is used by another key store`)
+    for (const keyId of Object.keys(store.keys)) {
+      if (!KEY_ID_PATTERN.test(keyId)) problems.push(`/keyStores/${i}/keys: key id ${JSON.stringify(keyId)} must be 1-128 of A-Z a-z 0-9 . _ -`)
+    }
     prefixes.add(store.uriPrefix)
     names.add(store.name)
     store.credentials.forEach((c, j) => {

@@ -22,8 +22,8 @@ const Credential = Type.Object({
 const ExternalKey = Type.Object({
   /** CKA_LABEL of the AES-256 key on the token. */
   label: Type.String({ minLength: 1, maxLength: 256 }),
-  /** Reported as keyStatus DISABLED; Encrypt/Decrypt answer InvalidStateException. */
-  disabled: Type.Boolean({ default: false }),
+  /** Reported as keyStatus DISABLED; Encrypt/Decrypt answer InvalidStateException. Default false. */
+  disabled: Type.Optional(Type.Boolean()),
 }, strict)
 
 const KeyStore = Type.Object({

@@ -115,6 +115,7 @@ export class UwsFrontend {
   #write (res: HttpResponse, response: XksHttpResponse, closeConnection = false): void {
     res.cork(() => {
       res.writeStatus(statusLine(response.status)).writeHeader('Content-Type', 'application/json')
+      for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value)
       res.end(response.body, closeConnection || this.#draining)
     })
   }

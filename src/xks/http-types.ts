@@ -22,4 +22,6 @@ export interface XksHttpResponse {
   status: number
   /** Always compact single-line JSON. */
   body: string
+  /** Extra response headers (Content-Type is always application/json). */
+  headers?: Readonly<Record<string, string>>
 }

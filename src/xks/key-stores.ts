@@ -21,7 +21,7 @@ export function buildKeyStores (stores: readonly ResolvedKeyStore[]): KeyStore[]
   return stores.map(store => ({
     name: store.name,
     uriPrefix: store.uriPrefix,
-    keys: new Map(Object.entries(store.keys)),
+    keys: new Map(Object.entries(store.keys).map(([id, key]) => [id, { label: key.label, disabled: key.disabled ?? false }])),
     config: store,
   }))
 }

@@ -15,7 +15,7 @@ import { getKeyMetadata } from './operations/get-key-metadata'
 import { encrypt } from './operations/encrypt'
 import { decrypt } from './operations/decrypt'
 import { logRequest, type RequestLogEntry } from './request-log'
-import { RouteTable, type RouteMatch } from './routes'
+import { MethodNotAllowedError, RouteTable, type RouteMatch } from './routes'
 import type { SizeLimits, RequestMetadata } from './validate'
 import { parseJsonBody, validateDecrypt, validateEncrypt, validateHealth, validateMetadata } from './validate'
 
@@ -56,7 +56,9 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
     } catch (err) {
       const error = asXksError(err, deps.log)
       Object.assign(entry, { status: error.status, errorName: error.errorName, detail: error.detail })
-      return { status: error.status, body: error.toBody() }
+      // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
+      const headers = error instanceof MethodNotAllowedError ? { Allow: error.allow } : undefined
+      return { status: error.status, body: error.toBody(), headers }
     } finally {
       entry.latencyMs = performance.now() - started
       logRequest(deps.log, entry)

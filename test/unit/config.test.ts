@@ -1,0 +1,96 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { ConfigError, loadConfig, validateConfig } from '../../src/config/load'
+
+const SECRET = 'FYtE5EFA5FT0mCc3DrGUe2sti527BitkQ0Zr9MO9fvE'
+
+function fixture (): { dir: string, config: Record<string, any> } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-config-'))
+  fs.writeFileSync(path.join(dir, 'cert.pem'), 'x')
+  fs.writeFileSync(path.join(dir, 'key.pem'), 'x')
+  fs.writeFileSync(path.join(dir, 'secret'), SECRET + '\n')
+  return {
+    dir,
+    config: {
+      server: { tls: { certFile: 'cert.pem', keyFile: 'key.pem' } },
+      hsm: { tokenLabel: 'tok', pin: { env: 'TEST_PIN' } },
+      health: { keyLabel: 'health' },
+      keyStores: [{
+        name: 'a',
+        uriPrefix: '/a/kms/xks/v1',
+        credentials: [{ accessKeyId: 'AKIAI2SFODNN7EXAMPLE', secretAccessKey: { file: 'secret' } }],
+        keys: { foo: { label: 'foo' } },
+      }],
+    },
+  }
+}
+
+function problemsOf (fn: () => unknown): string[] {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+t.test('a minimal config gets every default, resolved secrets and absolute paths', async t => {
+  const { dir, config } = fixture()
+  const loaded = validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1234' } })
+  t.equal(loaded.server.port, 8443)
+  t.equal(loaded.server.maxBodyBytes, 65536)
+  t.equal(loaded.hsm.threads, 2)
+  t.equal(loaded.hsm.pin, '1234')
+  t.equal(loaded.limits.maxPlaintextBytes, 8192)
+  t.equal(loaded.auth.maxSkewSeconds, 300)
+  t.equal(loaded.keyStores[0].credentials[0].secretAccessKey, SECRET, 'trailing newline of a secret file is dropped')
+  t.equal(loaded.keyStores[0].keys.foo.disabled, undefined, 'absent means enabled')
+  t.equal(loaded.server.tls.certFile, path.join(dir, 'cert.pem'))
+  t.ok(Object.isFrozen(loaded.keyStores[0].credentials[0]), 'deeply frozen')
+})
+
+t.test('loadConfig reads a file and applies XKSGATE__ environment overrides', async t => {
+  const { dir, config } = fixture()
+  const file = path.join(dir, 'config.json')
+  fs.writeFileSync(file, JSON.stringify(config))
+  const loaded = loadConfig({ file, env: { TEST_PIN: 'p', XKSGATE__server__port: '9443', XKSGATE__keyStores__0__name: 'prod' } })
+  t.equal(loaded.server.port, 9443)
+  t.equal(loaded.keyStores[0].name, 'prod')
+  t.match(problemsOf(() => loadConfig({ file: path.join(dir, 'missing.json') }))[0], /missing\.json/)
+})
+
+const cases: Array<[string, (c: Record<string, any>) => void, RegExp]> = [
+  ['bad access key id', c => { c.keyStores[0].credentials[0].accessKeyId = 'lowercase-not-allowed' }, /\/keyStores\/0\/credentials\/0\/accessKeyId/],
+  ['short secret', c => { c.keyStores[0].credentials[0].secretAccessKey = 'tooShort' }, /\/keyStores\/0\/credentials\/0\/secretAccessKey: must be 43 to 64/],
+  ['unset env secret', c => { c.hsm.pin = { env: 'NOT_SET_ANYWHERE' } }, /\/hsm\/pin: environment variable NOT_SET_ANYWHERE is not set/],
+  ['unreadable secret file', c => { c.keyStores[0].credentials[0].secretAccessKey = { file: 'nope' } }, /secretAccessKey: cannot read .*nope: ENOENT/],
+  ['bad uri prefix', c => { c.keyStores[0].uriPrefix = '/a/b/kms/xks/v1/' }, /\/keyStores\/0\/uriPrefix/],
+  ['unknown field', c => { c.server.colour = 'blue' }, /\/server/],
+  ['port out of range', c => { c.server.port = 70000 }, /\/server\/port/],
+  ['limits below the spec minimum', c => { c.limits = { maxPlaintextBytes: 4000 } }, /\/limits\/maxPlaintextBytes/],
+  ['health interval above one minute', c => { c.health.intervalMs = 61000 }, /\/health\/intervalMs/],
+  ['bad key id', c => { c.keyStores[0].keys = { 'bad/id': { label: 'x' } } }, /\/keyStores\/0\/keys/],
+  ['missing certificate', c => { c.server.tls.certFile = 'absent.pem' }, /\/server\/tls\/certFile: .*absent\.pem does not exist/],
+  ['duplicate prefix', c => { c.keyStores.push({ ...c.keyStores[0], name: 'b', credentials: [{ accessKeyId: 'BKIAI2SFODNN7EXAMPLE', secretAccessKey: SECRET }] }) }, /\/keyStores\/1\/uriPrefix: .* is used by another key store/],
+  ['duplicate access key id', c => { c.keyStores.push({ ...c.keyStores[0], name: 'b', uriPrefix: '/b/kms/xks/v1' }) }, /\/keyStores\/1\/credentials\/0\/accessKeyId: used more than once/],
+  ['no key stores', c => { c.keyStores = [] }, /\/keyStores/],
+]
+
+for (const [name, mutate, expected] of cases) {
+  t.test(`rejected, naming the field: ${name}`, async t => {
+    const { dir, config } = fixture()
+    mutate(config)
+    const problems = problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } }))
+    t.ok(problems.some(p => expected.test(p)), `${expected} in ${JSON.stringify(problems)}`)
+  })
+}
+
+t.test('error messages never contain secret values', async t => {
+  const { dir, config } = fixture()
+  config.keyStores[0].credentials[0].secretAccessKey = 'short-secret-value'
+  const problems = problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } }))
+  t.notMatch(problems.join('\n'), /short-secret-value/)
+})
