@@ -1,0 +1,38 @@
+import * as pkcs11js from 'pkcs11js'
+import { classify, type Classified } from './ckr'
+import type { Handle, Pkcs11Api } from './cryptoki'
+
+/** The tag length KMS requires (spec §6.1). */
+export const TAG_BYTES = 16
+
+function mechanism (iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
+  // pkcs11js points pIv/pAAD at these Buffers' memory (no copy) for the duration of the *Init call.
+  const parameter: pkcs11js.AesGCM = {
+    type: pkcs11js.CK_PARAMS_AES_GCM, iv, aad, ivBits: iv.length * 8, tagBits: TAG_BYTES * 8,
+  }
+  return { mechanism: pkcs11js.CKM_AES_GCM, parameter }
+}
+
+/** One-shot AES-GCM encrypt. Returns ciphertext‖tag in one Buffer (what C_Encrypt produces). */
+export function gcmEncrypt (api: Pkcs11Api, session: Handle, key: Handle, iv: Buffer, aad: Buffer,
+  plaintext: Buffer): Buffer {
+  api.C_EncryptInit(session, mechanism(iv, aad), key)
+  return api.C_Encrypt(session, plaintext, Buffer.allocUnsafe(plaintext.length + TAG_BYTES))
+}
+
+/**
+ * One-shot AES-GCM decrypt of ciphertext‖tag. A data error in C_Decrypt (wrong tag, AAD, IV...) comes back as
+ * its classification, so the caller reports it without touching the session; anything else is thrown.
+ */
+export function gcmDecrypt (api: Pkcs11Api, session: Handle, key: Handle, iv: Buffer, aad: Buffer,
+  ciphertextAndTag: Buffer): Buffer | Classified {
+  api.C_DecryptInit(session, mechanism(iv, aad), key)
+  try {
+    // SoftHSM checks the output room against the whole input (tag included) before it decrypts.
+    return api.C_Decrypt(session, ciphertextAndTag, Buffer.allocUnsafe(ciphertextAndTag.length))
+  } catch (err) {
+    const c = classify(err, 'decrypt')
+    if (c.recovery === 'fail') return c
+    throw err
+  }
+}

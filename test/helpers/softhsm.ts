@@ -1,0 +1,32 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { provisionSoftHsm } from '../../src/hsm/softhsm'
+
+export interface TestToken {
+  dir: string
+  confPath: string
+  modulePath: string
+  tokenLabel: string
+  pin: string
+  soPin: string
+  cleanup: () => void
+}
+
+export const TEST_KEYS = [
+  { label: 'foo', encrypt: true, decrypt: true },
+  { label: 'enc-only', encrypt: true, decrypt: false },
+  { label: 'dec-only', encrypt: false, decrypt: true },
+  { label: 'impotent', encrypt: false, decrypt: false },
+  { label: 'health', encrypt: true, decrypt: true },
+]
+
+/** A fresh SoftHSM token in its own temp dir, with the test keys. Call cleanup() in t.teardown. */
+export async function createTestToken (): Promise<TestToken> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsm-'))
+  const tokenLabel = 'xksgate-test'
+  const pin = '1234'
+  const soPin = '5678'
+  const { confPath, modulePath } = await provisionSoftHsm({ dir, tokenLabel, soPin, pin, keys: TEST_KEYS })
+  return { dir, confPath, modulePath, tokenLabel, pin, soPin, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) }
+}
