@@ -1,0 +1,167 @@
+import type { Logger } from 'pino'
+import { type RedisClient, withinBudget } from '../redis/connect'
+import { XksError } from '../xks/errors'
+import { MemoryReplayGuard, MIN_TTL_MS, replayKey } from './memory-replay-guard'
+import type { ReplayGuard, ReplayGuardStatus, ReplayVerdict } from './types'
+
+/**
+ * Fleet-wide replay cache: `SET <prefix><storeId>:<signature> 1 PX <ttl> NX` (one atomic round trip, batched by
+ * ioredis auto-pipelining). Each call has a latency budget; a Redis that is down or slow yields the failure policy
+ * within that budget, never a slow request.
+ *
+ * The local cache mirrors every verdict this process has given, so a same-process replay is rejected without a
+ * round trip and is still caught while Redis is away. Only verdicts are mirrored: a fail-closed 503 records
+ * nothing, since that request was never served.
+ */
+
+const BACKFILL_CHUNK = 500
+
+export type ReplayFailurePolicy = 'fail-open-local' | 'fail-closed'
+
+export interface RedisReplayGuardOptions {
+  client: RedisClient
+  logger: Logger
+  failurePolicy: ReplayFailurePolicy
+  /** Budget for one Redis call, ms. */
+  commandTimeoutMs: number
+  /** Prepended to `<storeId>:<signature>`. */
+  keyPrefix: string
+  /** Local mirror and fallback; its size bounds memory during an outage. */
+  local: MemoryReplayGuard
+  now?: () => number
+}
+
+export interface RedisReplayGuardStats {
+  /** Checks answered by the local cache because Redis failed or was too slow (fail-open-local). */
+  fallbacks: number
+  /** Checks refused with 503 because Redis failed or was too slow (fail-closed). */
+  refusals: number
+  /** Times the guard entered the degraded state. */
+  outages: number
+}
+
+export class RedisReplayGuard implements ReplayGuard {
+  private readonly client: RedisClient
+  private readonly logger: Logger
+  private readonly policy: ReplayFailurePolicy
+  private readonly budgetMs: number
+  private readonly keyPrefix: string
+  private readonly local: MemoryReplayGuard
+  private readonly now: () => number
+  private degradedReason: string | undefined
+  /** The outage warning went out (a guard created before Redis is ready starts degraded but unannounced). */
+  private announced = false
+  /** Signatures accepted from the local cache during the outage, written to Redis once it is back. */
+  private unsynced: Array<[key: string, expiresAtMs: number]> = []
+  private readonly counters: RedisReplayGuardStats = { fallbacks: 0, refusals: 0, outages: 0 }
+  private readonly onReady = (): void => this.recovered()
+  private readonly onDown = (): void => this.degrade('connection lost')
+  // ioredis emits 'error' for every failed reconnect; without a listener it would only be printed.
+  private readonly onError = (error: Error): void => this.degrade(error.message)
+
+  constructor (options: RedisReplayGuardOptions) {
+    this.client = options.client
+    this.logger = options.logger
+    this.policy = options.failurePolicy
+    this.budgetMs = options.commandTimeoutMs
+    this.keyPrefix = options.keyPrefix
+    this.local = options.local
+    this.now = options.now ?? Date.now
+    this.client.on('ready', this.onReady)
+    this.client.on('close', this.onDown)
+    this.client.on('end', this.onDown)
+    this.client.on('error', this.onError)
+    if (this.client.status !== 'ready') this.degradedReason = 'not connected yet'
+  }
+
+  async checkAndRecord (storeId: string, signature: string, expiresAtMs: number): Promise<ReplayVerdict> {
+    const key = replayKey(storeId, signature)
+    const now = this.now()
+    if (this.local.has(key, now)) return 'replay'
+    const ttlMs = Math.max(Math.ceil(expiresAtMs - now), MIN_TTL_MS)
+    let reply: unknown
+    try {
+      reply = await withinBudget(this.client.set(this.keyPrefix + key, '1', 'PX', ttlMs, 'NX'), this.budgetMs)
+    } catch (error) {
+      return this.onFailure(key, now + ttlMs, signature, error)
+    }
+    this.recovered()
+    this.local.record(key, now + ttlMs)
+    return reply === 'OK' ? 'fresh' : 'replay'
+  }
+
+  status (): ReplayGuardStatus {
+    const degraded = this.degradedReason !== undefined
+    return degraded ? { backend: 'redis', degraded, reason: this.degradedReason } : { backend: 'redis', degraded }
+  }
+
+  stats (): RedisReplayGuardStats & { local: ReturnType<MemoryReplayGuard['stats']> } {
+    return { ...this.counters, local: this.local.stats() }
+  }
+
+  /** Detaches from the client; the caller owns (and quits) the client, which the fleet registry may share. */
+  async close (): Promise<void> {
+    this.client.off('ready', this.onReady)
+    this.client.off('close', this.onDown)
+    this.client.off('end', this.onDown)
+    this.client.off('error', this.onError)
+    await this.local.close()
+  }
+
+  private onFailure (key: string, expiresAtMs: number, signature: string, error: unknown): ReplayVerdict {
+    const reason = error instanceof Error ? error.message : String(error)
+    this.degrade(reason, signature)
+    if (this.policy === 'fail-closed') {
+      this.counters.refusals++
+      throw new XksError('DependencyTimeoutException', 'replay cache unavailable', reason)
+    }
+    this.counters.fallbacks++
+    const verdict = this.local.checkAndRecordSync(key, expiresAtMs)
+    // Bounded like the local cache: beyond that, the local cache is evicting too and the backfill is best effort.
+    if (verdict === 'fresh' && this.unsynced.length < this.local.maxEntries) this.unsynced.push([key, expiresAtMs])
+    return verdict
+  }
+
+  private degrade (reason: string, signature?: string): void {
+    if (this.announced) return
+    this.degradedReason = reason
+    this.announced = true
+    this.counters.outages++
+    // Once per outage; a prefix of the signature correlates with request logs without making it reusable.
+    this.logger.warn({ reason, policy: this.policy, signaturePrefix: signature?.slice(0, 8) },
+      this.policy === 'fail-closed'
+        ? 'replay cache: Redis unavailable, refusing requests with 503 until it recovers'
+        : 'replay cache: Redis unavailable, falling back to the in-process cache (cross-instance replays not caught)')
+  }
+
+  private recovered (): void {
+    if (this.degradedReason === undefined) return
+    if (this.announced) this.logger.info({ after: this.degradedReason }, 'replay cache: Redis available again')
+    this.degradedReason = undefined
+    this.announced = false
+    void this.backfill()
+  }
+
+  /**
+   * Writes the signatures accepted locally during the outage to Redis, so that other instances reject them from
+   * now on. It narrows the fail-open gap to replays made *during* the outage. Chunked so it never floods the
+   * auto-pipeline that live requests share; it stops at the first failure (the next outage starts a new list).
+   */
+  private async backfill (): Promise<void> {
+    const entries = this.unsynced
+    this.unsynced = []
+    for (let i = 0; i < entries.length; i += BACKFILL_CHUNK) {
+      const now = this.now()
+      const writes = entries.slice(i, i + BACKFILL_CHUNK)
+        .filter(([, expiresAtMs]) => expiresAtMs - now >= MIN_TTL_MS)
+        .map(async ([key, expiresAtMs]) =>
+          await this.client.set(this.keyPrefix + key, '1', 'PX', Math.ceil(expiresAtMs - now), 'NX'))
+      try {
+        await Promise.all(writes)
+      } catch (error) {
+        this.logger.warn({ err: error, left: entries.length - i }, 'replay cache: backfill after outage stopped')
+        return
+      }
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import pino from 'pino'
+import t from 'tap'
+import { FleetRegistry } from '../../src/fleet/fleet-registry'
+import { createRedisClient, type RedisClient, whenReady } from '../../src/redis/connect'
+import { startRedis, until } from '../helpers/redis-server'
+
+const HEARTBEAT_MS = 100
+const logger = pino({ level: 'silent' })
+
+t.test('fleet size from heartbeats', async t => {
+  const redis = await startRedis()
+  t.teardown(redis.stop)
+  const clients: RedisClient[] = []
+  t.teardown(() => clients.forEach(c => c.disconnect()))
+  const registry = async (keyPrefix: string, instanceId?: string): Promise<FleetRegistry> => {
+    const client = createRedisClient({ mode: 'standalone', url: redis.url, maxReconnectDelayMs: 100 })
+    clients.push(client)
+    t.ok(await whenReady(client, 5000))
+    const r = new FleetRegistry({ client, logger, keyPrefix, heartbeatMs: HEARTBEAT_MS, instanceId })
+    t.teardown(() => r.stop())
+    await r.start()
+    return r
+  }
+
+  t.test('two instances, then one stops', async t => {
+    const a = await registry('t1:')
+    const b = await registry('t1:')
+    t.not(a.instanceId, b.instanceId, 'default ids are unique per process object')
+    await a.beat()
+    t.equal(a.fleetSize(), 2)
+    t.equal(b.fleetSize(), 2, 'each sees both')
+    await b.stop()
+    await a.beat()
+    t.equal(a.fleetSize(), 1, 'a stopped instance leaves at once')
+  })
+
+  t.test('processes sharing an instance id count once (per-host counting)', async t => {
+    const a = await registry('t2:', 'host-1')
+    const b = await registry('t2:', 'host-1')
+    await registry('t2:', 'host-2')
+    await a.beat()
+    await b.beat()
+    t.equal(a.fleetSize(), 2)
+  })
+
+  t.test('a crashed instance ages out after 3 heartbeats', async t => {
+    const a = await registry('t3:')
+    // A "crash": one heartbeat at Redis' own clock, then silence and no stop().
+    const [seconds, micros] = await clients[0]!.time()
+    await clients[0]!.zadd('t3:fleet', Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), 'ghost')
+    await a.beat()
+    t.equal(a.fleetSize(), 2)
+    const started = Date.now()
+    await until('the ghost ages out', () => a.fleetSize() === 1, 3000)
+    t.ok(Date.now() - started < 6 * HEARTBEAT_MS, 'within a few heartbeats')
+    t.ok(await clients[0]!.pttl('t3:fleet') > 0, 'the set itself expires if the whole fleet dies')
+  })
+
+  t.test('Redis down: the last known size is kept', async t => {
+    const a = await registry('t4:')
+    await registry('t4:')
+    await a.beat()
+    t.equal(a.fleetSize(), 2)
+    await redis.kill('SIGKILL')
+    await a.beat()
+    t.equal(a.fleetSize(), 2)
+  })
+})
+
+t.test('no Redis: a fleet of one', async t => {
+  const r = new FleetRegistry({ logger })
+  await r.start()
+  t.equal(r.fleetSize(), 1)
+  await r.stop()
+})
