@@ -26,7 +26,7 @@ export function createLogger ({ level, base = {}, destination }: LoggerOptions):
     base: { pid: process.pid, ...base },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  }, destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }))
+  }, destination ?? pino.destination({ dest: 1, sync: false }))
 }
 
 /** Flush an asynchronous destination before the process exits, so the last lines (shutdown, fatal) are kept. */
