@@ -1,0 +1,84 @@
+import { DEFAULT_MIX, Mix, parseMix } from './loadgen/templates'
+
+/** Command-line flags of `npm run bench -- ...`. */
+
+export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f'] as const
+export type ScenarioId = typeof ALL_SCENARIOS[number]
+
+export interface BenchConfig {
+  quick: boolean
+  json: boolean
+  scenarios: Set<ScenarioId>
+  /** Load-generator threads and keep-alive connections per thread (closed loop). */
+  threads: number
+  connections: number
+  /**
+   * Connections per thread in the overload phase: an open loop at 2× capacity needs rate × latency requests in
+   * flight, and a client short of connections would queue them itself instead of offering them to the server.
+   */
+  overloadConnections: number
+  mix: Mix
+  warmupMs: number
+  /** Measured window of each closed-loop and overload phase. */
+  measureMs: number
+  /** Scenario d: the steady open-loop run over which RSS growth is measured. */
+  steadyMs: number
+  steadyRate: number
+  rawHsmMs: number
+  /** Proxy processes (--processes), undefined: the CLI's default. */
+  processes: number | undefined
+  proxyCli: string | undefined
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b,c,d,e,f] [--threads N] [--connections N]
+  [--mix encrypt:4,decrypt:4,metadata:1,health:1] [--duration S] [--steady S] [--rate R] [--processes N]
+  [--proxy-cli PATH]`
+
+export function parseArgs (argv: string[]): BenchConfig {
+  const quick = argv.includes('--quick')
+  const cfg: BenchConfig = {
+    quick,
+    json: argv.includes('--json'),
+    scenarios: new Set(ALL_SCENARIOS),
+    threads: 1,
+    connections: 32,
+    overloadConnections: 256,
+    mix: DEFAULT_MIX,
+    warmupMs: quick ? 1500 : 5000,
+    measureMs: quick ? 6000 : 20_000,
+    steadyMs: quick ? 20_000 : 60_000,
+    steadyRate: 1800,
+    rawHsmMs: quick ? 2000 : 10_000,
+    processes: undefined,
+    proxyCli: undefined,
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]
+    if (flag === '--quick' || flag === '--json') continue
+    const value = argv[++i]
+    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`)
+    const num = (): number => {
+      const n = Number(value)
+      if (!(n > 0)) throw new Error(`${flag} needs a positive number\n${USAGE}`)
+      return n
+    }
+    switch (flag) {
+      case '--only': cfg.scenarios = new Set(value.split(',').map(checkScenario)); break
+      case '--threads': cfg.threads = num(); break
+      case '--connections': cfg.connections = num(); break
+      case '--mix': cfg.mix = parseMix(value); break
+      case '--duration': cfg.measureMs = num() * 1000; break
+      case '--steady': cfg.steadyMs = num() * 1000; break
+      case '--rate': cfg.steadyRate = num(); break
+      case '--processes': cfg.processes = num(); break
+      case '--proxy-cli': cfg.proxyCli = value; break
+      default: throw new Error(`unknown flag ${flag}\n${USAGE}`)
+    }
+  }
+  return cfg
+}
+
+function checkScenario (s: string): ScenarioId {
+  if (!(ALL_SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}"\n${USAGE}`)
+  return s as ScenarioId
+}

@@ -1,0 +1,63 @@
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import https from 'node:https'
+import type { Credentials } from '../sign'
+import { amzDate, Signer } from '../sign'
+import { ID_HOLE, Template } from '../loadgen/templates'
+
+/** DIR/connection.json as written by the dev CLI once it serves (the scripted contract). */
+export interface ConnectionInfo {
+  endpoint: string
+  uriPrefix: string
+  region: string
+  accessKeyId: string
+  secretAccessKey: string
+  keys: { encryptDecrypt: string }
+}
+
+export function readConnection (file: string): ConnectionInfo & { port: number, creds: Credentials } {
+  const info = JSON.parse(fs.readFileSync(file, 'utf8')) as ConnectionInfo
+  const url = new URL(info.endpoint)
+  if (url.hostname !== '127.0.0.1') throw new Error(`refusing to load ${info.endpoint}: traffic stays on 127.0.0.1`)
+  return {
+    ...info,
+    port: Number(url.port),
+    creds: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey, region: info.region },
+  }
+}
+
+/**
+ * One signed request outside the load loop (pre-encrypting ciphertexts, checking every template once before a
+ * run). Plain https: its cost does not matter here.
+ */
+export function callOnce (port: number, creds: Credentials, t: Template): Promise<{ status: number, body: string }> {
+  const body = t.body.replace(ID_HOLE, crypto.randomUUID())
+  const host = `127.0.0.1:${port}`
+  const date = amzDate(Date.now())
+  const signer = new Signer(creds)
+  const sig = signer.sign(t.path, host, date, crypto.hash('sha256', body, 'hex'))
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: t.path,
+      rejectUnauthorized: false,
+      timeout: 10_000,
+      headers: {
+        Host: host,
+        'X-Amz-Date': date,
+        Authorization: signer.authorizationPrefix(date) + sig,
+        'Content-Type': 'application/json',
+      },
+    }, res => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', d => { text += d })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+    })
+    req.on('timeout', () => req.destroy(new Error(`${t.path}: no answer within 10 s`)))
+    req.on('error', reject)
+    req.end(body)
+  })
+}

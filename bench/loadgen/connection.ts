@@ -1,0 +1,99 @@
+import tls from 'node:tls'
+
+/**
+ * A keep-alive HTTP/1.1 client connection over node:tls with one request in flight at a time, and a response
+ * parser that only understands what the servers under test send (a status line, Content-Length, no chunking).
+ * This is several times cheaper per request than https.request, which matters when the client shares two
+ * cores with the server.
+ */
+
+export interface ConnOptions {
+  host: string
+  port: number
+}
+
+export type ResponseHandler = (status: number, err?: Error) => void
+
+const HEAD_END = Buffer.from('\r\n\r\n')
+
+export class Connection {
+  busy = false
+  private socket: tls.TLSSocket | undefined
+  private pending: Buffer | undefined
+  private onResponse: ResponseHandler = () => {}
+  private closeAfter = false
+  private closed = false
+  private readonly opts: ConnOptions
+
+  constructor (opts: ConnOptions) {
+    this.opts = opts
+  }
+
+  open (): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: this.opts.host, port: this.opts.port, rejectUnauthorized: false })
+      socket.setNoDelay(true)
+      socket.once('secureConnect', () => { socket.off('error', reject); resolve() })
+      socket.once('error', reject)
+      socket.on('data', chunk => this.onData(chunk))
+      socket.on('error', () => {})
+      socket.on('close', () => this.onClose(socket))
+      this.socket = socket
+    })
+  }
+
+  send (request: Buffer, onResponse: ResponseHandler): void {
+    this.busy = true
+    this.onResponse = onResponse
+    this.socket!.write(request)
+  }
+
+  close (): void {
+    this.closed = true
+    this.socket?.destroy()
+  }
+
+  private onData (chunk: Buffer): void {
+    const data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk])
+    const headEnd = data.indexOf(HEAD_END)
+    if (headEnd < 0) { this.pending = data; return }
+    const head = data.toString('latin1', 0, headEnd).toLowerCase()
+    const lengthAt = head.indexOf('\r\ncontent-length:')
+    // parseInt skips the blank after the colon and stops at the CR.
+    const length = lengthAt < 0 ? 0 : parseInt(head.slice(lengthAt + 17, lengthAt + 40), 10)
+    if (data.length < headEnd + 4 + length) { this.pending = data; return }
+    // One request in flight per connection, so anything past this response is a protocol error.
+    this.pending = undefined
+    this.closeAfter = head.includes('\r\nconnection: close')
+    this.finish(parseInt(head.slice(9, 12), 10))
+  }
+
+  private finish (status: number, err?: Error): void {
+    if (!this.busy) return
+    this.busy = false
+    const handler = this.onResponse
+    if (this.closeAfter) this.reconnect()
+    handler(status, err)
+  }
+
+  private onClose (socket: tls.TLSSocket): void {
+    if (socket !== this.socket) return
+    if (!this.busy) { this.reconnect(); return }
+    this.closeAfter = true
+    this.finish(0, new Error('connection closed'))
+  }
+
+  /**
+   * A server that closes a connection (e.g. while shedding load) gets a new one. The connection stays busy, i.e.
+   * out of the pool, until the handshake is done, and for good if it fails.
+   */
+  private reconnect (): void {
+    this.closeAfter = false
+    const old = this.socket
+    this.socket = undefined
+    old?.destroy()
+    this.busy = true
+    if (this.closed) return
+    this.open().then(() => { this.busy = false }, () => {})
+  }
+}

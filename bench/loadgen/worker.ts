@@ -1,0 +1,126 @@
+import { performance } from 'node:perf_hooks'
+import { parentPort, workerData } from 'node:worker_threads'
+import { Signer } from '../sign'
+import { Connection } from './connection'
+import type { WorkerConfig } from './protocol'
+import { Recorder } from './recorder'
+import { DateClock, IdSource, WireRequest } from './wire'
+
+/**
+ * One load-generator thread: opens its connections, reports 'ready', runs its loop on 'go', and answers with its
+ * histograms. Closed loop: every connection sends its next request as soon as the previous response is in.
+ * Open loop: request i is due at start + i/rate whatever happened before; its latency is counted from that
+ * intended time, so time spent waiting behind a slow server (or for a free connection) is not hidden.
+ */
+
+const cfg = workerData as WorkerConfig
+const signer = new Signer(cfg.creds)
+const ids = new IdSource(cfg.runTag, cfg.thread)
+const clock = new DateClock()
+const rec = new Recorder()
+
+interface Slot { conn: Connection, wires: WireRequest[], cursor: number }
+
+function nextRequest (slot: Slot): Buffer {
+  const wire = slot.wires[cfg.order[slot.cursor]]
+  slot.cursor = (slot.cursor + 1) % cfg.order.length
+  return wire.prepare(ids.next(), clock.now(), cfg.hostHeader, signer)
+}
+
+async function openSlots (): Promise<Slot[]> {
+  return await Promise.all(Array.from({ length: cfg.connections }, async (_, i) => {
+    const conn = new Connection({ host: cfg.host, port: cfg.port })
+    await conn.open()
+    const wires = cfg.templates.map(t => new WireRequest(t, cfg.hostHeader, signer))
+    // Spread the connections over the mix so they do not all send the same op at once.
+    return { conn, wires, cursor: Math.floor(i * cfg.order.length / cfg.connections) }
+  }))
+}
+
+function closedLoop (slots: Slot[], done: () => void): void {
+  const warmEnd = performance.now() + cfg.warmupMs
+  const end = warmEnd + cfg.measureMs
+  let active = slots.length
+  const finish = once(() => { clearTimeout(drain); rec.timeouts += active; done() })
+  const fire = (slot: Slot): void => {
+    if (performance.now() >= end) { if (--active === 0) finish(); return }
+    const t0 = performance.now()
+    slot.conn.send(nextRequest(slot), status => {
+      const t1 = performance.now()
+      if (t1 >= warmEnd && t1 < end) rec.record(status, t1 - t0)
+      whenFree(slot, fire)
+    })
+  }
+  const drain = setTimeout(finish, cfg.warmupMs + cfg.measureMs + cfg.drainMs)
+  slots.forEach(fire)
+}
+
+/** A connection that the server closed is busy until it has reconnected. */
+function whenFree (slot: Slot, then: (s: Slot) => void): void {
+  if (slot.conn.busy) setTimeout(() => whenFree(slot, then), 10)
+  else then(slot)
+}
+
+function once (fn: () => void): () => void {
+  let called = false
+  return () => { if (!called) { called = true; fn() } }
+}
+
+function openLoop (slots: Slot[], done: () => void): void {
+  const interval = 1000 / cfg.rate!
+  const start = performance.now()
+  const first = Math.ceil(cfg.warmupMs / interval)
+  const total = Math.ceil((cfg.warmupMs + cfg.measureMs) / interval)
+  const free = slots.slice()
+  const inFlight = new Set<number>()
+  let next = 0
+  let timer: NodeJS.Timeout | undefined
+  const intended = (i: number): number => start + i * interval
+
+  const pump = (): void => {
+    timer = undefined
+    const now = performance.now()
+    const due = Math.min(total, Math.floor((now - start) / interval) + 1)
+    while (next < due && free.length > 0) send(next++, free.pop()!, now)
+    if (next < total && free.length > 0) timer = setTimeout(pump, intended(next) - performance.now())
+    if (next === total && inFlight.size === 0) finish()
+  }
+  const send = (i: number, slot: Slot, now: number): void => {
+    const measured = i >= first
+    if (measured) { rec.lag.recordValue(Math.max(1, Math.round((now - intended(i)) * 1000))); inFlight.add(i) }
+    slot.conn.send(nextRequest(slot), status => {
+      if (measured) { inFlight.delete(i); rec.record(status, performance.now() - intended(i)) }
+      whenFree(slot, s => {
+        free.push(s)
+        if (timer === undefined) pump()
+      })
+    })
+  }
+  const finish = once(() => {
+    clearTimeout(timer)
+    clearTimeout(drain)
+    // Whatever is still unanswered, or was never sent, counts with the latency it has reached so far.
+    const now = performance.now()
+    for (const i of inFlight) rec.timeout(now - intended(i))
+    for (let i = Math.max(next, first); i < total; i++) rec.timeout(now - intended(i))
+    done()
+  })
+  const drain = setTimeout(finish, cfg.warmupMs + cfg.measureMs + cfg.drainMs)
+  pump()
+}
+
+async function main (): Promise<void> {
+  const slots = await openSlots()
+  parentPort!.postMessage({ type: 'ready' })
+  await new Promise(resolve => parentPort!.once('message', resolve))
+  const done = (): void => {
+    parentPort!.postMessage({ type: 'result', result: rec.result(cfg.measureMs) })
+    slots.forEach(s => s.conn.close())
+  }
+  if (cfg.rate === undefined) closedLoop(slots, done)
+  else openLoop(slots, done)
+}
+
+main().catch(err => {
+  parentPort!.postMessage({ type: 'error', message: String(err?.stack ?? err) })
+})

@@ -1,0 +1,119 @@
+import os from 'node:os'
+import type { BenchConfig } from './config'
+import { pctMs } from './loadgen/run-load'
+import type { ServerFigures } from './scenarios/measure'
+import type { ProxyResults } from './scenarios/proxy'
+
+/** The final table: every figure next to its same-run baseline, and each target marked met or missed. */
+
+export interface Results {
+  transport?: ServerFigures
+  rawHsm?: number
+  proxy?: ProxyResults
+  naive?: ServerFigures
+}
+
+type Row = string[]
+
+const n0 = (x: number): string => Math.round(x).toLocaleString('en-US')
+const ms = (x: number): string => `${x.toFixed(3)} ms`
+const verdict = (ok: boolean | undefined): string => ok === undefined ? 'n/a' : ok ? 'MET' : 'MISSED'
+
+export function table (r: Results, cfg: BenchConfig): string {
+  const full = r.proxy?.full.load.okRps
+  const ceiling = r.transport?.load.okRps
+  const naive = r.naive?.load.okRps
+  const steady = r.proxy?.steady
+  const over = r.proxy?.overload
+  const rows: Row[] = [['figure', 'measured', 'baseline (same run)', 'ratio', 'target', 'verdict']]
+  const ratio = (a?: number, b?: number): string => a !== undefined && b ? `${(a / b).toFixed(2)}×` : '-'
+  const has = <T>(x: T | undefined, f: (x: T) => boolean): boolean | undefined => x === undefined ? undefined : f(x)
+  rows.push(['c. full path, closed loop', full === undefined ? '-' : `${n0(full)} req/s`, '-', '-', '≥ 10,000 req/s',
+    verdict(has(full, f => f >= 10_000))])
+  rows.push(['c vs a. transport ceiling', full === undefined ? '-' : n0(full), ceiling === undefined ? '-' : `${n0(ceiling)} req/s`,
+    ratio(full, ceiling), '≥ 0.50×', verdict(full !== undefined && ceiling ? full / ceiling >= 0.5 : undefined)])
+  rows.push(['c vs f. naive baseline', full === undefined ? '-' : n0(full), naive === undefined ? '-' : `${n0(naive)} req/s`,
+    ratio(full, naive), '≥ 2×', verdict(full !== undefined && naive ? full / naive >= 2 : undefined)])
+  rows.push(['c vs b. raw HSM, one thread', full === undefined ? '-' : n0(full),
+    r.rawHsm === undefined ? '-' : `${n0(r.rawHsm)} enc/s`, ratio(full, r.rawHsm), '-', '-'])
+  if (steady !== undefined) {
+    const l = steady.load
+    rows.push([`d. p50 at ${cfg.steadyRate}/s`, ms(pctMs(l.ok, 50)), '-', '-', '-', '-'])
+    rows.push([`d. p99 at ${cfg.steadyRate}/s`, ms(pctMs(l.ok, 99)), '-', '-', '≤ 2 ms', verdict(pctMs(l.ok, 99) <= 2)])
+    rows.push([`d. p99.9 at ${cfg.steadyRate}/s`, ms(pctMs(l.ok, 99.9)), '-', '-', '≤ 5 ms', verdict(pctMs(l.ok, 99.9) <= 5)])
+    rows.push([`d. max at ${cfg.steadyRate}/s`, ms(pctMs(l.ok, 100)), '-', '-', '-', '-'])
+    rows.push([`d. non-2xx at ${cfg.steadyRate}/s`, String(l.non2xx), '-', '-', '0', verdict(l.non2xx === 0)])
+    rows.push([`d. RSS growth over ${cfg.steadyMs / 1000} s`, `${steady.rssGrowthPct.toFixed(1)}%`,
+      `${steady.rssStartMb.toFixed(1)} MB at start`, '-', '< 10%', verdict(steady.rssGrowthPct < 10)])
+  }
+  if (over !== undefined) {
+    const l = over.load
+    rows.push([`e. overload ${n0(over.rate)}/s: served share`, `${(servedShare(over) * 100).toFixed(1)}%`,
+      `429: ${(l.throttled.totalCount * 100 / answered(over)).toFixed(1)}%`, '-', '-', '-'])
+    rows.push(['e. overload: served p99', ms(pctMs(l.ok, 99)), '-', '-', '≤ 250 ms', verdict(pctMs(l.ok, 99) <= 250)])
+    rows.push(['e. overload: 429 p99', l.throttled.totalCount === 0 ? 'no 429' : ms(pctMs(l.throttled, 99)), '-', '-', '≤ 10 ms',
+      verdict(l.throttled.totalCount === 0 ? undefined : pctMs(l.throttled, 99) <= 10)])
+  }
+  return format(rows) + '\n\n' + costs(r) + '\n\n' + memory(r)
+}
+
+const answered = (o: ServerFigures): number =>
+  o.load.ok.totalCount + o.load.throttled.totalCount + o.load.other.totalCount
+
+export const servedShare = (o: ServerFigures): number => o.load.ok.totalCount / Math.max(1, answered(o))
+
+function costs (r: Results): string {
+  const phases: Array<[string, ServerFigures | undefined]> = [['a. transport', r.transport], ['c. full path', r.proxy?.full],
+    ['d. steady', r.proxy?.steady], ['e. overload', r.proxy?.overload], ['f. naive', r.naive]]
+  const rows: Row[] = [['phase (CPU in cores)', 'server', 'client', 'others on the machine', 'req/s', 'µs server CPU per req']]
+  for (const [name, f] of phases) {
+    if (f === undefined) continue
+    rows.push([name, f.serverCores.toFixed(2), f.load.clientCores.toFixed(2), f.foreignCores.toFixed(2),
+      n0(f.load.totalRps), (f.serverCores * 1e6 / Math.max(1, f.load.totalRps)).toFixed(1)])
+  }
+  return format(rows)
+}
+
+function memory (r: Results): string {
+  const rows: Row[] = [['RSS per process (end of phase)', 'pid', 'MB']]
+  const add = (name: string, f?: ServerFigures): void => f?.rss.forEach(p => rows.push([name, String(p.pid), p.rssMb.toFixed(1)]))
+  add('a. transport server', r.transport)
+  add('c-e. xksgate', r.proxy?.overload ?? r.proxy?.steady ?? r.proxy?.full)
+  add('f. naive server', r.naive)
+  rows.push(['load generator (all threads)', String(process.pid), (process.memoryUsage().rss / 2 ** 20).toFixed(1)])
+  return format(rows)
+}
+
+function format (rows: Row[]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
+  const line = (r: Row): string => r.map((c, i) => c.padEnd(widths[i])).join(' | ')
+  return [line(rows[0]), widths.map(w => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)].join('\n')
+}
+
+export function machine (): string {
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `Node ${process.version}, ${os.type()} ${os.release()}`
+}
+
+const round = (x: number | undefined, d = 3): number | null => x === undefined ? null : Number(x.toFixed(d))
+
+/** The one-line JSON summary of `--json`. Figures of scenarios that did not run are null. */
+export function jsonLine (r: Results): string {
+  const steady = r.proxy?.steady?.load
+  const over = r.proxy?.overload
+  return JSON.stringify({
+    fullPathRps: round(r.proxy?.full.load.okRps, 0),
+    transportCeilingRps: round(r.transport?.load.okRps, 0),
+    naiveBaselineRps: round(r.naive?.load.okRps, 0),
+    rawHsmOpsPerThread: round(r.rawHsm, 0),
+    p50MsAt1800: round(steady && pctMs(steady.ok, 50)),
+    p99MsAt1800: round(steady && pctMs(steady.ok, 99)),
+    p999MsAt1800: round(steady && pctMs(steady.ok, 99.9)),
+    overload: {
+      servedShare: round(over && servedShare(over), 4),
+      servedP99Ms: round(over && pctMs(over.load.ok, 99)),
+      rejectedP99Ms: round(over && over.load.throttled.totalCount > 0 ? pctMs(over.load.throttled, 99) : undefined),
+    },
+    rssGrowthPct: round(r.proxy?.steady?.rssGrowthPct, 2),
+  })
+}

@@ -1,0 +1,42 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from './config'
+import { cleanupOnExit, killAllNow } from './lib/procs'
+import { jsonLine, machine, Results, table } from './report'
+import { proxyScenarios } from './scenarios/proxy'
+import { rawHsm } from './scenarios/raw-hsm'
+import { transportCeiling } from './scenarios/transport'
+
+/** `npm run bench -- [flags]`: runs the scenarios in order, then prints the comparison table (and JSON). */
+async function main (): Promise<void> {
+  const cfg = parseArgs(process.argv.slice(2))
+  cleanupOnExit()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-bench-'))
+  const started = Date.now()
+  const results: Results = {}
+  const notes: string[] = []
+  console.log(`xksgate bench${cfg.quick ? ' (quick)' : ''}: ${machine()}; client ${cfg.threads} thread(s) × ` +
+    `${cfg.connections} connections; load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
+  try {
+    if (cfg.scenarios.has('a')) results.transport = await transportCeiling(cfg, dir)
+    if (cfg.scenarios.has('b')) results.rawHsm = await rawHsm(cfg, dir)
+    if (['c', 'd', 'e'].some(s => cfg.scenarios.has(s as 'c'))) {
+      results.proxy = await proxyScenarios(cfg, dir)
+      notes.push(...results.proxy.notes)
+    }
+  } finally {
+    killAllNow()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  console.log(`\n${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`)
+  console.log(table(results, cfg))
+  for (const note of notes) console.log(`note: ${note}`)
+  if (cfg.json) console.log(jsonLine(results))
+}
+
+main().catch(err => {
+  console.error('bench failed:', err instanceof Error ? err.message : err)
+  killAllNow()
+  process.exitCode = 1
+})
