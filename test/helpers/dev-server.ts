@@ -1,6 +1,7 @@
 /**
  * Starts the real proxy the way a user does (`node dist/src/dev/cli.js --dir DIR --port 0`) and waits for its
- * connection.json. Every integration test talks to it over real TLS on loopback.
+ * connection.json. Every integration test talks to it over real TLS on loopback. XKSGATE_DIST names another build
+ * directory to take the proxy from (relative to the repo root; `dist` by default), for a private `tsc --outDir`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -40,7 +41,7 @@ export async function startDevServer (options: DevServerOptions = {}): Promise<D
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-test-'))
   const connectionFile = path.join(dir, 'connection.json')
   fs.rmSync(connectionFile, { force: true })
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', dir, '--port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [path.join(repoRoot, process.env.XKSGATE_DIST ?? 'dist', 'src/dev/cli.js'), '--dir', dir, '--port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

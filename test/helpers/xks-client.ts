@@ -1,11 +1,12 @@
 /**
  * A SigV4-signing XKS client for integration tests, over real TLS with keep-alive. Signing uses the aws4 package
- * the way KMS signs (SignedHeaders host;x-amz-date); tests may override the date, credentials, path or body
+ * the way KMS signs (SignedHeaders host;x-amz-date), or the way curl --aws-sigv4 signs for the official test client
+ * (content-type;host;x-amz-date, `signContentType`); tests may override the date, credentials, path or body
  * bytes to build negative cases.
  */
 import https from 'node:https'
 import fs from 'node:fs'
-import aws4 from 'aws4'
+import aws4, { type Request as Aws4Request } from 'aws4'
 import type { Connection } from './dev-server'
 
 export interface XksResponse {
@@ -13,6 +14,8 @@ export interface XksResponse {
   body: string
   json: Record<string, unknown>
   headers: Record<string, string | string[] | undefined>
+  /** The request headers as sent (Authorization included), e.g. to check they never reach a log. */
+  sentHeaders: Record<string, string>
 }
 
 export interface SendOptions {
@@ -30,6 +33,8 @@ export interface SendOptions {
   headers?: Record<string, string>
   /** Send without any Authorization header. */
   unsigned?: boolean
+  /** Also sign Content-Type, as curl --aws-sigv4 does with -H "Content-Type:application/json" (digest §8.2). */
+  signContentType?: boolean
 }
 
 export class XksClient {
@@ -52,29 +57,34 @@ export class XksClient {
     if (!options.unsigned) {
       const signedAt = options.signedAt ?? new Date()
       headers['X-Amz-Date'] = signedAt.toISOString().replace(/[:-]|\.\d{3}/g, '')
+      const signContentType = options.signContentType === true
       const signed = aws4.sign({
         host: url.host,
         path: options.path,
         method: options.method ?? 'POST',
         service: 'kms-xks-proxy',
         region: options.region ?? this.connection.region,
-        // Sign only host and x-amz-date, exactly like KMS: content-type travels unsigned.
-        headers: { 'X-Amz-Date': headers['X-Amz-Date'] },
+        // Like KMS, sign only host and x-amz-date (content-type travels unsigned), or like curl also content-type.
+        // aws4 adds its own Content-Type (form-urlencoded) and Content-Length to what it signs unless told to
+        // ignore them; signing that Content-Type while sending application/json would fail every request.
+        headers: { 'X-Amz-Date': headers['X-Amz-Date'], ...(signContentType ? { 'Content-Type': headers['Content-Type'] } : {}) },
+        extraHeadersToIgnore: { 'content-length': true, ...(signContentType ? {} : { 'content-type': true }) },
         body,
         doNotEncodePath: true,
-      }, {
+      } as Aws4Request, {
         accessKeyId: options.accessKeyId ?? this.connection.accessKeyId,
         secretAccessKey: options.secretAccessKey ?? this.connection.secretAccessKey,
       })
       headers.Authorization = String(signed.headers?.Authorization)
     }
+    const sentHeaders = { ...headers, 'Content-Length': String(body.length) }
     return await new Promise((resolve, reject) => {
       const req = https.request({
         host: url.hostname,
         port: url.port,
         path: options.path,
         method: options.method ?? 'POST',
-        headers: { ...headers, 'Content-Length': String(body.length) },
+        headers: sentHeaders,
         agent: this.agent,
       }, res => {
         const chunks: Buffer[] = []
@@ -83,7 +93,7 @@ export class XksClient {
           const text = Buffer.concat(chunks).toString()
           let json: Record<string, unknown> = {}
           try { json = JSON.parse(text) as Record<string, unknown> } catch { /* non-JSON bodies are asserted by callers */ }
-          resolve({ status: res.statusCode ?? 0, body: text, json, headers: res.headers })
+          resolve({ status: res.statusCode ?? 0, body: text, json, headers: res.headers, sentHeaders })
         })
         res.on('error', reject)
       })
