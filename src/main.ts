@@ -1,11 +1,13 @@
 /**
  * Production entry point: `node dist/src/main.js --config /etc/xksgate/config.json` (or XKSGATE_CONFIG).
+ * Under PM2 (wait_ready) it sends 'ready' once every serving process listens, so a reload never stops the old
+ * process before the new one accepts connections.
  */
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config/load'
 import { createLogger } from './log'
-import { startXksgate } from './runtime/xksgate'
-import { exitOnShutdownSignals } from './runtime/shutdown'
+import { launch } from './runtime/launch'
 
 async function main (): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } })
@@ -15,9 +17,17 @@ async function main (): Promise<void> {
     process.exit(2)
   }
   const config = loadConfig({ file })
-  const log = createLogger({ level: config.log.level })
-  const running = await startXksgate(config, log)
-  exitOnShutdownSignals(log, async () => { await running.close() })
+  const instance = process.env.NODE_APP_INSTANCE
+  const log = createLogger({ level: config.log.level, base: { worker: 0, ...(instance !== undefined && { instance: Number(instance) }) } })
+  await launch({
+    config,
+    configFile: path.resolve(file),
+    log,
+    onReady: ({ port, metricsPort }) => {
+      log.info({ port, metricsPort }, 'ready')
+      process.send?.('ready')
+    },
+  })
 }
 
 main().catch((err: unknown) => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Value } from '@sinclair/typebox/value'
-import { ConfigSchema, type RawConfig, type SecretRefValue, type XksgateConfig } from './schema'
+import { ConfigSchema, type RawConfig, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
 import { validateUriPrefix } from '../xks/routes'
 
@@ -52,6 +52,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
     ...raw,
     server: { ...raw.server, tls: { certFile: path.resolve(baseDir, raw.server.tls.certFile), keyFile: path.resolve(baseDir, raw.server.tls.keyFile) } },
     hsm: { ...raw.hsm, pin: secret(raw.hsm.pin, '/hsm/pin') },
+    redis: raw.redis === undefined ? undefined : resolveRedis(raw.redis, baseDir, secret, problems),
     keyStores: raw.keyStores.map((store, i) => ({
       ...store,
       credentials: store.credentials.map((c, j) => {
@@ -65,6 +66,24 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
   problems.push(...crossFieldProblems(config))
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(config)
+}
+
+function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => string, problems: string[]): ResolvedRedis {
+  const required = { standalone: ['url'], sentinel: ['sentinels', 'name'], cluster: ['nodes'] }[redis.mode] as Array<keyof typeof redis>
+  for (const field of required) {
+    if (redis[field] === undefined) problems.push(`/redis/${field}: required when /redis/mode is ${redis.mode}`)
+  }
+  const { password, tls, ...rest } = redis
+  let resolvedTls: ResolvedRedis['tls'] = typeof tls === 'object' ? { servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized } : tls
+  if (typeof tls === 'object' && tls.caFile !== undefined) {
+    const file = path.resolve(baseDir, tls.caFile)
+    try {
+      resolvedTls = { ...(resolvedTls as object), ca: fs.readFileSync(file, 'utf8') }
+    } catch (err) {
+      problems.push(`/redis/tls/caFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    }
+  }
+  return { ...rest, tls: resolvedTls, password: password === undefined ? undefined : secret(password, '/redis/password') }
 }
 
 function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {
@@ -105,6 +124,7 @@ function crossFieldProblems (config: XksgateConfig): string[] {
       accessKeyIds.add(c.accessKeyId)
     })
   })
+  if (config.cluster.restartMinMs > config.cluster.restartMaxMs) problems.push('/cluster/restartMinMs: must not exceed /cluster/restartMaxMs')
   for (const field of ['certFile', 'keyFile'] as const) {
     const file = config.server.tls[field]
     if (!fs.existsSync(file)) problems.push(`/server/tls/${field}: ${file} does not exist`)

@@ -102,6 +102,73 @@ const Log = Type.Object({
   level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
 }, strict)
 
+const HostPort = Type.Object({ host: Type.String({ minLength: 1 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }, strict)
+
+/** Shared Redis for the replay cache and the fleet registry. Absent: in-memory replay cache, fleet of one. */
+const Redis = Type.Object({
+  mode: Type.Union([Type.Literal('standalone'), Type.Literal('sentinel'), Type.Literal('cluster')], { default: 'standalone' }),
+  /** standalone: `redis://host:port/db` or `rediss://` (TLS). */
+  url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** sentinel: a few sentinels and the master group name. */
+  sentinels: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
+  name: Type.Optional(Type.String({ minLength: 1 })),
+  /** cluster: a few seed nodes. */
+  nodes: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
+  /** true = TLS with the system CAs; an object names a CA file, SNI name, or (tests only) no verification. */
+  tls: Type.Optional(Type.Union([Type.Boolean(), Type.Object({
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    servername: Type.Optional(Type.String({ minLength: 1 })),
+    rejectUnauthorized: Type.Optional(Type.Boolean()),
+  }, strict)])),
+  username: Type.Optional(Type.String({ minLength: 1 })),
+  password: Type.Optional(SecretRef),
+  connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 2000 }),
+}, strict)
+
+const Replay = Type.Object({
+  /** Redis unreachable: serve with the in-process cache (and warn), or answer 503 DependencyTimeoutException. */
+  failurePolicy: Type.Union([Type.Literal('fail-open-local'), Type.Literal('fail-closed')], { default: 'fail-open-local' }),
+  /** Budget of one Redis call on the request path; KMS gives the whole request 250 ms. */
+  commandTimeoutMs: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  /** Signatures kept in process memory; size at peak req/s per process × 600 s. */
+  maxLocalEntries: Type.Integer({ minimum: 1000, maximum: 10000000, default: 250000 }),
+  keyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'xksgate:replay:' }),
+}, strict)
+
+const Fleet = Type.Object({
+  /** What counts as one proxy in xksProxyFleetSize. Default: the host name (all processes of a host count once). */
+  instanceId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  heartbeatMs: Type.Integer({ minimum: 500, maximum: 60000, default: 5000 }),
+  keyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'xksgate:' }),
+}, strict)
+
+const Cluster = Type.Object({
+  /** Serving processes; 0 = one per core. 1 serves in the starting process itself (what PM2 fork mode runs). */
+  processes: Type.Integer({ minimum: 0, maximum: 1024, default: 0 }),
+  /** A crashed process is replaced after a delay that doubles from min to max while crashes keep coming. */
+  restartMinMs: Type.Integer({ minimum: 10, maximum: 60000, default: 100 }),
+  restartMaxMs: Type.Integer({ minimum: 10, maximum: 600000, default: 10000 }),
+}, strict)
+
+const Shutdown = Type.Object({
+  /** After SIGTERM, /readyz answers 503 this long while still serving, so a load balancer can notice first. */
+  graceMs: Type.Integer({ minimum: 0, maximum: 120000, default: 0 }),
+  /** Longest wait for requests in progress once the listener is closed. */
+  drainMs: Type.Integer({ minimum: 0, maximum: 120000, default: 10000 }),
+}, strict)
+
+const Metrics = Type.Object({
+  /** Plain-HTTP Prometheus endpoint (GET /metrics); never served on the TLS port. null disables it. */
+  port: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()], { default: 9464 }),
+  host: Type.String({ default: '127.0.0.1' }),
+}, strict)
+
+const HealthPort = Type.Object({
+  /** Optional plain-HTTP port serving GET /ping and /readyz for NLB target-group health checks. */
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  host: Type.String({ default: '0.0.0.0' }),
+}, strict)
+
 export const ConfigSchema = Type.Object({
   server: Server,
   hsm: Hsm,
@@ -109,6 +176,13 @@ export const ConfigSchema = Type.Object({
   limits: Type.Object(Limits.properties, { ...strict, default: {} }),
   auth: Type.Object(Auth.properties, { ...strict, default: {} }),
   log: Type.Object(Log.properties, { ...strict, default: {} }),
+  redis: Type.Optional(Redis),
+  replay: Type.Object(Replay.properties, { ...strict, default: {} }),
+  fleet: Type.Object(Fleet.properties, { ...strict, default: {} }),
+  cluster: Type.Object(Cluster.properties, { ...strict, default: {} }),
+  shutdown: Type.Object(Shutdown.properties, { ...strict, default: {} }),
+  metrics: Type.Object(Metrics.properties, { ...strict, default: {} }),
+  healthPort: Type.Object(HealthPort.properties, { ...strict, default: {} }),
   keyStores: Type.Array(KeyStore, { minItems: 1 }),
 }, strict)
 
@@ -123,6 +197,12 @@ export interface ResolvedKeyStore extends Omit<RawConfig['keyStores'][number], '
   credentials: ResolvedCredential[]
 }
 
+/** The redis section with its password resolved and its CA file read. */
+export interface ResolvedRedis extends Omit<NonNullable<RawConfig['redis']>, 'password' | 'tls'> {
+  password?: string
+  tls?: boolean | { ca?: string, servername?: string, rejectUnauthorized?: boolean }
+}
+
 /** The validated, resolved, frozen configuration every module receives. */
 export interface XksgateConfig {
   readonly server: RawConfig['server']
@@ -131,5 +211,12 @@ export interface XksgateConfig {
   readonly limits: RawConfig['limits']
   readonly auth: RawConfig['auth']
   readonly log: RawConfig['log']
+  readonly redis?: ResolvedRedis
+  readonly replay: RawConfig['replay']
+  readonly fleet: RawConfig['fleet']
+  readonly cluster: RawConfig['cluster']
+  readonly shutdown: RawConfig['shutdown']
+  readonly metrics: RawConfig['metrics']
+  readonly healthPort: RawConfig['healthPort']
   readonly keyStores: readonly ResolvedKeyStore[]
 }

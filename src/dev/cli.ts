@@ -1,15 +1,16 @@
 /**
- * `npm run dev -- --dir DIR --port PORT`: the embedded default. Provisions DIR on first use, serves on
- * 127.0.0.1:PORT, and writes DIR/connection.json once it is ready to serve (the scripted contract in README.md).
- * SIGTERM or SIGINT stops it cleanly and removes connection.json.
+ * `npm run dev -- --dir DIR --port PORT [--processes N] [--redis URL] [--metrics-port PORT]`: the embedded default.
+ * Provisions DIR on first use, serves on 127.0.0.1:PORT, and writes DIR/connection.json once every serving
+ * process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly and removes
+ * connection.json.
  */
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/load'
 import { createLogger } from '../log'
-import { startXksgate } from '../runtime/xksgate'
-import { exitOnShutdownSignals } from '../runtime/shutdown'
+import { launch } from '../runtime/launch'
 import { DEV_KEYS, provisionDevEnvironment, writeJson } from './provision'
 
 async function main (): Promise<void> {
@@ -17,31 +18,63 @@ async function main (): Promise<void> {
     options: {
       dir: { type: 'string', default: '.xksgate-dev' },
       port: { type: 'string', default: '8443' },
+      // One process starts fastest; more exercise the cluster (SO_REUSEPORT, aggregated metrics).
+      processes: { type: 'string', default: '1' },
+      redis: { type: 'string' },
+      'metrics-port': { type: 'string', default: '0' },
     },
   })
   const dir = path.resolve(values.dir)
-  const port = Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`)
+  let port = portArg('--port', values.port)
+  const processes = Number(values.processes)
+  if (!Number.isInteger(processes) || processes < 1 || processes > 64) throw new Error(`--processes must be 1-64, got ${values.processes}`)
+  // Every process must bind the same port, so a free one is chosen here rather than by each process.
+  if (port === 0 && processes > 1) port = await freePort()
 
   const env = await provisionDevEnvironment(dir, port)
+  // Environment overrides reach the forked processes too (they inherit process.env and read the same file).
+  process.env.XKSGATE__cluster__processes = String(processes)
+  process.env.XKSGATE__metrics__port = String(portArg('--metrics-port', values['metrics-port']))
+  if (values.redis !== undefined) process.env.XKSGATE__redis = JSON.stringify({ url: values.redis })
   const config = loadConfig({ file: env.configFile })
-  const log = createLogger({ level: config.log.level })
-  const running = await startXksgate(config, log)
-
+  const log = createLogger({ level: config.log.level, base: { worker: 0 } })
   const connectionFile = path.join(dir, 'connection.json')
-  writeJson(connectionFile, {
-    endpoint: `https://127.0.0.1:${running.port}`,
-    uriPrefix: config.keyStores[0].uriPrefix,
-    region: 'us-east-1',
-    accessKeyId: env.accessKeyId,
-    secretAccessKey: env.secretAccessKey,
-    keys: DEV_KEYS,
-    caFile: env.certFile,
-  }, 0o600)
-  log.info({ connectionFile }, 'ready: connection details written')
-  exitOnShutdownSignals(log, async () => {
-    fs.rmSync(connectionFile, { force: true })
-    await running.close()
+  await launch({
+    config,
+    configFile: env.configFile,
+    log,
+    onReady: ({ port: servingPort, metricsPort }) => {
+      const endpoint = `https://127.0.0.1:${servingPort}`
+      writeJson(connectionFile, {
+        endpoint,
+        uriPrefix: config.keyStores[0].uriPrefix,
+        region: 'us-east-1',
+        accessKeyId: env.accessKeyId,
+        secretAccessKey: env.secretAccessKey,
+        keys: DEV_KEYS,
+        caFile: env.certFile,
+        readyUrl: `${endpoint}/readyz`,
+        ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
+      }, 0o600)
+      log.info({ connectionFile, processes }, 'ready: connection details written')
+    },
+    onStopped: () => fs.rmSync(connectionFile, { force: true }),
+  })
+}
+
+function portArg (name: string, value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be 0-65535, got ${value}`)
+  return port
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer().once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
   })
 }
 

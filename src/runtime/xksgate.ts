@@ -1,32 +1,50 @@
 /**
- * Assembles one serving process: HSM pool → health monitor → XKS core → HTTPS frontend, and takes them down in
- * the reverse order. Both the production entry point and the embedded default (npm run dev) use it.
+ * Assembles one serving process: HSM pool → Redis (replay cache, fleet) → health monitor → XKS core → HTTPS
+ * frontend (+ optional health port), and takes them down in the reverse order. The production entry point, the
+ * cluster workers and the embedded default (npm run dev) all use it.
  */
+import crypto from 'node:crypto'
+import fs from 'node:fs'
 import type { XksgateConfig } from '../config/schema'
 import { HealthMonitor } from '../health/health-monitor'
 import { Pkcs11Pool } from '../hsm/pool'
 import type { Logger } from '../log'
-import { createReplayGuard } from '../replay/create-replay-guard'
-import type { ReplayGuard } from '../replay/types'
+import { instrumentHsm, instrumentReplay } from '../metrics/instrument'
+import type { ProcessMetrics } from '../metrics/process-metrics'
+import { listenHealthPort, type HealthPort } from '../server/health-port'
 import { UwsFrontend } from '../server/uws-frontend'
 import { VERSION } from '../version'
 import { Admission } from '../xks/admission'
 import { Authenticator } from '../xks/authenticate'
 import { buildKeyStores } from '../xks/key-stores'
 import { createXksHandler } from '../xks/pipeline'
+import { readinessProbe, type LifecycleState } from './readiness'
+import { startRedisDeps, type RedisDeps } from './redis-deps'
 
 // The spec lets GetHealthStatus answer from a cached deep check no older than one minute.
 const HEALTH_MAX_AGE_MS = 60_000
 
 export interface RunningXksgate {
   port: number
+  healthPort?: number
   health: HealthMonitor
-  /** Graceful stop: stop accepting, drain in-flight requests within drainMs, close HSM sessions. */
+  state: () => LifecycleState
+  /** Readiness off (/readyz answers 503) while still serving; the first step of a graceful stop. */
+  beginShutdown: () => void
+  /** Graceful stop: readiness off, stop accepting, drain in-flight requests within drainMs, close HSM sessions. */
   close: (drainMs?: number) => Promise<void>
 }
 
-export async function startXksgate (config: XksgateConfig, log: Logger): Promise<RunningXksgate> {
-  const hsm = await Pkcs11Pool.start({
+export interface StartOptions {
+  metrics: ProcessMetrics
+  /** Cluster worker id for /readyz bodies (0 outside a cluster). */
+  worker: number
+}
+
+export async function startXksgate (config: XksgateConfig, log: Logger, options: StartOptions): Promise<RunningXksgate> {
+  const { metrics } = options
+  let state: LifecycleState = 'starting'
+  const pool = await Pkcs11Pool.start({
     modulePath: config.hsm.modulePath,
     tokenLabel: config.hsm.tokenLabel,
     pin: config.hsm.pin,
@@ -35,10 +53,13 @@ export async function startXksgate (config: XksgateConfig, log: Logger): Promise
     ivSource: config.hsm.ivSource,
     maxBatch: config.hsm.maxBatch,
   })
-  let replay: ReplayGuard | undefined
+  const hsm = instrumentHsm(pool, metrics)
+  let deps: RedisDeps | undefined
   let health: HealthMonitor | undefined
+  let healthPort: HealthPort | undefined
   try {
-    replay = createReplayGuard({ log })
+    deps = await startRedisDeps(config, log)
+    const replay = instrumentReplay(deps.replay, metrics)
     health = new HealthMonitor({
       hsm,
       keyLabel: config.health.keyLabel,
@@ -51,6 +72,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger): Promise
     const first = await health.start()
     log.info({ status: first.status, reason: first.reason }, 'first deep health check done')
     const stores = buildKeyStores(config.keyStores)
+    const fleet = deps.fleet
     const handler = createXksHandler({
       stores,
       authenticator: new Authenticator(stores, config.auth.maxSkewSeconds, replay),
@@ -63,12 +85,35 @@ export async function startXksgate (config: XksgateConfig, log: Logger): Promise
           proxyModel: config.health.proxyModel ?? `xksgate ${VERSION}`,
           ekmVendor: config.health.ekmVendor,
         },
-        fleetSize: () => 1,
+        fleetSize: () => fleet.fleetSize(),
         maxAgeMs: HEALTH_MAX_AGE_MS,
       },
       limits: config.limits,
       hsmTimeoutMs: config.hsm.opTimeoutMs,
       log,
+      observe: entry => metrics.observeRequest(entry),
+    })
+    const readiness = {
+      state: () => state,
+      hsm,
+      health,
+      replay,
+      redisConfigured: deps.configured,
+      // Three missed background checks, and never beyond the spec's one minute.
+      maxHealthAgeMs: Math.min(HEALTH_MAX_AGE_MS, 3 * config.health.intervalMs),
+      identity: { pid: process.pid, worker: options.worker },
+    }
+    const probes = { '/ping': () => ({ status: 200, body: '{"status":"ok"}' }), '/readyz': readinessProbe(readiness) }
+    const redisErrors = deps.redisErrors
+    metrics.attach({
+      hsm,
+      health,
+      replay,
+      redisConfigured: deps.configured,
+      redisErrors,
+      certNotAfterMs: Date.parse(new crypto.X509Certificate(fs.readFileSync(config.server.tls.certFile)).validTo),
+      fleetSize: () => fleet.fleetSize(),
+      ready: () => probes['/readyz']().status === 200,
     })
     const frontend = await UwsFrontend.listen({
       host: config.server.host,
@@ -78,24 +123,33 @@ export async function startXksgate (config: XksgateConfig, log: Logger): Promise
       maxBodyBytes: config.server.maxBodyBytes,
       bodyTimeoutMs: config.server.bodyTimeoutMs,
       handler,
-      probes: { '/ping': () => ({ status: 200, body: '{"status":"ok"}' }) },
+      probes,
       log,
     })
-    log.info({ host: config.server.host, port: frontend.port, stores: stores.map(s => s.uriPrefix) }, 'xksgate listening')
-    const running = { health, replay }
+    if (config.healthPort.port !== undefined) healthPort = await listenHealthPort(config.healthPort.host, config.healthPort.port, probes)
+    state = 'ready'
+    log.info({ host: config.server.host, port: frontend.port, healthPort: healthPort?.port, stores: stores.map(s => s.uriPrefix) }, 'xksgate listening')
+    const running = { health, deps, healthPort }
     return {
       port: frontend.port,
+      healthPort: healthPort?.port,
       health,
-      close: async (drainMs = 10_000) => {
+      state: () => state,
+      beginShutdown: () => { if (state === 'ready' || state === 'starting') state = 'draining' },
+      close: async (drainMs = config.shutdown.drainMs) => {
+        state = 'draining'
         await frontend.close(drainMs)
+        running.healthPort?.close()
         running.health.stop()
-        await running.replay.close()
+        await running.deps.close()
         await hsm.close()
+        state = 'closed'
       },
     }
   } catch (err) {
+    healthPort?.close()
     health?.stop()
-    await replay?.close()
+    await deps?.close()
     await hsm.close()
     throw err
   }

@@ -32,6 +32,8 @@ export interface XksCoreDeps {
   hsmTimeoutMs: number
   log: Logger
   authorize?: Authorize
+  /** Request metrics, fed the same entry as the log line. */
+  observe?: (entry: RequestLogEntry) => void
 }
 
 export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
@@ -62,6 +64,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
     } finally {
       entry.latencyMs = performance.now() - started
       logRequest(deps.log, entry)
+      deps.observe?.(entry)
     }
   }
 }

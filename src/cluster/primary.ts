@@ -1,0 +1,90 @@
+/**
+ * The cluster primary: forks the serving processes and keeps their number, and does no request work itself.
+ * Every process binds the TLS port on its own (uWS sets SO_REUSEPORT) and the kernel spreads connections, so the
+ * primary hands out no sockets. A process that dies is replaced after a backoff that doubles while replacements
+ * keep dying before they are ready; a process that dies before the first start completed fails the start
+ * (a broken config or HSM would otherwise crash-loop forever).
+ */
+import cluster, { type Worker } from 'node:cluster'
+import path from 'node:path'
+import type { XksgateConfig } from '../config/schema'
+import type { Logger } from '../log'
+import { CONFIG_FILE_ENV, WORKER_ENV, isReadyMessage } from './messages'
+
+export interface ClusterPrimary {
+  /** The TLS port the processes reported. */
+  port: number
+  readyCount: () => number
+  /** SIGTERM to every process, wait for all to exit (SIGKILL after timeoutMs). */
+  stop: (timeoutMs: number) => Promise<void>
+}
+
+export interface PrimaryOptions {
+  config: XksgateConfig
+  configFile: string
+  processes: number
+  log: Logger
+}
+
+export async function startPrimary ({ config, configFile, processes, log }: PrimaryOptions): Promise<ClusterPrimary> {
+  cluster.setupPrimary({ exec: path.join(__dirname, 'worker.js') })
+  const ready = new Set<number>()
+  let port = 0
+  let stopping = false
+  let started = false
+  let failures = 0
+  let failStart: (err: Error) => void = () => {}
+  let allReady: () => void = () => {}
+
+  const fork = (): Worker => {
+    const worker = cluster.fork({ [WORKER_ENV]: '1', [CONFIG_FILE_ENV]: configFile })
+    worker.on('message', (message: unknown) => {
+      if (!isReadyMessage(message)) return
+      ready.add(worker.id)
+      port = message.port
+      failures = 0
+      log.info({ worker: worker.id, pid: worker.process.pid, ready: ready.size, of: processes }, 'serving process ready')
+      if (!started && ready.size === processes) allReady()
+    })
+    return worker
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    const wasReady = ready.delete(worker.id)
+    if (stopping) return
+    if (!started) {
+      failStart(new Error(`serving process ${worker.id} exited during startup (code ${code}, signal ${signal})`))
+      return
+    }
+    const delay = Math.min(config.cluster.restartMaxMs, config.cluster.restartMinMs * 2 ** failures)
+    if (!wasReady) failures++
+    log.error({ worker: worker.id, code, signal, restartInMs: delay }, 'serving process died; replacing it')
+    setTimeout(() => { if (!stopping) fork() }, delay).unref()
+  })
+
+  const stop = async (timeoutMs: number): Promise<void> => {
+    stopping = true
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
+    await Promise.all(workers.map(async worker => {
+      if (worker.process.exitCode !== null || worker.process.signalCode !== null) return
+      const exited = new Promise(resolve => worker.once('exit', resolve))
+      worker.process.kill('SIGTERM')
+      const timer = setTimeout(() => worker.process.kill('SIGKILL'), timeoutMs)
+      await exited
+      clearTimeout(timer)
+    }))
+  }
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      allReady = resolve
+      failStart = reject
+      for (let i = 0; i < processes; i++) fork()
+    })
+  } catch (err) {
+    await stop(2000)
+    throw err
+  }
+  started = true
+  return { port, readyCount: () => ready.size, stop }
+}

@@ -1,0 +1,36 @@
+/**
+ * Timing wrappers that keep src/hsm and src/replay unaware of metrics: the HSM backend and the replay guard are
+ * wrapped once at startup.
+ */
+import type { HsmBackend, HsmOutcome } from '../hsm/types'
+import type { ReplayGuard } from '../replay/types'
+import type { ProcessMetrics } from './process-metrics'
+
+export function instrumentHsm (hsm: HsmBackend, metrics: ProcessMetrics): HsmBackend {
+  const timed = async <T>(operation: string, run: () => Promise<HsmOutcome<T>>): Promise<HsmOutcome<T>> => {
+    const started = performance.now()
+    const outcome = await run()
+    metrics.observeHsm(operation, outcome.ok, (performance.now() - started) / 1000)
+    return outcome
+  }
+  return {
+    encrypt: async req => await timed('encrypt', async () => await hsm.encrypt(req)),
+    decrypt: async req => await timed('decrypt', async () => await hsm.decrypt(req)),
+    describeKey: async label => await timed('describeKey', async () => await hsm.describeKey(label)),
+    tokenInfo: async () => await timed('tokenInfo', async () => await hsm.tokenInfo()),
+    stats: () => hsm.stats(),
+    close: async () => await hsm.close(),
+  }
+}
+
+export function instrumentReplay (guard: ReplayGuard, metrics: ProcessMetrics): ReplayGuard {
+  return {
+    checkAndRecord: async (storeId, signature, expiresAtMs) => {
+      const verdict = await guard.checkAndRecord(storeId, signature, expiresAtMs)
+      if (verdict === 'replay') metrics.replayHit()
+      return verdict
+    },
+    status: () => guard.status(),
+    close: async () => await guard.close(),
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Metric names, in one place so the README table and the code cannot drift. Each mirrors a CloudWatch metric of
+ * the KMS XKS integration where one exists, so a dashboard can show the proxy's view next to AWS's.
+ */
+export const METRIC = {
+  /** XksProxyErrors analogue (with the successes): requests by operation, key store, status, errorName. */
+  requests: 'xksgate_requests_total',
+  /** XksProxyLatency analogue: time from the request head to the response, same labels. */
+  requestDuration: 'xksgate_request_duration_seconds',
+  /** One PKCS#11 operation as the pool answers it, queue wait included. */
+  hsmDuration: 'xksgate_hsm_operation_duration_seconds',
+  hsmQueueDepth: 'xksgate_hsm_queue_depth',
+  hsmInFlight: 'xksgate_hsm_operations_in_flight',
+  hsmSessions: 'xksgate_hsm_sessions_open',
+  /** Requests refused because their SigV4 signature was already used. */
+  replayHits: 'xksgate_replay_rejections_total',
+  /** Replay checks Redis could not answer in budget (served locally under fail-open-local, 503 under fail-closed). */
+  replayRedisErrors: 'xksgate_replay_redis_errors_total',
+  replayRedisUp: 'xksgate_replay_redis_up',
+  /** XksProxyCertificateDaysToExpire analogue. */
+  certDaysToExpire: 'xksgate_tls_certificate_days_to_expire',
+  /** XksExternalKeyManagerStates analogue: 1 for the state the deep health check last saw (per process, summed). */
+  ekmState: 'xksgate_ekm_health_state',
+  fleetSize: 'xksgate_fleet_size',
+  ready: 'xksgate_ready',
+} as const

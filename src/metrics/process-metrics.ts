@@ -1,0 +1,113 @@
+/**
+ * The metrics of one serving process, in its own registry. In a cluster the primary asks every process for its
+ * registry over IPC and sums them (prom-client's AggregatorRegistry); with one process the registry is served
+ * directly. Gauges read their source only when scraped, so the request path pays for counters alone.
+ */
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { HealthMonitor } from '../health/health-monitor'
+import type { HsmBackend } from '../hsm/types'
+import type { ReplayGuard } from '../replay/types'
+import type { RequestLogEntry } from '../xks/request-log'
+import { METRIC } from './names'
+
+// KMS gives a request 250 ms; the buckets are dense below that and sparse above.
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5]
+const EKM_STATES = ['ACTIVE', 'DEGRADED', 'UNAVAILABLE'] as const
+
+export interface MetricSources {
+  hsm: HsmBackend
+  health: HealthMonitor
+  replay: ReplayGuard
+  redisConfigured: boolean
+  /** Redis errors on the replay path so far (fallbacks + refusals); undefined without Redis. */
+  redisErrors: () => number
+  certNotAfterMs: number
+  fleetSize: () => number
+  ready: () => boolean
+}
+
+interface RequestChildren { count: Counter.Internal, latency: Histogram.Internal<string> }
+
+export class ProcessMetrics {
+  readonly registry = new Registry()
+  readonly #requests: Counter
+  readonly #requestDuration: Histogram
+  readonly #hsmDuration: Histogram
+  readonly #replayHits: Counter
+  /** Pre-bound label children: one lookup per request instead of a label-set hash per metric. */
+  readonly #children = new Map<string, RequestChildren>()
+  readonly #hsmChildren = new Map<string, Histogram.Internal<string>>()
+
+  constructor () {
+    const registers = [this.registry]
+    const labelNames = ['operation', 'key_store', 'status', 'error_name'] as const
+    this.#requests = new Counter({ name: METRIC.requests, help: 'XKS requests answered', labelNames, registers })
+    this.#requestDuration = new Histogram({ name: METRIC.requestDuration, help: 'XKS request latency', labelNames, buckets: LATENCY_BUCKETS, registers })
+    this.#hsmDuration = new Histogram({ name: METRIC.hsmDuration, help: 'PKCS#11 operation latency, pool queue wait included', labelNames: ['operation', 'outcome'], buckets: LATENCY_BUCKETS, registers })
+    this.#replayHits = new Counter({ name: METRIC.replayHits, help: 'Requests refused because their signature was already used', registers })
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** Makes this registry the one the cluster primary collects over IPC (and answers its requests). */
+  shareWithPrimary (): void {
+    AggregatorRegistry.setRegistries([this.registry])
+    // Constructing one installs prom-client's worker-side IPC listener.
+    void new AggregatorRegistry()
+  }
+
+  /** Called next to the request log line (src/xks/pipeline.ts). */
+  observeRequest (entry: RequestLogEntry): void {
+    const key = `${entry.operation ?? 'none'}|${entry.keyStore ?? 'none'}|${entry.status}|${entry.errorName ?? ''}`
+    let children = this.#children.get(key)
+    if (children === undefined) {
+      const labels = { operation: entry.operation ?? 'none', key_store: entry.keyStore ?? 'none', status: String(entry.status), error_name: entry.errorName ?? '' }
+      children = { count: this.#requests.labels(labels), latency: this.#requestDuration.labels(labels) }
+      this.#children.set(key, children)
+    }
+    children.count.inc()
+    children.latency.observe(entry.latencyMs / 1000)
+  }
+
+  observeHsm (operation: string, ok: boolean, seconds: number): void {
+    const key = ok ? operation : operation + '!'
+    let child = this.#hsmChildren.get(key)
+    if (child === undefined) {
+      child = this.#hsmDuration.labels({ operation, outcome: ok ? 'ok' : 'error' })
+      this.#hsmChildren.set(key, child)
+    }
+    child.observe(seconds)
+  }
+
+  replayHit (): void {
+    this.#replayHits.inc()
+  }
+
+  /** Gauges that read their sources at scrape time. */
+  attach (s: MetricSources): void {
+    const registers = [this.registry]
+    const gauge = (name: string, help: string, read: () => number, aggregator: 'sum' | 'min' | 'max' = 'sum'): void => {
+      // eslint-disable-next-line no-new
+      new Gauge({ name, help, registers, aggregator, collect () { this.set(read()) } })
+    }
+    gauge(METRIC.hsmQueueDepth, 'HSM operations waiting for a worker thread', () => s.hsm.stats().queued)
+    gauge(METRIC.hsmInFlight, 'HSM operations handed to a worker thread', () => s.hsm.stats().inFlight)
+    gauge(METRIC.hsmSessions, 'PKCS#11 sessions open and logged in', () => s.hsm.stats().sessionsOpen)
+    gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs - Date.now()) / 86_400_000, 'min')
+    gauge(METRIC.fleetSize, 'Live proxy instances seen in Redis', s.fleetSize, 'max')
+    gauge(METRIC.ready, 'Serving processes whose /readyz answers 200', () => s.ready() ? 1 : 0)
+    if (s.redisConfigured) {
+      gauge(METRIC.replayRedisUp, 'Serving processes that reach Redis', () => s.replay.status().degraded ? 0 : 1)
+      let seen = 0
+      const errors = new Counter({ name: METRIC.replayRedisErrors, help: 'Replay checks Redis did not answer in budget', registers, collect () {
+        const now = s.redisErrors()
+        this.inc(now - seen)
+        seen = now
+      } })
+      errors.inc(0)
+    }
+    new Gauge({ name: METRIC.ekmState, help: 'EKM health state seen by the deep health check (1 = current)', labelNames: ['state'], registers, collect () {
+      const current = s.health.latest()?.status
+      for (const state of EKM_STATES) this.set({ state }, current === state ? 1 : 0)
+    } })
+  }
+}

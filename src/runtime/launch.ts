@@ -1,0 +1,74 @@
+/**
+ * Starts xksgate the configured way: one serving process in this process (cluster.processes = 1), or a cluster
+ * primary with N serving processes. Either way the metrics port is served from here: directly from this
+ * process's registry, or summed over all processes by prom-client's AggregatorRegistry (cluster IPC).
+ */
+import os from 'node:os'
+import { AggregatorRegistry } from 'prom-client'
+import { startPrimary } from '../cluster/primary'
+import type { XksgateConfig } from '../config/schema'
+import type { Logger } from '../log'
+import { ProcessMetrics } from '../metrics/process-metrics'
+import { startMetricsServer, type MetricsServer } from '../metrics/server'
+import { exitWhenStopped } from './exit'
+import { serve } from './serve'
+
+export interface Launched {
+  port: number
+  metricsPort?: number
+}
+
+export interface LaunchOptions {
+  config: XksgateConfig
+  configFile: string
+  log: Logger
+  /** Everything is serving (all processes ready). */
+  onReady: (launched: Launched) => void | Promise<void>
+  /** Everything has stopped; runs before exit 0. */
+  onStopped?: () => void | Promise<void>
+}
+
+export function processCount (config: XksgateConfig): number {
+  return config.cluster.processes === 0 ? os.availableParallelism() : config.cluster.processes
+}
+
+export async function launch ({ config, configFile, log, onReady, onStopped }: LaunchOptions): Promise<void> {
+  const processes = processCount(config)
+  let metricsServer: MetricsServer | undefined
+  const openMetrics = async (render: () => Promise<string>): Promise<number | undefined> => {
+    if (config.metrics.port === null) return undefined
+    metricsServer = await startMetricsServer(config.metrics.host, config.metrics.port, render, log)
+    return metricsServer.port
+  }
+  if (processes === 1) {
+    const metrics = new ProcessMetrics()
+    await serve(config, log, {
+      metrics,
+      worker: 0,
+      onReady: async running => {
+        const metricsPort = await openMetrics(async () => await metrics.registry.metrics())
+        await onReady({ port: running.port, metricsPort })
+      },
+      onStopped: async () => { await metricsServer?.close(); await onStopped?.() },
+    })
+    return
+  }
+  const primary = await startPrimary({ config, configFile, processes, log })
+  const aggregator = new AggregatorRegistry()
+  const metricsPort = await openMetrics(async () => await aggregator.clusterMetrics())
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down every serving process')
+    const bound = config.shutdown.graceMs + config.shutdown.drainMs + 5000
+    exitWhenStopped((async () => {
+      await primary.stop(bound)
+      await metricsServer?.close()
+      await onStopped?.()
+    })(), log)
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  await onReady({ port: primary.port, metricsPort })
+}
