@@ -1,0 +1,45 @@
+/**
+ * Helpers for tests against several serving processes: learn which process a keep-alive connection reached
+ * (GET /readyz names its pid), and send the byte-identical signed request again (SigV4 is deterministic for a
+ * fixed X-Amz-Date), which is exactly what a replay is.
+ */
+import http from 'node:http'
+import type { Connection } from './dev-server'
+import { metadataFor, XksClient, type XksResponse } from './xks-client'
+
+export interface RuntimeConnection extends Connection {
+  readyUrl: string
+  metricsUrl?: string
+}
+
+/** A client with one keep-alive connection, and the pid of the process at its other end. */
+export async function pinnedClient (connection: Connection): Promise<{ client: XksClient, pid: number, ready: XksResponse }> {
+  const client = new XksClient(connection, 1)
+  const ready = await client.send({ method: 'GET', path: '/readyz', unsigned: true })
+  return { client, pid: Number(ready.json.pid), ready }
+}
+
+/** One Encrypt request, fixed so that sending it twice sends the same signature. */
+export function fixedEncrypt (connection: Connection, signedAt = new Date()): Parameters<XksClient['send']>[0] {
+  return {
+    path: `${connection.uriPrefix}/keys/${connection.keys.encryptDecrypt}/encrypt`,
+    body: { requestMetadata: metadataFor('Encrypt'), plaintext: Buffer.from('replay me').toString('base64'), encryptionAlgorithm: 'AES_GCM' },
+    signedAt,
+  }
+}
+
+export async function fetchText (url: string): Promise<{ status: number, body: string }> {
+  return await new Promise((resolve, reject) => {
+    http.get(url, res => {
+      let body = ''
+      res.on('data', (d: Buffer) => { body += d.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    }).on('error', reject)
+  })
+}
+
+/** The value of one sample line, e.g. sample(text, 'xksgate_hsm_sessions_open'). */
+export function sample (metrics: string, series: string): number | undefined {
+  const line = metrics.split('\n').find(l => l.startsWith(series + ' '))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}

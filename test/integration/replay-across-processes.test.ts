@@ -1,0 +1,72 @@
+import t from 'tap'
+import { startDevServer, type DevServer } from '../helpers/dev-server'
+import { fixedEncrypt, pinnedClient } from '../helpers/cluster'
+import { startRedis } from '../helpers/redis-server'
+import { metadataFor, XksClient } from '../helpers/xks-client'
+
+interface ReplayTally { sameProcess: number[], otherProcess: number[] }
+
+/** Sends one request, then replays it over fresh connections until `wanted` replays reached another process. */
+async function replayAcrossProcesses (server: DevServer, wanted: number): Promise<ReplayTally> {
+  const first = await pinnedClient(server.connection)
+  const request = fixedEncrypt(server.connection)
+  const original = await first.client.send(request)
+  first.client.close()
+  if (original.status !== 200) throw new Error(`original request failed: ${original.body}`)
+  const tally: ReplayTally = { sameProcess: [], otherProcess: [] }
+  for (let i = 0; i < 60 && tally.otherProcess.length < wanted; i++) {
+    const { client, pid } = await pinnedClient(server.connection)
+    const replay = await client.send(request)
+    client.close()
+    ;(pid === first.pid ? tally.sameProcess : tally.otherProcess).push(replay.status)
+  }
+  return tally
+}
+
+t.test('with Redis, a replay reaching another process (or another host) is rejected', async t => {
+  const redis = await startRedis()
+  t.teardown(redis.stop)
+  const env = { XKSGATE__fleet__heartbeatMs: '500' }
+  const a = await startDevServer({ args: ['--processes', '2', '--redis', redis.url], env: { ...env, XKSGATE__fleet__instanceId: 'host-a' } })
+  t.teardown(a.stop)
+  const tally = await replayAcrossProcesses(a, 5)
+  t.comment(`replays to the other process: ${tally.otherProcess.join(',')}; to the same process: ${tally.sameProcess.join(',')}`)
+  t.equal(tally.otherProcess.length, 5, 'five replays reached the other process')
+  t.same(new Set([...tally.otherProcess, ...tally.sameProcess]), new Set([401]), 'every replay answered 401')
+
+  // A second "host" on the same Redis: its replay cache and fleet are shared with the first.
+  const b = await startDevServer({ dir: a.dir + '-b', args: ['--processes', '1', '--redis', redis.url], env: { ...env, XKSGATE__fleet__instanceId: 'host-b' } })
+  t.teardown(b.stop)
+  const request = fixedEncrypt(a.connection, new Date(Date.now() - 1000))
+  const clientA = new XksClient(a.connection)
+  t.teardown(() => clientA.close())
+  t.equal((await clientA.send(request)).status, 200)
+  const clientB = new XksClient({ ...a.connection, endpoint: b.connection.endpoint, caFile: b.connection.caFile }, 1)
+  t.teardown(() => clientB.close())
+  const onB = await clientB.send(request)
+  t.equal(onB.status, 401, 'the same request replayed to another host is rejected')
+
+  const health = async (): Promise<number> => Number((await clientA.send({ path: `${a.connection.uriPrefix}/health`, body: { requestMetadata: metadataFor('KmsHealthCheck') } })).json.xksProxyFleetSize)
+  let size = 0
+  for (let i = 0; i < 40 && size !== 2; i++) {
+    size = await health()
+    if (size !== 2) await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  t.equal(size, 2, 'xksProxyFleetSize counts two hosts (two processes of host-a count once)')
+  t.equal(await b.stop(), 0)
+  t.equal(await a.stop(), 0)
+})
+
+t.test('without Redis, each process has its own cache: the same check lets a cross-process replay through', async t => {
+  const server = await startDevServer({ args: ['--processes', '2'] })
+  t.teardown(server.stop)
+  const tally = await replayAcrossProcesses(server, 1)
+  t.comment(`control without Redis: first replay to the other process: ${tally.otherProcess.join(',')}`)
+  // Later ones are caught: that process has now recorded the signature itself.
+  t.same(tally.otherProcess, [200], 'the test does detect a cross-process replay')
+  t.ok(tally.sameProcess.every(status => status === 401), 'same-process replays are still rejected')
+  const client = new XksClient(server.connection)
+  t.teardown(() => client.close())
+  const health = await client.send({ path: `${server.connection.uriPrefix}/health`, body: { requestMetadata: metadataFor('KmsHealthCheck') } })
+  t.equal(health.json.xksProxyFleetSize, 1, 'a fleet of one without Redis')
+})
