@@ -155,6 +155,11 @@ const Shutdown = Type.Object({
   graceMs: Type.Integer({ minimum: 0, maximum: 120000, default: 0 }),
   /** Longest wait for requests in progress once the listener is closed. */
   drainMs: Type.Integer({ minimum: 0, maximum: 120000, default: 10000 }),
+  /**
+   * Once the listener is closed, keep serving this long: a keep-alive client sending its next request gets its
+   * answer with Connection: close and reconnects to another process, instead of finding its socket closed.
+   */
+  lingerMs: Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
 }, strict)
 
 const Metrics = Type.Object({

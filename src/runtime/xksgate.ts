@@ -139,6 +139,11 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       close: async (drainMs = config.shutdown.drainMs) => {
         state = 'draining'
         await frontend.close(drainMs)
+        if (config.shutdown.lingerMs > 0) {
+          await new Promise(resolve => setTimeout(resolve, config.shutdown.lingerMs))
+          // Requests that came in on keep-alive connections meanwhile (listener already closed: nothing new).
+          await frontend.close(drainMs)
+        }
         running.healthPort?.close()
         running.health.stop()
         await running.deps.close()

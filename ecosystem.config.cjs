@@ -1,0 +1,39 @@
+/**
+ * PM2: `pm2 start ecosystem.config.cjs`, `pm2 reload xksgate` (zero-downtime), `pm2 stop xksgate`.
+ *
+ * Fork mode with several instances, each one serving process (cluster.processes = 1) that binds the TLS port
+ * itself with SO_REUSEPORT. PM2's cluster mode does not fit: it shares sockets through Node's net module, which
+ * uWS does not use (see README "Operations → PM2"). In fork mode `pm2 reload` restarts the instances one after
+ * the other (stop, then start): the other instances keep the port open meanwhile, so at least 2 instances are
+ * needed, and no more than instances - 1 may restart at once (PM2_CONCURRENT_ACTIONS, or `--parallel 1`).
+ */
+const instances = Number(process.env.XKSGATE_PM2_INSTANCES ?? 2)
+
+module.exports = {
+  apps: [{
+    name: process.env.XKSGATE_PM2_NAME ?? 'xksgate',
+    // XKSGATE_DIST: another build directory (tests use it for a private tsc --outDir).
+    script: `${process.env.XKSGATE_DIST ?? 'dist'}/src/main.js`,
+    cwd: __dirname,
+    args: ['--config', process.env.XKSGATE_CONFIG ?? '/etc/xksgate/config.json'],
+    exec_mode: 'fork',
+    instances,
+    // Started only once main.js sends 'ready' (every session open, listening), within listen_timeout.
+    wait_ready: true,
+    listen_timeout: 30000,
+    // SIGTERM, then PM2 waits this long before SIGKILL: keep it above shutdown.graceMs + drainMs + lingerMs.
+    kill_signal: 'SIGTERM',
+    kill_timeout: 15000,
+    // A crash-looping instance backs off instead of spinning.
+    exp_backoff_restart_delay: 100,
+    env: {
+      XKSGATE__cluster__processes: '1',
+      // Each instance serves its own metrics: 9464, 9465, … (PM2 adds the instance number).
+      XKSGATE__metrics__port: process.env.XKSGATE__metrics__port ?? '9464',
+    },
+    increment_var: 'XKSGATE__metrics__port',
+    // JSON lines to stdout; PM2 only collects them (see README on log shipping and rotation).
+    merge_logs: true,
+    time: false,
+  }],
+}
