@@ -13,8 +13,10 @@ export interface BenchConfig {
   threads: number
   connections: number
   /**
-   * Connections per thread in the overload phase: an open loop at 2× capacity needs rate × latency requests in
-   * flight, and a client short of connections would queue them itself instead of offering them to the server.
+   * Connections per thread in the overload phase. An open loop at 2× capacity needs rate × latency requests in
+   * flight: a client short of connections would queue them itself instead of offering them to the server, and
+   * the proxy sheds load by requests in flight (server.maxInFlight, 1024 by default), so the client must be able
+   * to exceed that, as KMS's fleet of hosts can.
    */
   overloadConnections: number
   mix: Mix
@@ -25,13 +27,17 @@ export interface BenchConfig {
   steadyMs: number
   steadyRate: number
   rawHsmMs: number
+  /** Before each load phase, wait up to this long for other processes to leave the cores alone. */
+  quietWaitMs: number
   /** Proxy processes (--processes), undefined: the CLI's default. */
   processes: number | undefined
   proxyCli: string | undefined
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b,c,d,e,f] [--threads N] [--connections N]
+  [--overload-connections N]
   [--mix encrypt:4,decrypt:4,metadata:1,health:1] [--duration S] [--steady S] [--rate R] [--processes N]
+  [--quiet-wait S]
   [--proxy-cli PATH]`
 
 export function parseArgs (argv: string[]): BenchConfig {
@@ -42,13 +48,14 @@ export function parseArgs (argv: string[]): BenchConfig {
     scenarios: new Set(ALL_SCENARIOS),
     threads: 1,
     connections: 32,
-    overloadConnections: 256,
+    overloadConnections: 1536,
     mix: DEFAULT_MIX,
     warmupMs: quick ? 1500 : 5000,
     measureMs: quick ? 6000 : 20_000,
     steadyMs: quick ? 20_000 : 60_000,
     steadyRate: 1800,
     rawHsmMs: quick ? 2000 : 10_000,
+    quietWaitMs: quick ? 0 : 30_000,
     processes: undefined,
     proxyCli: undefined,
   }
@@ -66,10 +73,12 @@ export function parseArgs (argv: string[]): BenchConfig {
       case '--only': cfg.scenarios = new Set(value.split(',').map(checkScenario)); break
       case '--threads': cfg.threads = num(); break
       case '--connections': cfg.connections = num(); break
+      case '--overload-connections': cfg.overloadConnections = num(); break
       case '--mix': cfg.mix = parseMix(value); break
       case '--duration': cfg.measureMs = num() * 1000; break
       case '--steady': cfg.steadyMs = num() * 1000; break
       case '--rate': cfg.steadyRate = num(); break
+      case '--quiet-wait': cfg.quietWaitMs = Number(value) * 1000; break
       case '--processes': cfg.processes = num(); break
       case '--proxy-cli': cfg.proxyCli = value; break
       default: throw new Error(`unknown flag ${flag}\n${USAGE}`)

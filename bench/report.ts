@@ -62,11 +62,18 @@ const answered = (o: ServerFigures): number =>
 
 export const servedShare = (o: ServerFigures): number => o.load.ok.totalCount / Math.max(1, answered(o))
 
+const phases = (r: Results): Array<[string, ServerFigures | undefined]> => [['a. transport', r.transport],
+  ['c. full path', r.proxy?.full], ['d. steady', r.proxy?.steady], ['e. overload', r.proxy?.overload], ['f. naive', r.naive]]
+
+/** Phases during which other processes took a noticeable share of the two cores. */
+export function foreignLoadNotes (r: Results): string[] {
+  return phases(r).filter(([, f]) => f !== undefined && f.foreignCores > 0.25).map(([name, f]) =>
+    `other processes used ${f!.foreignCores.toFixed(2)} of the 2 cores during ${name}: its figures understate this machine`)
+}
+
 function costs (r: Results): string {
-  const phases: Array<[string, ServerFigures | undefined]> = [['a. transport', r.transport], ['c. full path', r.proxy?.full],
-    ['d. steady', r.proxy?.steady], ['e. overload', r.proxy?.overload], ['f. naive', r.naive]]
   const rows: Row[] = [['phase (CPU in cores)', 'server', 'client', 'others on the machine', 'req/s', 'µs server CPU per req']]
-  for (const [name, f] of phases) {
+  for (const [name, f] of phases(r)) {
     if (f === undefined) continue
     rows.push([name, f.serverCores.toFixed(2), f.load.clientCores.toFixed(2), f.foreignCores.toFixed(2),
       n0(f.load.totalRps), (f.serverCores * 1e6 / Math.max(1, f.load.totalRps)).toFixed(1)])

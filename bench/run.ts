@@ -3,7 +3,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from './config'
 import { cleanupOnExit, killAllNow } from './lib/procs'
-import { jsonLine, machine, Results, table } from './report'
+import { startRedis } from './lib/redis'
+import { foreignLoadNotes, jsonLine, machine, Results, table } from './report'
+import { naiveBaseline } from './scenarios/naive'
 import { proxyScenarios } from './scenarios/proxy'
 import { rawHsm } from './scenarios/raw-hsm'
 import { transportCeiling } from './scenarios/transport'
@@ -21,9 +23,18 @@ async function main (): Promise<void> {
   try {
     if (cfg.scenarios.has('a')) results.transport = await transportCeiling(cfg, dir)
     if (cfg.scenarios.has('b')) results.rawHsm = await rawHsm(cfg, dir)
-    if (['c', 'd', 'e'].some(s => cfg.scenarios.has(s as 'c'))) {
-      results.proxy = await proxyScenarios(cfg, dir)
-      notes.push(...results.proxy.notes)
+    const proxyDir = path.join(dir, 'proxy')
+    const withProxy = ['c', 'd', 'e'].some(s => cfg.scenarios.has(s as 'c'))
+    if (withProxy || cfg.scenarios.has('f')) {
+      const redis = await startRedis(dir)
+      if (withProxy) {
+        results.proxy = await proxyScenarios(cfg, proxyDir, redis.url)
+        notes.push(...results.proxy.notes)
+      }
+      // The naive baseline gets the same replay cache as the proxy had.
+      const naiveRedis = results.proxy?.redis === false ? undefined : redis.url
+      if (cfg.scenarios.has('f')) results.naive = await naiveBaseline(cfg, proxyDir, naiveRedis)
+      await redis.server.stop()
     }
   } finally {
     killAllNow()
@@ -31,7 +42,7 @@ async function main (): Promise<void> {
   }
   console.log(`\n${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`)
   console.log(table(results, cfg))
-  for (const note of notes) console.log(`note: ${note}`)
+  for (const note of [...notes, ...foreignLoadNotes(results)]) console.log(`note: ${note}`)
   if (cfg.json) console.log(jsonLine(results))
 }
 

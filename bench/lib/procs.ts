@@ -11,19 +11,22 @@ const children = new Set<ChildProcess>()
 
 export interface Tracked {
   child: ChildProcess
-  /** stdout and stderr, kept for error messages. */
+  /** The end of stdout and stderr, for readiness checks and error messages. */
   output: () => string
   /** SIGTERM, then SIGKILL after a grace period; resolves once the process has exited. */
   stop: (graceMs?: number) => Promise<void>
 }
 
-export function start (cmd: string, args: string[], opts: SpawnOptions = {}): Tracked {
-  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Starts a child in its own process group, its stdout and stderr going to `logFile`. A file rather than a pipe:
+ * a server that logs every request would otherwise make the load generator's process read and buffer it all,
+ * on the cores it shares with the server.
+ */
+export function start (cmd: string, args: string[], logFile: string, opts: SpawnOptions = {}): Tracked {
+  const fd = fs.openSync(logFile, 'a')
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', fd, fd] })
+  fs.closeSync(fd)
   children.add(child)
-  let out = ''
-  const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-8000) }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
   const exited = new Promise<void>(resolve => child.once('exit', () => { children.delete(child); resolve() }))
   const stop = async (graceMs = 3000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return
@@ -34,7 +37,19 @@ export function start (cmd: string, args: string[], opts: SpawnOptions = {}): Tr
     // Forked workers of the child may outlive it; the group kill takes them too.
     signalGroup(child, 'SIGKILL')
   }
-  return { child, output: () => out, stop }
+  return { child, output: () => tail(logFile), stop }
+}
+
+function tail (file: string): string {
+  const fd = fs.openSync(file, 'r')
+  try {
+    const size = fs.fstatSync(fd).size
+    const buf = Buffer.alloc(Math.min(size, 8000))
+    fs.readSync(fd, buf, 0, buf.length, size - buf.length)
+    return buf.toString()
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 function signalGroup (child: ChildProcess, signal: NodeJS.Signals): void {
@@ -53,34 +68,27 @@ export function cleanupOnExit (): void {
   }
 }
 
-/** Resolves when `t` prints `text` on stdout; rejects if it exits first or the time runs out. */
-export function waitForOutput (t: Tracked, text: string, timeoutMs: number): Promise<void> {
-  return waitFor(t, timeoutMs, `"${text}" on stdout`, check => {
-    t.child.stdout!.on('data', () => check(t.output().includes(text)))
-  })
-}
+/** Resolves when `t` has printed `text`; rejects if it exits first or the time runs out. */
+export const waitForOutput = (t: Tracked, text: string, timeoutMs: number): Promise<void> =>
+  waitFor(t, timeoutMs, `"${text}" in its output`, () => t.output().includes(text))
 
 /** Resolves when `file` exists; rejects if `t` exits first or the time runs out. */
-export function waitForFile (t: Tracked, file: string, timeoutMs: number): Promise<void> {
-  return waitFor(t, timeoutMs, file, check => {
-    const poll = setInterval(() => check(fs.existsSync(file)), 100)
-    t.child.once('exit', () => clearInterval(poll))
-  })
-}
+export const waitForFile = (t: Tracked, file: string, timeoutMs: number): Promise<void> =>
+  waitFor(t, timeoutMs, file, () => fs.existsSync(file))
 
-function waitFor (t: Tracked, timeoutMs: number, what: string, watch: (check: (ok: boolean) => void) => void):
-Promise<void> {
+function waitFor (t: Tracked, timeoutMs: number, what: string, ready: () => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false
     const settle = (err?: Error): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
+      clearInterval(poll)
       if (err) reject(err); else resolve()
     }
     const timer = setTimeout(() => settle(new Error(`no ${what} within ${timeoutMs} ms:\n${t.output()}`)), timeoutMs)
+    const poll = setInterval(() => { if (ready()) settle() }, 50)
     t.child.once('exit', code => settle(new Error(`exited (${code}) before ${what}:\n${t.output()}`)))
-    watch(ok => { if (ok) settle() })
   })
 }
 

@@ -19,22 +19,41 @@ const ids = new IdSource(cfg.runTag, cfg.thread)
 const clock = new DateClock()
 const rec = new Recorder()
 
-interface Slot { conn: Connection, wires: WireRequest[], cursor: number }
+/** A connection, its position in the mix, and the request buffer it has in flight. */
+interface Slot { conn: Connection, cursor: number, template: number, wire: WireRequest | undefined }
+
+/**
+ * Request buffers, per template, shared by the thread's connections: a buffer is taken for a send and given back
+ * with the response, so memory follows the requests in flight rather than connections × templates (the overload
+ * phase opens well over a thousand connections).
+ */
+const pools: WireRequest[][] = cfg.templates.map(() => [])
 
 function nextRequest (slot: Slot): Buffer {
-  const wire = slot.wires[cfg.order[slot.cursor]]
+  const t = cfg.order[slot.cursor]
   slot.cursor = (slot.cursor + 1) % cfg.order.length
-  return wire.prepare(ids.next(), clock.now(), cfg.hostHeader, signer)
+  slot.template = t
+  slot.wire = pools[t].pop() ?? new WireRequest(cfg.templates[t], cfg.hostHeader, signer)
+  return slot.wire.prepare(ids.next(), clock.now(), cfg.hostHeader, signer)
 }
 
+function release (slot: Slot): void {
+  pools[slot.template].push(slot.wire!)
+  slot.wire = undefined
+}
+
+/** Opens the connections a few dozen at a time, so that the server's accept backlog never overflows. */
 async function openSlots (): Promise<Slot[]> {
-  return await Promise.all(Array.from({ length: cfg.connections }, async (_, i) => {
-    const conn = new Connection({ host: cfg.host, port: cfg.port })
-    await conn.open()
-    const wires = cfg.templates.map(t => new WireRequest(t, cfg.hostHeader, signer))
+  const slots: Slot[] = []
+  for (let i = 0; i < cfg.connections; i += 64) {
+    const batch = Array.from({ length: Math.min(64, cfg.connections - i) }, () => new Connection({ host: cfg.host, port: cfg.port }))
+    await Promise.all(batch.map(c => c.open()))
     // Spread the connections over the mix so they do not all send the same op at once.
-    return { conn, wires, cursor: Math.floor(i * cfg.order.length / cfg.connections) }
-  }))
+    for (const conn of batch) {
+      slots.push({ conn, cursor: Math.floor(slots.length * cfg.order.length / cfg.connections), template: 0, wire: undefined })
+    }
+  }
+  return slots
 }
 
 function closedLoop (slots: Slot[], done: () => void): void {
@@ -46,6 +65,7 @@ function closedLoop (slots: Slot[], done: () => void): void {
     if (performance.now() >= end) { if (--active === 0) finish(); return }
     const t0 = performance.now()
     slot.conn.send(nextRequest(slot), status => {
+      release(slot)
       const t1 = performance.now()
       if (t1 >= warmEnd && t1 < end) rec.record(status, t1 - t0)
       whenFree(slot, fire)
@@ -89,6 +109,7 @@ function openLoop (slots: Slot[], done: () => void): void {
     const measured = i >= first
     if (measured) { rec.lag.recordValue(Math.max(1, Math.round((now - intended(i)) * 1000))); inFlight.add(i) }
     slot.conn.send(nextRequest(slot), status => {
+      release(slot)
       if (measured) { inFlight.delete(i); rec.record(status, performance.now() - intended(i)) }
       whenFree(slot, s => {
         free.push(s)

@@ -1,4 +1,5 @@
-import { machineBusySeconds, treeCpuSeconds, treeRss } from '../lib/procstat'
+import type { BenchConfig } from '../config'
+import { machineBusySeconds, treeCpuSeconds, treeRss, waitForQuiet } from '../lib/procstat'
 import type { LoadResult } from '../loadgen/run-load'
 
 /** A load phase together with what it cost the server processes. */
@@ -16,7 +17,9 @@ export interface ServerFigures {
   rss: Array<{ pid: number, rssMb: number }>
 }
 
-export async function measureServer (pids: number[], phase: () => Promise<LoadResult>): Promise<ServerFigures> {
+/** Runs one load phase (after waiting, within --quiet-wait, for the machine to be quiet) and measures its cost. */
+export async function measureServer (cfg: BenchConfig, pids: number[], phase: () => Promise<LoadResult>): Promise<ServerFigures> {
+  if (cfg.quietWaitMs > 0) await waitForQuiet(cfg.quietWaitMs)
   const cpu = (): number => pids.reduce((s, p) => s + treeCpuSeconds(p), 0)
   const cpu0 = cpu()
   const busy0 = machineBusySeconds()

@@ -27,7 +27,7 @@ Promise<ProxyProcess> {
   for (;;) {
     const port = await freePort()
     const args = [cli, '--dir', dir, '--port', String(port), ...Object.entries(optional).flat()]
-    const proc = start(process.execPath, args)
+    const proc = start(process.execPath, args, `${dir}.log`)
     try {
       await waitForFile(proc, path.join(dir, 'connection.json'), 120_000)
       return { proc, info: readConnection(path.join(dir, 'connection.json')), notes, redis: '--redis' in optional }

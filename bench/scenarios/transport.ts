@@ -20,12 +20,12 @@ export async function transportCeiling (cfg: BenchConfig, dir: string): Promise<
   let best: ServerFigures | undefined
   for (const processes of [1, 2]) {
     const port = await freePort()
-    const servers = Array.from({ length: processes }, () =>
-      start(process.execPath, [path.join(__dirname, '../baselines/transport-server.js'), String(port), cert, key]))
+    const servers = Array.from({ length: processes }, (_, i) => start(process.execPath,
+      [path.join(__dirname, '../baselines/transport-server.js'), String(port), cert, key], path.join(dir, `transport-${i}.log`)))
     try {
       await Promise.all(servers.map(s => waitForOutput(s, 'ready', 10_000)))
       const pids = servers.map(s => s.child.pid!)
-      const figures = await measureServer(pids, () => runLoad({
+      const figures = await measureServer(cfg, pids, () => runLoad({
         port, creds: CREDS, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections,
         warmupMs: cfg.warmupMs, measureMs: cfg.measureMs,
       }))

@@ -1,0 +1,34 @@
+import path from 'node:path'
+import type { BenchConfig } from '../config'
+import { readConnection } from '../lib/connection-info'
+import { freePort, start, waitForFile } from '../lib/procs'
+import { non2xxText, pctMs, runLoad } from '../loadgen/run-load'
+import { measureServer, ServerFigures } from './measure'
+import { prepareTemplates } from './prepare'
+
+/**
+ * Scenario f: the naive single-process server (bench/baselines/naive-server.ts) on the proxy's dev environment,
+ * under the same closed loop as scenario c.
+ */
+export async function naiveBaseline (cfg: BenchConfig, dir: string, redisUrl: string | undefined): Promise<ServerFigures> {
+  const port = await freePort()
+  const args = [path.join(__dirname, '../baselines/naive-server.js'), dir, String(port), ...(redisUrl ? [redisUrl] : [])]
+  const server = start(process.execPath, args, `${dir}-naive.log`)
+  try {
+    const file = path.join(dir, 'naive-connection.json')
+    await waitForFile(server, file, 120_000)
+    const info = readConnection(file)
+    const templates = await prepareTemplates(info.port, info.creds, info.uriPrefix, info.keys.encryptDecrypt)
+    const f = await measureServer(cfg, [server.child.pid!], () => runLoad({
+      port: info.port, creds: info.creds, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections,
+      warmupMs: cfg.warmupMs, measureMs: cfg.measureMs,
+    }))
+    f.label = 'naive'
+    console.log(`  f. naive baseline, closed loop: ${f.load.okRps.toFixed(0)} req/s (p50 ${pctMs(f.load.ok, 50)} ms, ` +
+      `p99 ${pctMs(f.load.ok, 99)} ms), server ${f.serverCores.toFixed(2)} cores, client ${f.load.clientCores.toFixed(2)}, ` +
+      `others ${f.foreignCores.toFixed(2)}, ${non2xxText(f.load)}`)
+    return f
+  } finally {
+    await server.stop()
+  }
+}
