@@ -94,3 +94,21 @@ t.test('error messages never contain secret values', async t => {
   const problems = problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } }))
   t.notMatch(problems.join('\n'), /short-secret-value/)
 })
+
+t.test('runtime sections: defaults, Redis password by reference, mode-specific fields named', async t => {
+  const { dir, config } = fixture()
+  const plain = validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })
+  t.equal(plain.redis, undefined, 'no Redis by default')
+  t.same(plain.replay, { failurePolicy: 'fail-open-local', commandTimeoutMs: 50, maxLocalEntries: 250000, keyPrefix: 'xksgate:replay:' })
+  t.same(plain.cluster, { processes: 0, restartMinMs: 100, restartMaxMs: 10000 })
+  t.same(plain.shutdown, { graceMs: 0, drainMs: 10000, lingerMs: 1000 })
+  t.same(plain.metrics, { port: 9464, host: '127.0.0.1' })
+  const withRedis = validateConfig({ ...config, redis: { url: 'rediss://r:6380', password: { env: 'REDIS_PW' } } }, { baseDir: dir, env: { TEST_PIN: '1', REDIS_PW: 's3cret' } })
+  t.equal(withRedis.redis?.password, 's3cret')
+  t.equal(withRedis.redis?.mode, 'standalone')
+  t.same(problemsOf(() => validateConfig({ ...config, redis: { mode: 'sentinel', sentinels: [{ host: 'a', port: 26379 }] } }, { baseDir: dir, env: { TEST_PIN: '1' } })),
+    ['/redis/name: required when /redis/mode is sentinel'])
+  t.same(problemsOf(() => validateConfig({ ...config, redis: { url: 'redis://x', password: { env: 'MISSING' } } }, { baseDir: dir, env: { TEST_PIN: '1' } })),
+    ['/redis/password: environment variable MISSING is not set'])
+  t.match(problemsOf(() => validateConfig({ ...config, replay: { failurePolicy: 'maybe' } }, { baseDir: dir, env: { TEST_PIN: '1' } })).join('\n'), /\/replay\/failurePolicy/)
+})

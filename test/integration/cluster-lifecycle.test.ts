@@ -1,0 +1,55 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { startDevServer } from '../helpers/dev-server'
+import { fetchText, fixedEncrypt, pinnedClient, sample, type RuntimeConnection } from '../helpers/cluster'
+import { freePort, until } from '../helpers/redis-server'
+import { XksClient } from '../helpers/xks-client'
+
+t.test('two processes: ready endpoints, aggregated metrics, crash replacement, graceful stop', async t => {
+  const healthPort = await freePort()
+  const server = await startDevServer({
+    args: ['--processes', '2'],
+    env: { XKSGATE__healthPort__port: String(healthPort), XKSGATE__healthPort__host: '127.0.0.1', XKSGATE__shutdown__graceMs: '1500', XKSGATE__cluster__restartMinMs: '50' },
+  })
+  t.teardown(server.stop)
+  const connection = server.connection as RuntimeConnection
+  t.match(connection.readyUrl, /^https:\/\/127\.0\.0\.1:\d+\/readyz$/)
+  t.match(connection.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+
+  const client = new XksClient(connection)
+  t.teardown(() => client.close())
+  for (let i = 0; i < 4; i++) t.equal((await client.send(fixedEncrypt(connection))).status, 200)
+  t.equal((await client.send({ ...fixedEncrypt(connection), path: `${connection.uriPrefix}/keys/nope/encrypt` })).status, 404)
+  const plain = await fetchText(`http://127.0.0.1:${healthPort}/readyz`)
+  t.equal(plain.status, 200, 'plain-HTTP health port answers /readyz')
+  t.equal((await client.send({ method: 'GET', path: '/metrics', unsigned: true })).status, 404, 'no metrics on the TLS port')
+
+  const metrics = (await fetchText(connection.metricsUrl ?? '')).body
+  t.equal(sample(metrics, 'xksgate_requests_total{operation="encrypt",key_store="dev",status="200",error_name=""}'), 4)
+  t.equal(sample(metrics, 'xksgate_requests_total{operation="encrypt",key_store="dev",status="404",error_name="KeyNotFoundException"}'), 1)
+  t.equal(sample(metrics, 'xksgate_hsm_sessions_open'), 4, 'sessions summed over 2 processes × 2 threads')
+  t.equal(sample(metrics, 'xksgate_ready'), 2, 'both processes ready')
+  t.equal(sample(metrics, 'xksgate_ekm_health_state{state="ACTIVE"}'), 2)
+  t.ok((sample(metrics, 'xksgate_tls_certificate_days_to_expire') ?? 0) > 300, 'certificate days to expire')
+  t.match(metrics, /xksgate_request_duration_seconds_bucket\{le="0.25",operation="encrypt"/)
+  t.match(metrics, /xksgate_hsm_operation_duration_seconds_count\{operation="encrypt",outcome="ok"\}/)
+  t.match(metrics, /nodejs_eventloop_lag_seconds/)
+
+  // A crashed process is replaced.
+  const { client: pinned, pid } = await pinnedClient(connection)
+  pinned.close()
+  process.kill(pid, 'SIGKILL')
+  await until('the killed process is replaced', async () =>
+    sample((await fetchText(connection.metricsUrl ?? '')).body, 'xksgate_ready') === 2 &&
+    server.output().includes('serving process died'), 10_000)
+  t.pass('replacement ready')
+
+  // Readiness goes first: during shutdown.graceMs /readyz says 503 while requests are still served.
+  server.process.kill('SIGTERM')
+  await until('readiness off', async () => (await fetchText(`http://127.0.0.1:${healthPort}/readyz`)).status === 503, 1000)
+  const during = await fetchText(`http://127.0.0.1:${healthPort}/readyz`)
+  t.match(JSON.parse(during.body), { status: 'not ready', reason: 'process is draining' })
+  t.equal(await server.stop(), 0, 'exit 0')
+  t.notOk(fs.existsSync(path.join(server.dir, 'connection.json')), 'connection.json removed')
+})

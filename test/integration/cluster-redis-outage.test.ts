@@ -1,0 +1,54 @@
+import t from 'tap'
+import { startDevServer } from '../helpers/dev-server'
+import { fetchText, fixedEncrypt, sample, type RuntimeConnection } from '../helpers/cluster'
+import { startRedis, until } from '../helpers/redis-server'
+import { XksClient } from '../helpers/xks-client'
+
+t.test('fail-open-local: Redis killed during traffic keeps serving, readiness degrades, then recovers', async t => {
+  const redis = await startRedis()
+  t.teardown(redis.stop)
+  const server = await startDevServer({ args: ['--processes', '2', '--redis', redis.url] })
+  t.teardown(server.stop)
+  const connection = server.connection as RuntimeConnection
+  const client = new XksClient(connection, 4)
+  t.teardown(() => client.close())
+  const statuses: number[] = []
+  let running = true
+  const traffic = (async () => {
+    while (running) statuses.push((await client.send(fixedEncrypt(connection))).status)
+  })()
+  await until('some traffic', () => statuses.length > 20)
+  await redis.kill('SIGKILL')
+  await until('readiness reports Redis', async () => {
+    const ready = await client.send({ method: 'GET', path: '/readyz', unsigned: true })
+    return ready.status === 503 && /Redis unreachable/.test(ready.body)
+  })
+  const duringOutage = statuses.length
+  await until('traffic during the outage', () => statuses.length > duringOutage + 20)
+  const metrics = (await fetchText(connection.metricsUrl ?? '')).body
+  t.ok((sample(metrics, 'xksgate_replay_redis_errors_total') ?? 0) > 0, 'Redis errors counted')
+  t.equal(sample(metrics, 'xksgate_replay_redis_up'), 0)
+  await redis.restart()
+  await until('readiness back', async () => (await client.send({ method: 'GET', path: '/readyz', unsigned: true })).status === 200, 10_000)
+  running = false
+  await traffic
+  t.comment(`${statuses.length} requests across the outage`)
+  t.same(new Set(statuses), new Set([200]), 'every request served, before, during and after the outage')
+})
+
+t.test('fail-closed: Redis down answers 503 DependencyTimeoutException, then recovers by itself', async t => {
+  const redis = await startRedis()
+  t.teardown(redis.stop)
+  const server = await startDevServer({ args: ['--redis', redis.url], env: { XKSGATE__replay__failurePolicy: 'fail-closed' } })
+  t.teardown(server.stop)
+  const client = new XksClient(server.connection)
+  t.teardown(() => client.close())
+  t.equal((await client.send(fixedEncrypt(server.connection))).status, 200)
+  await redis.kill('SIGKILL')
+  const refused = await client.send(fixedEncrypt(server.connection))
+  t.equal(refused.status, 503)
+  t.equal(refused.json.errorName, 'DependencyTimeoutException')
+  await redis.restart()
+  await until('served again', async () => (await client.send(fixedEncrypt(server.connection))).status === 200, 10_000)
+  t.pass('recovered without a restart')
+})
