@@ -12,6 +12,8 @@ export const METRIC = {
   hsmQueueDepth: 'xksgate_hsm_queue_depth',
   hsmInFlight: 'xksgate_hsm_operations_in_flight',
   hsmSessions: 'xksgate_hsm_sessions_open',
+  /** Session opens and recoveries (reopen, re-login, re-initialise, key re-found, recovery failed), by event. */
+  hsmSessionEvents: 'xksgate_hsm_session_events_total',
   /** Requests refused because their SigV4 signature was already used. */
   replayHits: 'xksgate_replay_rejections_total',
   /** Replay checks Redis could not answer in budget (served locally under fail-open-local, 503 under fail-closed). */

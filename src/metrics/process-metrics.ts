@@ -34,6 +34,7 @@ export class ProcessMetrics {
   readonly #requestDuration: Histogram
   readonly #hsmDuration: Histogram
   readonly #replayHits: Counter
+  readonly #hsmSessionEvents: Counter
   /** Pre-bound label children: one lookup per request instead of a label-set hash per metric. */
   readonly #children = new Map<string, RequestChildren>()
   readonly #hsmChildren = new Map<string, Histogram.Internal<string>>()
@@ -44,6 +45,7 @@ export class ProcessMetrics {
     this.#requests = new Counter({ name: METRIC.requests, help: 'XKS requests answered', labelNames, registers })
     this.#requestDuration = new Histogram({ name: METRIC.requestDuration, help: 'XKS request latency', labelNames, buckets: LATENCY_BUCKETS, registers })
     this.#hsmDuration = new Histogram({ name: METRIC.hsmDuration, help: 'PKCS#11 operation latency, pool queue wait included', labelNames: ['operation', 'outcome'], buckets: LATENCY_BUCKETS, registers })
+    this.#hsmSessionEvents = new Counter({ name: METRIC.hsmSessionEvents, help: 'PKCS#11 session opens and recoveries', labelNames: ['event'], registers })
     this.#replayHits = new Counter({ name: METRIC.replayHits, help: 'Requests refused because their signature was already used', registers })
     collectDefaultMetrics({ register: this.registry })
   }
@@ -66,6 +68,10 @@ export class ProcessMetrics {
     }
     children.count.inc()
     children.latency.observe(entry.latencyMs / 1000)
+  }
+
+  observeHsmSessionEvent (event: string): void {
+    this.#hsmSessionEvents.labels({ event }).inc()
   }
 
   observeHsm (operation: string, ok: boolean, seconds: number): void {

@@ -52,6 +52,12 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     sessionsPerThread: config.hsm.sessionsPerThread,
     ivSource: config.hsm.ivSource,
     maxBatch: config.hsm.maxBatch,
+    onEvent: event => {
+      metrics.observeHsmSessionEvent(event.event)
+      // Opening a session is routine; every recovery is worth an operator's attention.
+      const level = event.event === 'recovery-failed' ? 'error' : event.event === 'session-opened' ? 'debug' : 'warn'
+      log[level]({ hsm: event }, 'HSM session event')
+    },
   })
   const hsm = instrumentHsm(pool, metrics)
   let deps: RedisDeps | undefined
