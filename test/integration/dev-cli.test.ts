@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { startDevServer } from '../helpers/dev-server'
+import { repoRoot } from '../helpers/paths'
+
+t.test('without softhsm2 the embedded default says how to install it', async t => {
+  // A PATH holding only node and openssl: softhsm2-util cannot be found, as on a machine without the package.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-bin-'))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-nohsm-'))
+  t.teardown(() => { fs.rmSync(bin, { recursive: true, force: true }); fs.rmSync(dir, { recursive: true, force: true }) })
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'))
+  const result = spawnSync(path.join(bin, 'node'), [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', dir, '--port', '0'], {
+    env: { PATH: bin },
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  t.equal(result.status, 1)
+  t.match(result.stderr, 'softhsm2 is not installed. Install it with: sudo apt-get install -y softhsm2')
+  t.notOk(fs.existsSync(path.join(dir, 'connection.json')))
+})
+
+t.test('first use provisions the directory; a second run reuses it', async t => {
+  const first = await startDevServer()
+  t.teardown(() => fs.rmSync(first.dir, { recursive: true, force: true }))
+  t.equal(await first.stop(), 0, 'SIGTERM exits 0')
+  t.notOk(fs.existsSync(path.join(first.dir, 'connection.json')), 'connection.json removed on stop')
+
+  const kms = JSON.parse(fs.readFileSync(path.join(first.dir, 'kms-proxy-config.json'), 'utf8'))
+  t.same(Object.keys(kms).sort(), ['XksProxyAuthenticationCredential', 'XksProxyUriPath'])
+  t.equal(kms.XksProxyUriPath, first.connection.uriPrefix)
+  t.same(kms.XksProxyAuthenticationCredential, {
+    AccessKeyId: first.connection.accessKeyId,
+    RawSecretAccessKey: first.connection.secretAccessKey,
+  })
+  t.match(first.connection.accessKeyId, /^[A-Z2-7]{20,30}$/, 'access key id follows the KMS rule')
+  t.match(first.connection.secretAccessKey, /^[A-Za-z0-9/+=]{43,64}$/, 'secret follows the KMS rule')
+  for (const secret of fs.readdirSync(path.join(first.dir, 'secrets'))) {
+    t.equal(fs.statSync(path.join(first.dir, 'secrets', secret)).mode & 0o777, 0o600, `${secret} is private`)
+  }
+
+  const second = await startDevServer({ dir: first.dir })
+  t.equal(second.connection.accessKeyId, first.connection.accessKeyId, 'same credentials')
+  t.equal(second.connection.secretAccessKey, first.connection.secretAccessKey)
+  t.equal(await second.stop(), 0)
+})
