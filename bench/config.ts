@@ -9,11 +9,11 @@ export interface BenchConfig {
   quick: boolean
   json: boolean
   scenarios: Set<ScenarioId>
-  /** Load-generator threads and keep-alive connections per thread (closed loop). */
+  /** Load-generator threads, and keep-alive connections in all (spread over the threads). */
   threads: number
   connections: number
   /**
-   * Connections per thread in the overload phase. An open loop at 2× capacity needs rate × latency requests in
+   * Connections in all in the overload phase. An open loop at 2× capacity needs rate × latency requests in
    * flight: a client short of connections would queue them itself instead of offering them to the server, and
    * the proxy sheds load by requests in flight (server.maxInFlight, 1024 by default), so the client must be able
    * to exceed that, as KMS's fleet of hosts can.
@@ -46,7 +46,7 @@ export function parseArgs (argv: string[]): BenchConfig {
     quick,
     json: argv.includes('--json'),
     scenarios: new Set(ALL_SCENARIOS),
-    threads: 1,
+    threads: 2,
     connections: 32,
     overloadConnections: 1536,
     mix: DEFAULT_MIX,

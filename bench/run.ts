@@ -18,22 +18,31 @@ async function main (): Promise<void> {
   const started = Date.now()
   const results: Results = {}
   const notes: string[] = []
-  console.log(`xksgate bench${cfg.quick ? ' (quick)' : ''}: ${machine()}; client ${cfg.threads} thread(s) × ` +
+  console.log(`xksgate bench${cfg.quick ? ' (quick)' : ''}: ${machine()}; client ${cfg.threads} thread(s), ` +
     `${cfg.connections} connections; load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
+  // A scenario that fails is reported and the others still run: the table and JSON then show null for it.
+  const attempt = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    try { await fn() } catch (err) {
+      notes.push(`${name} failed: ${err instanceof Error ? err.message : String(err)}`)
+      process.exitCode = 1
+    }
+  }
   try {
-    if (cfg.scenarios.has('a')) results.transport = await transportCeiling(cfg, dir)
-    if (cfg.scenarios.has('b')) results.rawHsm = await rawHsm(cfg, dir)
+    if (cfg.scenarios.has('a')) await attempt('a', async () => { results.transport = await transportCeiling(cfg, dir) })
+    if (cfg.scenarios.has('b')) await attempt('b', async () => { results.rawHsm = await rawHsm(cfg, dir) })
     const proxyDir = path.join(dir, 'proxy')
     const withProxy = ['c', 'd', 'e'].some(s => cfg.scenarios.has(s as 'c'))
     if (withProxy || cfg.scenarios.has('f')) {
       const redis = await startRedis(dir)
       if (withProxy) {
-        results.proxy = await proxyScenarios(cfg, proxyDir, redis.url)
-        notes.push(...results.proxy.notes)
+        await attempt('c-e', async () => {
+          results.proxy = await proxyScenarios(cfg, proxyDir, redis.url)
+          notes.push(...results.proxy.notes)
+        })
       }
       // The naive baseline gets the same replay cache as the proxy had.
       const naiveRedis = results.proxy?.redis === false ? undefined : redis.url
-      if (cfg.scenarios.has('f')) results.naive = await naiveBaseline(cfg, proxyDir, naiveRedis)
+      if (cfg.scenarios.has('f')) await attempt('f', async () => { results.naive = await naiveBaseline(cfg, proxyDir, naiveRedis) })
       await redis.server.stop()
     }
   } finally {

@@ -17,7 +17,9 @@ export type ResponseHandler = (status: number, err?: Error) => void
 const HEAD_END = Buffer.from('\r\n\r\n')
 
 export class Connection {
-  busy = false
+  /** 'connecting' after a server-side close until the new handshake is done; 'dead' if that failed. */
+  state: 'connecting' | 'open' | 'dead' = 'connecting'
+  private inFlight = false
   private socket: tls.TLSSocket | undefined
   private pending: Buffer | undefined
   private onResponse: ResponseHandler = () => {}
@@ -29,12 +31,18 @@ export class Connection {
     this.opts = opts
   }
 
+  /** Connected and idle: send() may be called. */
+  get available (): boolean {
+    return this.state === 'open' && !this.inFlight
+  }
+
   open (): Promise<void> {
+    this.state = 'connecting'
     return new Promise((resolve, reject) => {
       const socket = tls.connect({ host: this.opts.host, port: this.opts.port, rejectUnauthorized: false })
       socket.setNoDelay(true)
-      socket.once('secureConnect', () => { socket.off('error', reject); resolve() })
-      socket.once('error', reject)
+      socket.once('secureConnect', () => { socket.off('error', reject); this.state = 'open'; resolve() })
+      socket.once('error', err => { this.state = 'dead'; reject(err) })
       socket.on('data', chunk => this.onData(chunk))
       socket.on('error', () => {})
       socket.on('close', () => this.onClose(socket))
@@ -43,7 +51,7 @@ export class Connection {
   }
 
   send (request: Buffer, onResponse: ResponseHandler): void {
-    this.busy = true
+    this.inFlight = true
     this.onResponse = onResponse
     this.socket!.write(request)
   }
@@ -69,8 +77,8 @@ export class Connection {
   }
 
   private finish (status: number, err?: Error): void {
-    if (!this.busy) return
-    this.busy = false
+    if (!this.inFlight) return
+    this.inFlight = false
     const handler = this.onResponse
     if (this.closeAfter) this.reconnect()
     handler(status, err)
@@ -78,22 +86,18 @@ export class Connection {
 
   private onClose (socket: tls.TLSSocket): void {
     if (socket !== this.socket) return
-    if (!this.busy) { this.reconnect(); return }
     this.closeAfter = true
-    this.finish(0, new Error('connection closed'))
+    if (this.inFlight) this.finish(0, new Error('connection closed'))
+    else this.reconnect()
   }
 
-  /**
-   * A server that closes a connection (e.g. while shedding load) gets a new one. The connection stays busy, i.e.
-   * out of the pool, until the handshake is done, and for good if it fails.
-   */
+  /** A server that closes a connection (idle timeout, shedding load) gets a new one. */
   private reconnect (): void {
     this.closeAfter = false
     const old = this.socket
     this.socket = undefined
     old?.destroy()
-    this.busy = true
-    if (this.closed) return
-    this.open().then(() => { this.busy = false }, () => {})
+    if (this.closed) { this.state = 'dead'; return }
+    this.open().catch(() => {})
   }
 }

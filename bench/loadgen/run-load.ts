@@ -13,7 +13,7 @@ export interface LoadOptions {
   templates: Template[]
   mix: Mix
   threads: number
-  /** Connections per thread. */
+  /** Connections in all, spread over the threads. */
   connections: number
   /** Open loop at this total rate (req/s); closed loop when absent. */
   rate?: number
@@ -51,7 +51,7 @@ export async function runLoad (o: LoadOptions): Promise<LoadResult> {
     templates: o.templates,
     order: schedule(o.templates, o.mix),
     runTag,
-    connections: o.connections,
+    connections: Math.ceil(o.connections / o.threads),
     warmupMs: o.warmupMs,
     measureMs: o.measureMs,
     drainMs: o.drainMs ?? 5000,

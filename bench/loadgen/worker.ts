@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
-import { parentPort, workerData } from 'node:worker_threads'
+import path from 'node:path'
+import { parentPort, Worker, workerData } from 'node:worker_threads'
 import { Signer } from '../sign'
 import { Connection } from './connection'
 import type { WorkerConfig } from './protocol'
@@ -68,17 +69,21 @@ function closedLoop (slots: Slot[], done: () => void): void {
       release(slot)
       const t1 = performance.now()
       if (t1 >= warmEnd && t1 < end) rec.record(status, t1 - t0)
-      whenFree(slot, fire)
+      whenFree(slot, fire, () => { if (--active === 0) finish() })
     })
   }
   const drain = setTimeout(finish, cfg.warmupMs + cfg.measureMs + cfg.drainMs)
   slots.forEach(fire)
 }
 
-/** A connection that the server closed is busy until it has reconnected. */
-function whenFree (slot: Slot, then: (s: Slot) => void): void {
-  if (slot.conn.busy) setTimeout(() => whenFree(slot, then), 10)
-  else then(slot)
+/**
+ * Calls `then` once the connection is usable again (it may be reconnecting after a server-side close), or
+ * `dead` if it cannot be reopened.
+ */
+function whenFree (slot: Slot, then: (s: Slot) => void, dead: () => void = () => {}): void {
+  if (slot.conn.available) then(slot)
+  else if (slot.conn.state === 'dead') dead()
+  else setTimeout(() => whenFree(slot, then, dead), 10)
 }
 
 function once (fn: () => void): () => void {
@@ -88,21 +93,23 @@ function once (fn: () => void): () => void {
 
 function openLoop (slots: Slot[], done: () => void): void {
   const interval = 1000 / cfg.rate!
-  const start = performance.now()
+  // Request 0 is due shortly after now, once the pacer thread is up.
+  const start = performance.now() + 50
   const first = Math.ceil(cfg.warmupMs / interval)
   const total = Math.ceil((cfg.warmupMs + cfg.measureMs) / interval)
   const free = slots.slice()
   const inFlight = new Set<number>()
   let next = 0
-  let timer: NodeJS.Timeout | undefined
   const intended = (i: number): number => start + i * interval
+  const pacer = new Worker(path.join(__dirname, 'pacer.js'), {
+    workerData: { start: performance.timeOrigin + start, interval, total },
+  })
 
   const pump = (): void => {
-    timer = undefined
     const now = performance.now()
     const due = Math.min(total, Math.floor((now - start) / interval) + 1)
-    while (next < due && free.length > 0) send(next++, free.pop()!, now)
-    if (next < total && free.length > 0) timer = setTimeout(pump, intended(next) - performance.now())
+    // First in, first out: every connection stays in use, so none reaches the server's idle timeout.
+    while (next < due && free.length > 0) send(next++, free.shift()!, now)
     if (next === total && inFlight.size === 0) finish()
   }
   const send = (i: number, slot: Slot, now: number): void => {
@@ -111,14 +118,12 @@ function openLoop (slots: Slot[], done: () => void): void {
     slot.conn.send(nextRequest(slot), status => {
       release(slot)
       if (measured) { inFlight.delete(i); rec.record(status, performance.now() - intended(i)) }
-      whenFree(slot, s => {
-        free.push(s)
-        if (timer === undefined) pump()
-      })
+      // A request that waited for a free connection goes out now.
+      whenFree(slot, s => { free.push(s); pump() })
     })
   }
   const finish = once(() => {
-    clearTimeout(timer)
+    void pacer.terminate()
     clearTimeout(drain)
     // Whatever is still unanswered, or was never sent, counts with the latency it has reached so far.
     const now = performance.now()
@@ -126,8 +131,8 @@ function openLoop (slots: Slot[], done: () => void): void {
     for (let i = Math.max(next, first); i < total; i++) rec.timeout(now - intended(i))
     done()
   })
-  const drain = setTimeout(finish, cfg.warmupMs + cfg.measureMs + cfg.drainMs)
-  pump()
+  const drain = setTimeout(finish, 50 + cfg.warmupMs + cfg.measureMs + cfg.drainMs)
+  pacer.on('message', pump)
 }
 
 async function main (): Promise<void> {
