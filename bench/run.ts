@@ -13,8 +13,8 @@ import { transportCeiling } from './scenarios/transport'
 /** `npm run bench -- [flags]`: runs the scenarios in order, then prints the comparison table (and JSON). */
 async function main (): Promise<void> {
   const cfg = parseArgs(process.argv.slice(2))
-  cleanupOnExit()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-bench-'))
+  cleanupOnExit(dir)
   const started = Date.now()
   const results: Results = {}
   const notes: string[] = []

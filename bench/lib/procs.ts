@@ -60,9 +60,12 @@ export function killAllNow (): void {
   for (const child of children) signalGroup(child, 'SIGKILL')
 }
 
-/** Installs the last-resort cleanup once, for the orchestrator process. */
-export function cleanupOnExit (): void {
-  process.on('exit', killAllNow)
+/** Installs the last-resort cleanup once, for the orchestrator process: kill every child, remove `workDir`. */
+export function cleanupOnExit (workDir: string): void {
+  process.on('exit', () => {
+    killAllNow()
+    fs.rmSync(workDir, { recursive: true, force: true })
+  })
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => { console.error(`\nbench: ${sig}, stopping servers`); killAllNow(); process.exit(130) })
   }
