@@ -43,21 +43,32 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
 
   return async function handleXksRequest (req) {
     const started = performance.now()
-    const entry: RequestLogEntry = { status: 200, latencyMs: 0, remote: req.remoteAddress }
+    // Every field present from the start, so all entries share one object shape.
+    const entry: RequestLogEntry = {
+      operation: undefined, keyStore: undefined, keyId: undefined, accessKeyId: undefined, region: undefined,
+      status: 200, errorName: undefined, detail: undefined, latencyMs: 0, remote: req.remoteAddress, metadata: undefined,
+    }
     try {
       const route = routes.match(req.method, req.path)
-      Object.assign(entry, { operation: route.operation, keyStore: route.store.name, keyId: route.keyId })
-      const principal = await deps.authenticator.authenticate(route.store, req)
-      Object.assign(entry, { accessKeyId: principal.accessKeyId, region: principal.region })
+      entry.operation = route.operation
+      entry.keyStore = route.store.name
+      entry.keyId = route.keyId
+      // Shed load before any expensive work, SigV4 included (digest §7.4 step 3 allows it before step 2): under
+      // overload a 429 must cost far less than a served request, or the backlog only grows.
       if (!deps.admission.tryEnter()) throw new XksError('ThrottlingException')
       try {
+        const principal = await deps.authenticator.authenticate(route.store, req)
+        entry.accessKeyId = principal.accessKeyId
+        entry.region = principal.region
         return { status: 200, body: await dispatch(deps, route, req, entry) }
       } finally {
         deps.admission.leave()
       }
     } catch (err) {
       const error = asXksError(err, deps.log)
-      Object.assign(entry, { status: error.status, errorName: error.errorName, detail: error.detail })
+      entry.status = error.status
+      entry.errorName = error.errorName
+      entry.detail = error.detail
       // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
       const headers = error instanceof MethodNotAllowedError ? { Allow: error.allow } : undefined
       return { status: error.status, body: error.toBody(), headers }

@@ -21,10 +21,22 @@ export interface RequestLogEntry {
 }
 
 export function logRequest (log: Logger, entry: RequestLogEntry): void {
-  const { metadata, ...rest } = entry
+  const level = entry.status >= 500 ? 'warn' : 'info'
+  // Building the line costs as much as writing it: skip both when the level is off.
+  if (!log.isLevelEnabled(level)) return
+  const metadata = entry.metadata
+  // Named fields, not a spread of `entry`: the line is an allow-list, and V8 builds it far faster this way.
   const line = {
-    ...rest,
+    operation: entry.operation,
+    keyStore: entry.keyStore,
+    keyId: entry.keyId,
+    accessKeyId: entry.accessKeyId,
+    region: entry.region,
+    status: entry.status,
+    errorName: entry.errorName,
+    detail: entry.detail,
     latencyMs: Math.round(entry.latencyMs * 1000) / 1000,
+    remote: entry.remote,
     kmsRequestId: metadata?.kmsRequestId,
     kmsOperation: metadata?.kmsOperation,
     principal: metadata?.awsPrincipalArn,
@@ -32,6 +44,5 @@ export function logRequest (log: Logger, entry: RequestLogEntry): void {
     sourceVpce: metadata?.awsSourceVpce,
     viaService: metadata?.kmsViaService,
   }
-  if (entry.status >= 500) log.warn(line, 'xks request')
-  else log.info(line, 'xks request')
+  log[level](line, 'xks request')
 }

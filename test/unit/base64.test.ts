@@ -1,5 +1,5 @@
 import t from 'tap'
-import { base64Length, decodeBase64, encodeBase64, tryDecodeBase64 } from '../../src/xks/base64'
+import { base64JsonObject, base64Length, decodeBase64, tryDecodeBase64 } from '../../src/xks/base64'
 import { XksError } from '../../src/xks/errors'
 
 t.test('accepts canonical standard padded base64', async t => {
@@ -42,7 +42,9 @@ t.test('decode errors are 400 ValidationException naming the field, not the valu
   }
 })
 
-t.test('round-trips every length and byte value', async t => {
+const encodeBase64 = (bytes: Buffer): string => JSON.parse(base64JsonObject([['v', bytes]])).v
+
+t.test('round-trips every length and byte value through the response encoder', async t => {
   for (let n = 0; n < 64; n++) {
     const bytes = Buffer.alloc(n, 0)
     for (let i = 0; i < n; i++) bytes[i] = (i * 37 + n) & 0xff
@@ -61,4 +63,11 @@ t.test('base64Length matches the spec sizes (digest §12)', async t => {
   t.equal(base64Length(20), 28)
   t.equal(base64Length(12), 16)
   t.equal(base64Length(16), 24)
+})
+
+t.test('base64JsonObject writes compact JSON equal to JSON.stringify', async t => {
+  const fields = [['ciphertext', Buffer.from('hello')], ['initializationVector', Buffer.alloc(12, 7)], ['empty', Buffer.alloc(0)]] as const
+  const json = base64JsonObject(fields)
+  t.equal(json, JSON.stringify(Object.fromEntries(fields.map(([k, v]) => [k, v.toString('base64')]))))
+  t.equal(base64JsonObject([]), '{}')
 })

@@ -3,7 +3,7 @@
  * made by older versions stay decryptable; any change to AAD, metadata, IV or tag fails GCM authentication.
  */
 import type { HsmBackend } from '../../hsm/types'
-import { encodeBase64 } from '../base64'
+import { base64JsonObject } from '../base64'
 import { aadSchemeFor } from '../ciphertext-metadata'
 import { withDeadline } from '../deadline'
 import { XksError } from '../errors'
@@ -24,5 +24,5 @@ export async function decrypt (hsm: HsmBackend, key: ExternalKey, body: DecryptR
     gcmAad: buildGcmAad(body.aad, body.ciphertextMetadata),
   }), timeoutMs)
   if (!outcome.ok) throw xksErrorFor(outcome.failure)
-  return JSON.stringify({ plaintext: encodeBase64(outcome.value.plaintext) })
+  return base64JsonObject([['plaintext', outcome.value.plaintext]])
 }

@@ -3,7 +3,7 @@
  * (digest §6.3); the CDIV, when asked for, is computed before the verification decrypt (spec Appendix C).
  */
 import type { HsmBackend } from '../../hsm/types'
-import { encodeBase64 } from '../base64'
+import { base64JsonObject } from '../base64'
 import { currentCiphertextMetadata } from '../ciphertext-metadata'
 import { withDeadline } from '../deadline'
 import { XksError } from '../errors'
@@ -23,11 +23,11 @@ export async function encrypt (hsm: HsmBackend, key: ExternalKey, body: EncryptR
   }), timeoutMs)
   if (!outcome.ok) throw xksErrorFor(outcome.failure)
   const { ciphertext, tag, iv, integrityDigest } = outcome.value
-  return JSON.stringify({
-    ciphertext: encodeBase64(ciphertext),
-    initializationVector: encodeBase64(iv),
-    authenticationTag: encodeBase64(tag),
-    ciphertextMetadata: encodeBase64(metadata),
-    ...(integrityDigest !== undefined ? { ciphertextDataIntegrityValue: encodeBase64(integrityDigest) } : {}),
-  })
+  return base64JsonObject([
+    ['ciphertext', ciphertext],
+    ['initializationVector', iv],
+    ['authenticationTag', tag],
+    ['ciphertextMetadata', metadata],
+    ...(integrityDigest !== undefined ? [['ciphertextDataIntegrityValue', integrityDigest] as const] : []),
+  ])
 }
