@@ -15,7 +15,7 @@ export interface BenchConfig {
   /**
    * Connections in all in the overload phase. An open loop at 2× capacity needs rate × latency requests in
    * flight: a client short of connections would queue them itself instead of offering them to the server, and
-   * the proxy sheds load by requests in flight (server.maxInFlight, 1024 by default), so the client must be able
+   * the proxy sheds load by requests in flight (server.maxInFlight, 256 by default), so the client must be able
    * to exceed that, as KMS's fleet of hosts can.
    */
   overloadConnections: number
