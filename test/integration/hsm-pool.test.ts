@@ -28,7 +28,7 @@ t.test('Pkcs11Pool on a real SoftHSM token', async t => {
 
   // First, while nothing in this process is logged in: the login state is per process, and once a session is
   // logged in, C_Login answers CKR_USER_ALREADY_LOGGED_IN without checking the PIN.
-  t.test('startup failures name their cause', async t => {
+  await t.test('startup failures name their cause', async t => {
     await t.rejects(Pkcs11Pool.start({ ...base, pin: '0000', threads: 1 }), /CKR_PIN_INCORRECT/)
     await t.rejects(Pkcs11Pool.start({ ...base, tokenLabel: 'nope', threads: 1 }), /token label "nope" not found/)
     await t.rejects(Pkcs11Pool.start({ ...base, modulePath: '/nonexistent.so', threads: 1 }), /could not be loaded/)
