@@ -54,6 +54,7 @@ async function main (): Promise<void> {
     },
     limits: config.limits,
     hsmTimeoutMs: config.hsm.opTimeoutMs,
+    requestTimeoutMs: config.server.requestTimeoutMs,
     log,
   })
 

@@ -96,6 +96,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       },
       limits: config.limits,
       hsmTimeoutMs: config.hsm.opTimeoutMs,
+      requestTimeoutMs: config.server.requestTimeoutMs,
       log,
       observe: entry => metrics.observeRequest(entry),
     })

@@ -4,6 +4,7 @@
  * It works on transport-neutral requests, so any HTTP frontend can carry it.
  */
 import type { HsmBackend } from '../hsm/types'
+import { withinRequestBudget } from './deadline'
 import type { Logger } from '../log'
 import type { Admission } from './admission'
 import type { Authenticator } from './authenticate'
@@ -30,6 +31,11 @@ export interface XksCoreDeps {
   health: HealthDeps
   limits: SizeLimits
   hsmTimeoutMs: number
+  /**
+   * Budget for the whole request from the arrival of its head. KMS abandons a call after 250 ms; past this budget
+   * the proxy answers 503 DependencyTimeoutException (retryable) rather than a late success KMS no longer reads.
+   */
+  requestTimeoutMs: number
   log: Logger
   authorize?: Authorize
   /** Request metrics, fed the same entry as the log line. */
@@ -56,14 +62,9 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       // Shed load before any expensive work, SigV4 included (digest §7.4 step 3 allows it before step 2): under
       // overload a 429 must cost far less than a served request, or the backlog only grows.
       if (!deps.admission.tryEnter()) throw new XksError('ThrottlingException')
-      try {
-        const principal = await deps.authenticator.authenticate(route.store, req)
-        entry.accessKeyId = principal.accessKeyId
-        entry.region = principal.region
-        return { status: 200, body: await dispatch(deps, route, req, entry) }
-      } finally {
-        deps.admission.leave()
-      }
+      // The slot is held until the work really ends, even when the answer went out at the deadline.
+      const work = authenticateAndDispatch(deps, route, req, entry).finally(() => deps.admission.leave())
+      return { status: 200, body: await withinRequestBudget(work, deps.requestTimeoutMs - (Date.now() - req.receivedAt)) }
     } catch (err) {
       const error = asXksError(err, deps.log)
       entry.status = error.status
@@ -78,6 +79,13 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       deps.observe?.(entry)
     }
   }
+}
+
+async function authenticateAndDispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest, entry: RequestLogEntry): Promise<string> {
+  const principal = await deps.authenticator.authenticate(route.store, req)
+  entry.accessKeyId = principal.accessKeyId
+  entry.region = principal.region
+  return await dispatch(deps, route, req, entry)
 }
 
 async function dispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest, entry: RequestLogEntry): Promise<string> {

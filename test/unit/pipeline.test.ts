@@ -1,0 +1,86 @@
+import aws4 from 'aws4'
+import pino from 'pino'
+import t from 'tap'
+import type { HealthMonitor } from '../../src/health/health-monitor'
+import type { HsmBackend, HsmOutcome, EncryptResult } from '../../src/hsm/types'
+import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
+import { Admission } from '../../src/xks/admission'
+import { Authenticator } from '../../src/xks/authenticate'
+import type { XksHttpRequest } from '../../src/xks/http-types'
+import { buildKeyStores } from '../../src/xks/key-stores'
+import { createXksHandler } from '../../src/xks/pipeline'
+
+// The pipeline in isolation: real routing, SigV4, replay, validation and operations; only the HSM is a stand-in
+// whose timing the test controls (the real one is exercised by the integration tests).
+const ACCESS_KEY_ID = 'AKIAI2SFODNN7EXAMPLE'
+const SECRET = 'FYtE5EFA5FT0mCc3DrGUe2sti527BitkQ0Zr9MO9fvE'
+const PREFIX = '/ks/kms/xks/v1'
+
+function hsmAnsweringAfter (ms: number): HsmBackend {
+  const encrypt = async (): Promise<HsmOutcome<EncryptResult>> => {
+    await new Promise(resolve => setTimeout(resolve, ms))
+    return { ok: true, value: { ciphertext: Buffer.from('ct'), tag: Buffer.alloc(16), iv: Buffer.alloc(12) } }
+  }
+  return { encrypt } as unknown as HsmBackend
+}
+
+function handlerWith (hsm: HsmBackend, admission = new Admission(8)) {
+  const stores = buildKeyStores([{
+    name: 'ks', uriPrefix: PREFIX, credentials: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET }], keys: { foo: { label: 'foo' } },
+  }])
+  return createXksHandler({
+    stores,
+    authenticator: new Authenticator(stores, 300, new MemoryReplayGuard({ maxEntries: 100 })),
+    admission,
+    hsm,
+    health: { health: {} as HealthMonitor, identity: { proxyVendor: 'x', proxyModel: 'y' }, fleetSize: () => 1, maxAgeMs: 60_000 },
+    limits: { maxPlaintextBytes: 8192, maxAadBytes: 16384 },
+    hsmTimeoutMs: 1000,
+    requestTimeoutMs: 50,
+    log: pino({ level: 'silent' }),
+  })
+}
+
+function signedEncrypt (): XksHttpRequest {
+  const path = `${PREFIX}/keys/foo/encrypt`
+  const body = Buffer.from(JSON.stringify({
+    requestMetadata: { awsPrincipalArn: 'p', kmsKeyArn: 'k', kmsOperation: 'Encrypt', kmsRequestId: crypto.randomUUID() },
+    plaintext: 'aGVsbG8=',
+    encryptionAlgorithm: 'AES_GCM',
+  }))
+  const amzDate = new Date().toISOString().replace(/[:-]|\.\d{3}/g, '')
+  const signed = aws4.sign({
+    host: 'xks.example.com', path, method: 'POST', service: 'kms-xks-proxy', region: 'us-east-1', body,
+    headers: { 'X-Amz-Date': amzDate }, extraHeadersToIgnore: { 'content-length': true, 'content-type': true },
+  } as aws4.Request, { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET })
+  return {
+    method: 'POST', path, query: '', body, receivedAt: Date.now(), remoteAddress: '127.0.0.1',
+    headers: { host: 'xks.example.com', 'x-amz-date': amzDate, authorization: String(signed.headers?.Authorization) },
+  }
+}
+
+t.test('a request answered within the budget is served', async t => {
+  const res = await handlerWith(hsmAnsweringAfter(0))(signedEncrypt())
+  t.equal(res.status, 200)
+  t.match(JSON.parse(res.body), { ciphertext: 'Y3Q=', ciphertextMetadata: 'WEcBAQ==' })
+})
+
+t.test('a request still unanswered at the budget gets 503 DependencyTimeoutException at the budget', async t => {
+  const admission = new Admission(8)
+  const started = Date.now()
+  const res = await handlerWith(hsmAnsweringAfter(400), admission)(signedEncrypt())
+  const elapsed = Date.now() - started
+  t.equal(res.status, 503)
+  t.equal(JSON.parse(res.body).errorName, 'DependencyTimeoutException')
+  t.ok(elapsed >= 45 && elapsed < 300, `answered after ${elapsed} ms, budget 50 ms`)
+  t.equal(admission.inFlight, 1, 'the slot stays taken while the HSM still works')
+  await new Promise(resolve => setTimeout(resolve, 450))
+  t.equal(admission.inFlight, 0, 'and is freed when the work ends')
+})
+
+t.test('the budget counts from the arrival of the request head', async t => {
+  const req = signedEncrypt()
+  req.receivedAt -= 60 // already past the 50 ms budget when the pipeline sees it
+  const res = await handlerWith(hsmAnsweringAfter(20))(req)
+  t.equal(res.status, 503)
+})
