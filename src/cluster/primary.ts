@@ -59,7 +59,8 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
     const delay = Math.min(config.cluster.restartMaxMs, config.cluster.restartMinMs * 2 ** failures)
     if (!wasReady) failures++
     log.error({ worker: worker.id, code, signal, restartInMs: delay }, 'serving process died; replacing it')
-    setTimeout(() => { if (!stopping) fork() }, delay).unref()
+    // Not unref'd: with every process dead (and no metrics port) this timer is what keeps the primary alive.
+    setTimeout(() => { if (!stopping) fork() }, delay)
   })
 
   const stop = async (timeoutMs: number): Promise<void> => {
