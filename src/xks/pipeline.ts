@@ -51,13 +51,14 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
     const started = performance.now()
     // Every field present from the start, so all entries share one object shape.
     const entry: RequestLogEntry = {
-      operation: undefined, keyStore: undefined, keyId: undefined, accessKeyId: undefined, region: undefined,
+      operation: undefined, keyStore: undefined, uriPrefix: undefined, keyId: undefined, accessKeyId: undefined, region: undefined,
       status: 200, errorName: undefined, detail: undefined, latencyMs: 0, remote: req.remoteAddress, metadata: undefined,
     }
     try {
       const route = routes.match(req.method, req.path)
       entry.operation = route.operation
       entry.keyStore = route.store.name
+      entry.uriPrefix = route.store.uriPrefix
       entry.keyId = route.keyId
       // Shed load before any expensive work, SigV4 included (digest §7.4 step 3 allows it before step 2): under
       // overload a 429 must cost far less than a served request, or the backlog only grows.

@@ -8,6 +8,8 @@ import type { RequestMetadata } from './validate'
 export interface RequestLogEntry {
   operation?: string
   keyStore?: string
+  /** The key store's URI prefix (XksProxyUriPath), as KMS knows the store. */
+  uriPrefix?: string
   keyId?: string
   accessKeyId?: string
   region?: string
@@ -29,6 +31,7 @@ export function logRequest (log: Logger, entry: RequestLogEntry): void {
   const line = {
     operation: entry.operation,
     keyStore: entry.keyStore,
+    uriPrefix: entry.uriPrefix,
     keyId: entry.keyId,
     accessKeyId: entry.accessKeyId,
     region: entry.region,

@@ -282,6 +282,16 @@ t.test('200 concurrent requests over keep-alive connections are all answered cor
   t.same(kinds, { encrypt: 50, decrypt: 100, metadata: 25, health: 25 }, 'every request answered correctly')
 })
 
+// Logged requests, checked after the server has exited (its asynchronous log is complete by then).
+const loggedRequestIds = { ok: crypto.randomUUID(), failed: crypto.randomUUID() }
+
+t.test('requests to check in the log', async t => {
+  const ok = await h.send({ path: encryptPath(), body: { requestMetadata: metadataFor('Encrypt', { kmsRequestId: loggedRequestIds.ok }), plaintext: plaintextOf(32), encryptionAlgorithm: 'AES_GCM' } })
+  t.equal(ok.status, 200)
+  const failed = await h.send({ path: h.keyPath('no_such_key', 'encrypt'), body: { requestMetadata: metadataFor('Encrypt', { kmsRequestId: loggedRequestIds.failed }), plaintext: plaintextOf(32), encryptionAlgorithm: 'AES_GCM' } })
+  t.equal(failed.status, 404)
+})
+
 t.test('SIGTERM: exit code 0 and connection.json removed', async t => {
   const code = await h.server.stop()
   t.equal(code, 0, 'exit code 0')
@@ -298,4 +308,20 @@ t.test('the log never contains plaintext, the secret access key or an Authorizat
   t.notOk(log.includes(h.conn.secretAccessKey), 'no secret access key in the log')
   t.ok(sentAuthorizations.length > 0, 'Authorization headers to look for')
   t.same(sentAuthorizations.filter(a => log.includes(a)), [], 'no full Authorization header in the log')
+})
+
+t.test('each request is logged once, with its metadata, outcome and latency', async t => {
+  const lines = h.server.output().split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>)
+  const requestLines = (id: string): Array<Record<string, unknown>> => lines.filter(l => l.msg === 'xks request' && l.kmsRequestId === id)
+  const [ok, ...moreOk] = requestLines(loggedRequestIds.ok)
+  t.equal(moreOk.length, 0, 'one line for the request')
+  t.match(ok, {
+    operation: 'encrypt', keyStore: String, uriPrefix: h.conn.uriPrefix, keyId: h.conn.keys.encryptDecrypt,
+    accessKeyId: h.conn.accessKeyId, region: h.conn.region, status: 200, kmsOperation: 'Encrypt',
+    principal: 'arn:aws:iam::123456789012:user/Alice', latencyMs: Number, pid: Number,
+  })
+  t.equal(ok.errorName, undefined)
+  const [failed, ...moreFailed] = requestLines(loggedRequestIds.failed)
+  t.equal(moreFailed.length, 0)
+  t.match(failed, { operation: 'encrypt', keyId: 'no_such_key', status: 404, errorName: 'KeyNotFoundException' })
 })
