@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs AWS's official XKS conformance test client (aws-samples/aws-kms-xksproxy-test-client, a separate
+# checkout) against a running `npm run dev`, reading endpoint, prefix and credentials from its connection.json.
+#   deploy/run-conformance-client.sh /path/to/aws-kms-xksproxy-test-client [.xksgate-dev/connection.json]
+# Expected last line: "All 49 tests PASSED."
+set -euo pipefail
+client_dir=${1:?usage: $0 TEST_CLIENT_DIR [CONNECTION_JSON]}
+connection=$(realpath "${2:-.xksgate-dev/connection.json}")
+[[ -f "$connection" ]] || { echo "no $connection: is npm run dev running?" >&2; exit 1; }
+field() { jq -er ".$1" "$connection"; }
+
+endpoint=$(field endpoint)
+# The client wants the host without a scheme and the prefix without its slashes and /kms/xks/v1, which it adds.
+uri_prefix=$(field uriPrefix)
+uri_prefix=${uri_prefix#/}
+uri_prefix=${uri_prefix%/kms/xks/v1}
+cd "$client_dir"
+XKS_PROXY_HOST=${endpoint#https://} \
+  URI_PREFIX=$uri_prefix \
+  SIGV4_ACCESS_KEY_ID=$(field accessKeyId) \
+  SIGV4_SECRET_ACCESS_KEY=$(field secretAccessKey) \
+  KEY_ID=$(field keys.encryptDecrypt) \
+  ENCRYPT_ONLY_KEY_ID=$(field keys.encryptOnly) \
+  DECRYPT_ONLY_KEY_ID=$(field keys.decryptOnly) \
+  IMPOTENT_KEY_ID=$(field keys.impotent) \
+  SECURE="--cacert $(field caFile)" \
+  ./test-xks-proxy -a
