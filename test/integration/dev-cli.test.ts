@@ -46,3 +46,25 @@ t.test('first use provisions the directory; a second run reuses it', async t => 
   t.equal(second.connection.secretAccessKey, first.connection.secretAccessKey)
   t.equal(await second.stop(), 0)
 })
+
+t.test('an HSM that cannot be used at startup stops the proxy with the cause, and nothing is served', async t => {
+  // Provision once, then start with a broken HSM setting given as an environment override.
+  const first = await startDevServer()
+  t.teardown(() => fs.rmSync(first.dir, { recursive: true, force: true }))
+  t.equal(await first.stop(), 0)
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['missing PKCS#11 module', { XKSGATE__hsm__modulePath: '/nonexistent/libpkcs11.so' }, /\/nonexistent\/libpkcs11\.so could not be loaded/],
+    ['wrong PIN', { XKSGATE__hsm__pin: '"000000"' }, /CKR_PIN_INCORRECT/],
+    ['unknown token', { XKSGATE__hsm__tokenLabel: 'no-such-token' }, /token label "no-such-token" not found/],
+  ]
+  for (const [name, env, cause] of cases) {
+    const result = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', first.dir, '--port', '0'], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    t.not(result.status, 0, `${name}: exits non-zero`)
+    t.match(result.stdout + result.stderr, cause, `${name}: says why`)
+    t.notOk(fs.existsSync(path.join(first.dir, 'connection.json')), `${name}: never claims to be ready`)
+  }
+})
