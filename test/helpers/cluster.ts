@@ -43,3 +43,10 @@ export function sample (metrics: string, series: string): number | undefined {
   const line = metrics.split('\n').find(l => l.startsWith(series + ' '))
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
 }
+
+/**
+ * The README's sizing for a 2-core host, for tests that run several serving processes: one HSM thread per
+ * process. The default of two oversubscribes the 2 cores the suite runs on, and a starved SoftHSM call past
+ * hsm.opTimeoutMs answers 503 (seen once in CI during a PM2 reload).
+ */
+export const TWO_CORE_SIZING = { XKSGATE__hsm__threads: '1' } as const

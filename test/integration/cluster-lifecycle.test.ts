@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
-import { fetchText, fixedEncrypt, pinnedClient, sample, type RuntimeConnection } from '../helpers/cluster'
+import { TWO_CORE_SIZING, fetchText, fixedEncrypt, pinnedClient, sample, type RuntimeConnection } from '../helpers/cluster'
 import { freePort, until } from '../helpers/redis-server'
 import { XksClient } from '../helpers/xks-client'
 
@@ -10,7 +10,7 @@ t.test('two processes: ready endpoints, aggregated metrics, crash replacement, g
   const healthPort = await freePort()
   const server = await startDevServer({
     args: ['--processes', '2'],
-    env: { XKSGATE__healthPort__port: String(healthPort), XKSGATE__healthPort__host: '127.0.0.1', XKSGATE__shutdown__graceMs: '1500', XKSGATE__cluster__restartMinMs: '50' },
+    env: { ...TWO_CORE_SIZING, XKSGATE__healthPort__port: String(healthPort), XKSGATE__healthPort__host: '127.0.0.1', XKSGATE__shutdown__graceMs: '1500', XKSGATE__cluster__restartMinMs: '50' },
   })
   t.teardown(server.stop)
   const connection = server.connection as RuntimeConnection
@@ -28,7 +28,7 @@ t.test('two processes: ready endpoints, aggregated metrics, crash replacement, g
   const metrics = (await fetchText(connection.metricsUrl ?? '')).body
   t.equal(sample(metrics, 'xksgate_requests_total{operation="encrypt",key_store="dev",status="200",error_name=""}'), 4)
   t.equal(sample(metrics, 'xksgate_requests_total{operation="encrypt",key_store="dev",status="404",error_name="KeyNotFoundException"}'), 1)
-  t.equal(sample(metrics, 'xksgate_hsm_sessions_open'), 4, 'sessions summed over 2 processes × 2 threads')
+  t.equal(sample(metrics, 'xksgate_hsm_sessions_open'), 2, 'sessions summed over 2 processes × 1 thread')
   t.equal(sample(metrics, 'xksgate_ready'), 2, 'both processes ready')
   t.equal(sample(metrics, 'xksgate_ekm_health_state{state="ACTIVE"}'), 2)
   t.ok((sample(metrics, 'xksgate_tls_certificate_days_to_expire') ?? 0) > 300, 'certificate days to expire')

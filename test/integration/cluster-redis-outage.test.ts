@@ -1,13 +1,13 @@
 import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
-import { fetchText, fixedEncrypt, sample, type RuntimeConnection } from '../helpers/cluster'
+import { TWO_CORE_SIZING, fetchText, fixedEncrypt, sample, type RuntimeConnection } from '../helpers/cluster'
 import { startRedis, until } from '../helpers/redis-server'
 import { XksClient } from '../helpers/xks-client'
 
 t.test('fail-open-local: Redis killed during traffic keeps serving, readiness degrades, then recovers', async t => {
   const redis = await startRedis()
   t.teardown(redis.stop)
-  const server = await startDevServer({ args: ['--processes', '2', '--redis', redis.url] })
+  const server = await startDevServer({ args: ['--processes', '2', '--redis', redis.url], env: TWO_CORE_SIZING })
   t.teardown(server.stop)
   const connection = server.connection as RuntimeConnection
   const client = new XksClient(connection, 4)

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
-import { fixedEncrypt } from '../helpers/cluster'
+import { TWO_CORE_SIZING, fixedEncrypt } from '../helpers/cluster'
 import { privatePm2 } from '../helpers/pm2'
 import { freePort } from '../helpers/redis-server'
 import { XksClient } from '../helpers/xks-client'
@@ -20,6 +20,7 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
     XKSGATE__server__port: String(port),
     XKSGATE__metrics__port: String(await freePort()),
     XKSGATE__log__level: 'warn',
+    ...TWO_CORE_SIZING,
     SOFTHSM2_CONF: path.join(dev.dir, 'softhsm', 'softhsm2.conf'),
   })
   t.teardown(pm2.kill)

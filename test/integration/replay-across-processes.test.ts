@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startDevServer, type DevServer } from '../helpers/dev-server'
-import { fixedEncrypt, pinnedClient } from '../helpers/cluster'
+import { TWO_CORE_SIZING, fixedEncrypt, pinnedClient } from '../helpers/cluster'
 import { startRedis } from '../helpers/redis-server'
 import { metadataFor, XksClient } from '../helpers/xks-client'
 
@@ -26,7 +26,7 @@ async function replayAcrossProcesses (server: DevServer, wanted: number): Promis
 t.test('with Redis, a replay reaching another process (or another host) is rejected', async t => {
   const redis = await startRedis()
   t.teardown(redis.stop)
-  const env = { XKSGATE__fleet__heartbeatMs: '500' }
+  const env = { ...TWO_CORE_SIZING, XKSGATE__fleet__heartbeatMs: '500' }
   const a = await startDevServer({ args: ['--processes', '2', '--redis', redis.url], env: { ...env, XKSGATE__fleet__instanceId: 'host-a' } })
   t.teardown(a.stop)
   const tally = await replayAcrossProcesses(a, 5)
@@ -58,7 +58,7 @@ t.test('with Redis, a replay reaching another process (or another host) is rejec
 })
 
 t.test('without Redis, each process has its own cache: the same check lets a cross-process replay through', async t => {
-  const server = await startDevServer({ args: ['--processes', '2'] })
+  const server = await startDevServer({ args: ['--processes', '2'], env: TWO_CORE_SIZING })
   t.teardown(server.stop)
   const tally = await replayAcrossProcesses(server, 1)
   t.comment(`control without Redis: first replay to the other process: ${tally.otherProcess.join(',')}`)
