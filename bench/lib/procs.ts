@@ -1,6 +1,5 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 
 /**
  * Every child the benchmark starts is tracked here and killed, with its whole process group, when the run ends
@@ -95,13 +94,3 @@ function waitFor (t: Tracked, timeoutMs: number, what: string, ready: () => bool
   })
 }
 
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
-}

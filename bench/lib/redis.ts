@@ -1,5 +1,6 @@
 import path from 'node:path'
-import { freePort, start, Tracked, waitForOutput } from './procs'
+import { freePort } from '../../src/dev/free-port'
+import { start, Tracked, waitForOutput } from './procs'
 
 /** A private, non-persistent Redis for the proxy's replay cache; killed with the run. */
 export async function startRedis (dir: string): Promise<{ url: string, server: Tracked }> {

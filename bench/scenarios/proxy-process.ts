@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { ConnectionInfo, readConnection } from '../lib/connection-info'
-import { freePort, start, Tracked, waitForFile } from '../lib/procs'
+import { freePort } from '../../src/dev/free-port'
+import { start, Tracked, waitForFile } from '../lib/procs'
 import { proxyCli } from '../lib/repo'
 import type { Credentials } from '../sign'
 

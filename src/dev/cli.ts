@@ -5,12 +5,12 @@
  * connection.json.
  */
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/load'
 import { createLogger } from '../log'
 import { launch } from '../runtime/launch'
+import { freePort } from './free-port'
 import { DEV_KEYS, provisionDevEnvironment, writeJson } from './provision'
 
 async function main (): Promise<void> {
@@ -68,15 +68,6 @@ function portArg (name: string, value: string): number {
   return port
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 main().catch((err: unknown) => {
   process.stderr.write(`xksgate dev: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`)

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import net from 'node:net'
+import { freePort } from '../../src/dev/free-port'
 
 /** A redis-server owned by one test file: no persistence, a free TCP port, killed in teardown. */
 export interface TestRedis {
@@ -13,16 +14,6 @@ export interface TestRedis {
   restart: () => Promise<void>
 }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export async function startRedis (): Promise<TestRedis> {
   const port = await freePort()
@@ -73,11 +64,3 @@ async function pings (port: number): Promise<boolean> {
   })
 }
 
-/** Polls `condition` every 10 ms; for waiting on recovery without fixed sleeps. */
-export async function until (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}

@@ -3,7 +3,8 @@ import path from 'node:path'
 import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
 import { TWO_CORE_SIZING, fetchText, fixedEncrypt, pinnedClient, sample, type RuntimeConnection } from '../helpers/cluster'
-import { freePort, until } from '../helpers/redis-server'
+import { freePort } from '../../src/dev/free-port'
+import { until } from '../helpers/until'
 import { XksClient } from '../helpers/xks-client'
 
 t.test('two processes: ready endpoints, aggregated metrics, crash replacement, graceful stop', async t => {

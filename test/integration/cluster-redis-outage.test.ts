@@ -1,7 +1,8 @@
 import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
 import { TWO_CORE_SIZING, fetchText, fixedEncrypt, sample, type RuntimeConnection } from '../helpers/cluster'
-import { startRedis, until } from '../helpers/redis-server'
+import { startRedis } from '../helpers/redis-server'
+import { until } from '../helpers/until'
 import { XksClient } from '../helpers/xks-client'
 
 t.test('fail-open-local: Redis killed during traffic keeps serving, readiness degrades, then recovers', async t => {

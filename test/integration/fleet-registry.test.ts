@@ -2,7 +2,8 @@ import pino from 'pino'
 import t from 'tap'
 import { FleetRegistry } from '../../src/fleet/fleet-registry'
 import { createRedisClient, type RedisClient, whenReady } from '../../src/redis/connect'
-import { startRedis, until } from '../helpers/redis-server'
+import { startRedis } from '../helpers/redis-server'
+import { until } from '../helpers/until'
 
 const HEARTBEAT_MS = 100
 const logger = pino({ level: 'silent' })

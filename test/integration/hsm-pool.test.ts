@@ -1,10 +1,10 @@
 import crypto from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { HsmEvent } from '../../src/hsm/pkcs11/context'
 import { Pkcs11Pool } from '../../src/hsm/pool'
 import type { HsmOutcome } from '../../src/hsm/types'
 import { createTestToken } from '../helpers/softhsm'
+import { until } from '../helpers/until'
 
 const AAD = Buffer.from([0, 0, 0])
 
@@ -13,13 +13,6 @@ const value = <T>(o: HsmOutcome<T>): T => {
   return o.value
 }
 
-async function until (what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 t.test('Pkcs11Pool on a real SoftHSM token', async t => {
   const token = await createTestToken()

@@ -4,7 +4,7 @@ import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
 import { TWO_CORE_SIZING, fixedEncrypt } from '../helpers/cluster'
 import { privatePm2 } from '../helpers/pm2'
-import { freePort } from '../helpers/redis-server'
+import { freePort } from '../../src/dev/free-port'
 import { XksClient } from '../helpers/xks-client'
 
 const LOOPS = 8

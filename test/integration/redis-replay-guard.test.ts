@@ -5,7 +5,8 @@ import { createReplayGuard } from '../../src/replay/create-replay-guard'
 import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
 import { type ReplayFailurePolicy, RedisReplayGuard } from '../../src/replay/redis-replay-guard'
 import { XksError } from '../../src/xks/errors'
-import { startRedis, until, type TestRedis } from '../helpers/redis-server'
+import { startRedis, type TestRedis } from '../helpers/redis-server'
+import { until } from '../helpers/until'
 
 const BUDGET_MS = 50
 // Timer and event-loop jitter on a busy 2-core CI machine; still far below a 300 ms stall.
