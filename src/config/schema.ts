@@ -3,6 +3,8 @@
  * once at startup; nothing else reads raw configuration.
  */
 import { Type, type Static } from '@sinclair/typebox'
+import { MAX_GCM_AAD_BYTES } from '../xks/gcm-aad'
+import { SPEC_MIN_AAD_BYTES, SPEC_MIN_PLAINTEXT_BYTES } from '../xks/validate'
 
 const strict = { additionalProperties: false } as const
 
@@ -92,9 +94,9 @@ const Health = Type.Object({
 
 const Limits = Type.Object({
   /** Larger plaintext/ciphertext gets 501; the spec requires at least 4300 bytes. */
-  maxPlaintextBytes: Type.Integer({ minimum: 4300, maximum: 65536, default: 8192 }),
+  maxPlaintextBytes: Type.Integer({ minimum: SPEC_MIN_PLAINTEXT_BYTES, maximum: 65536, default: 8192 }),
   /** Larger AAD gets 501; the spec requires at least 8192 bytes; the u16 length prefix caps it at 65535. */
-  maxAadBytes: Type.Integer({ minimum: 8192, maximum: 65535, default: 16384 }),
+  maxAadBytes: Type.Integer({ minimum: SPEC_MIN_AAD_BYTES, maximum: MAX_GCM_AAD_BYTES, default: 16384 }),
 }, strict)
 
 const Auth = Type.Object({

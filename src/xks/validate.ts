@@ -11,7 +11,6 @@
  * - Empty plaintext (Encrypt) and empty ciphertext (Decrypt) are 400: KMS never sends them (it double-encrypts,
  *   digest §1) and zero-length GCM support varies between HSMs, so a clear 400 beats a backend-dependent 500.
  */
-import { MAX_GCM_AAD_BYTES } from './gcm-aad'
 import { type Json, boundedBytes, fail, isAbsent, isJsonObject, payloadBytes } from './validate-fields'
 import { type RequestMetadata, parseRequestMetadata } from './validate-metadata'
 
@@ -37,18 +36,6 @@ const EMPTY = Buffer.alloc(0)
 const IV_RULE = 'initializationVector must be 12 or 16 bytes'
 const TAG_RULE = 'authenticationTag must be 16 bytes'
 const CM_RULE = 'ciphertextMetadata must be at most 20 bytes'
-
-/** For config validation: the reason `limits` is unacceptable, or undefined. */
-export function checkSizeLimits (limits: SizeLimits): string | undefined {
-  const { maxPlaintextBytes: pt, maxAadBytes: aad } = limits
-  if (!Number.isSafeInteger(pt) || pt < SPEC_MIN_PLAINTEXT_BYTES) {
-    return `maxPlaintextBytes must be an integer of at least ${SPEC_MIN_PLAINTEXT_BYTES}`
-  }
-  if (!Number.isSafeInteger(aad) || aad < SPEC_MIN_AAD_BYTES || aad > MAX_GCM_AAD_BYTES) {
-    return `maxAadBytes must be an integer from ${SPEC_MIN_AAD_BYTES} to ${MAX_GCM_AAD_BYTES}`
-  }
-  return undefined
-}
 
 /** 400 ValidationException unless the body is a JSON object. */
 export function parseJsonBody (body: Buffer): Json {

@@ -71,6 +71,10 @@ const cases: Array<[string, (c: Record<string, any>) => void, RegExp]> = [
   ['unknown field', c => { c.server.colour = 'blue' }, /\/server/],
   ['port out of range', c => { c.server.port = 70000 }, /\/server\/port/],
   ['limits below the spec minimum', c => { c.limits = { maxPlaintextBytes: 4000 } }, /\/limits\/maxPlaintextBytes/],
+  ['plaintext limit one byte below the spec minimum', c => { c.limits = { maxPlaintextBytes: 4299 } }, /\/limits\/maxPlaintextBytes/],
+  ['fractional plaintext limit', c => { c.limits = { maxPlaintextBytes: 4300.5 } }, /\/limits\/maxPlaintextBytes/],
+  ['AAD limit one byte below the spec minimum', c => { c.limits = { maxAadBytes: 8191 } }, /\/limits\/maxAadBytes/],
+  ['AAD limit past the u16 length prefix', c => { c.limits = { maxAadBytes: 65536 } }, /\/limits\/maxAadBytes/],
   ['health interval above one minute', c => { c.health.intervalMs = 61000 }, /\/health\/intervalMs/],
   ['bad key id', c => { c.keyStores[0].keys = { 'bad/id': { label: 'x' } } }, /\/keyStores\/0\/keys/],
   ['missing certificate', c => { c.server.tls.certFile = 'absent.pem' }, /\/server\/tls\/certFile: .*absent\.pem does not exist/],
@@ -111,4 +115,12 @@ t.test('runtime sections: defaults, Redis password by reference, mode-specific f
   t.same(problemsOf(() => validateConfig({ ...config, redis: { url: 'redis://x', password: { env: 'MISSING' } } }, { baseDir: dir, env: { TEST_PIN: '1' } })),
     ['/redis/password: environment variable MISSING is not set'])
   t.match(problemsOf(() => validateConfig({ ...config, replay: { failurePolicy: 'maybe' } }, { baseDir: dir, env: { TEST_PIN: '1' } })).join('\n'), /\/replay\/failurePolicy/)
+})
+
+t.test('size limits are accepted from the spec minima up to what the AAD length prefix can carry', async t => {
+  for (const limits of [{ maxPlaintextBytes: 4300, maxAadBytes: 8192 }, { maxPlaintextBytes: 65536, maxAadBytes: 65535 }]) {
+    const { dir, config } = fixture()
+    config.limits = limits
+    t.same(validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } }).limits, limits)
+  }
 })

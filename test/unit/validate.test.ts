@@ -1,7 +1,7 @@
 import t from 'tap'
 import { XksError } from '../../src/xks/errors'
 import {
-  type SizeLimits, MAX_ARN_CHARS, checkSizeLimits, parseJsonBody, validateDecrypt, validateEncrypt, validateHealth,
+  type SizeLimits, MAX_ARN_CHARS, parseJsonBody, validateDecrypt, validateEncrypt, validateHealth,
   validateMetadata,
 } from '../../src/xks/validate'
 
@@ -261,12 +261,3 @@ t.test('parseJsonBody', async t => {
   t.equal(Object.getPrototypeOf(parsed), Object.prototype)
 })
 
-t.test('checkSizeLimits', async t => {
-  t.equal(checkSizeLimits({ maxPlaintextBytes: 4300, maxAadBytes: 8192 }), undefined)
-  t.equal(checkSizeLimits({ maxPlaintextBytes: 65536, maxAadBytes: 65535 }), undefined)
-  t.type(checkSizeLimits({ maxPlaintextBytes: 4299, maxAadBytes: 8192 }), 'string')
-  t.type(checkSizeLimits({ maxPlaintextBytes: 4300.5, maxAadBytes: 8192 }), 'string')
-  t.type(checkSizeLimits({ maxPlaintextBytes: 4300, maxAadBytes: 8191 }), 'string')
-  t.type(checkSizeLimits({ maxPlaintextBytes: 4300, maxAadBytes: 65536 }), 'string')
-  t.type(checkSizeLimits({ maxPlaintextBytes: Number.NaN, maxAadBytes: 8192 }), 'string')
-})
