@@ -1,41 +1,52 @@
 /**
- * The piscina worker entry for the PKCS#11 pool. piscina requires this module and awaits its `default` export
- * before it serves the first task (and, for replacement workers, before it reports the thread ready), so the
- * export is a Promise that resolves to the handler only once this thread's sessions are open and logged in.
+ * The piscina worker entry for the PKCS#11 pool. piscina starts, replaces and drains these threads; the HSM
+ * operations themselves travel on a MessagePort of the worker's own, as packed batches (src/hsm/pkcs11/
+ * batch-codec.ts), because piscina's task round trip costs about twice a bare port's (bench/README.md).
+ *
+ * piscina reports the thread ready only once this module has loaded, and the module opens and logs in this
+ * thread's sessions and hands its port over while it loads, so a ready thread can serve at once.
  */
-import { parentPort, threadId, workerData } from 'node:worker_threads'
+import { MessageChannel, parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads'
+import { decodeOps, encodeOutcomes, type HsmOpOutcome } from '../src/hsm/pkcs11/batch-codec'
 import type { HsmEvent } from '../src/hsm/pkcs11/context'
-import { Executor, type HsmOpOutcome, type WorkerConfig, type WorkerMessage, type WorkerTask } from '../src/hsm/pkcs11/executor'
+import { CLOSE_SESSIONS, Executor, SESSIONS_CLOSED, type WorkerConfig, type WorkerMessage } from '../src/hsm/pkcs11/executor'
 import { describe } from '../src/hsm/pkcs11/token-session'
 
-const post = (m: WorkerMessage): void => parentPort?.postMessage(m)
+const post = (m: WorkerMessage, transfer: TransferListItem[] = []): void => parentPort?.postMessage(m, transfer)
 
-function serve (executor: Executor | null, startError: string) {
-  return (task: WorkerTask): HsmOpOutcome[] => {
-    if ('closeSessions' in task) {
-      // Close only our sessions, never C_Finalize: other threads may be inside the library.
-      executor?.closeSessions()
-      return []
+/** Serves batches on a fresh port and hands the other end to the pool. */
+function servePort (run: (batch: ArrayBuffer) => HsmOpOutcome[], closeSessions: () => void): void {
+  const { port1, port2 } = new MessageChannel()
+  port2.on('message', (message: ArrayBuffer | string) => {
+    if (message === CLOSE_SESSIONS) {
+      closeSessions()
+      port2.postMessage(SESSIONS_CLOSED)
+      return
     }
-    if (executor === null) {
-      return task.ops.map(() => ({ ok: false, failure: { kind: 'Unavailable', message: startError } }))
-    }
-    return executor.run(task.ops)
-  }
+    const answer = encodeOutcomes(run(message as ArrayBuffer))
+    port2.postMessage(answer, [answer])
+  })
+  post({ hsmReady: threadId, port: port1 }, [port1])
 }
 
-async function start (): Promise<(task: WorkerTask) => HsmOpOutcome[]> {
+function start (): void {
   try {
     const executor = Executor.start(workerData as WorkerConfig, threadId, (e: HsmEvent) => post({ hsmEvent: e }))
-    post({ hsmReady: threadId })
-    return serve(executor, '')
+    servePort(batch => executor.run(decodeOps(batch)), () => executor.closeSessions())
   } catch (err) {
-    // Still resolve to a handler: a rejected export would make piscina fall back to an ESM import and hide the
-    // cause. The pool sees this message and fails start() with it; later tasks answer 'Unavailable'.
+    // The pool sees this message and fails start() with it. A replacement worker that cannot start still serves
+    // its port, answering every operation Unavailable, so nothing waits on it.
     const message = `HSM worker could not start: ${describe(err)}`
     post({ hsmStartFailed: message, threadId })
-    return serve(null, message)
+    const unavailable: HsmOpOutcome = { ok: false, failure: { kind: 'Unavailable', message } }
+    servePort(batch => decodeOps(batch).map(() => unavailable), () => {})
   }
 }
 
-export default start()
+/** piscina's task handler. The pool sends no piscina tasks: every operation travels on the worker's own port. */
+function noTasks (): never {
+  throw new Error('the HSM worker takes its operations on its own MessagePort, not as piscina tasks')
+}
+
+start()
+export default noTasks

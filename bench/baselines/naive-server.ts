@@ -40,10 +40,10 @@ async function main (): Promise<void> {
     log,
   })
   await health.start()
-  const stores = buildKeyStores(config.keyStores)
+  const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds)
   const handler = createXksHandler({
     stores,
-    authenticator: new Authenticator(stores, config.auth.maxSkewSeconds, createReplayGuard({ log, redis })),
+    authenticator: new Authenticator(config.auth.maxSkewSeconds, createReplayGuard({ log, config, redis })),
     admission: new Admission(config.server.maxInFlight),
     hsm,
     health: {

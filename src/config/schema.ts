@@ -136,8 +136,17 @@ const Replay = Type.Object({
   failurePolicy: Type.Union([Type.Literal('fail-open-local'), Type.Literal('fail-closed')], { default: 'fail-open-local' }),
   /** Budget of one Redis call on the request path; KMS gives the whole request 250 ms. */
   commandTimeoutMs: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
-  /** Signatures kept in process memory; size at peak req/s per process × 600 s. */
-  maxLocalEntries: Type.Integer({ minimum: 1000, maximum: 10000000, default: 250000 }),
+  /**
+   * Live signatures the in-process cache holds (20 bytes each, allocated at startup). Default: KMS's quota of
+   * 1,800 req/s × (2 × auth.maxSkewSeconds + 1) s × key stores, so no live signature is ever dropped; past it,
+   * requests get 429 rather than an unrecorded signature.
+   */
+  maxLocalEntries: Type.Optional(Type.Integer({ minimum: 1000, maximum: 100000000 })),
+  /**
+   * Several serving processes on one host without Redis cannot see each other's signatures: a replay sent to a
+   * sibling process would be accepted. Such a layout refuses to start unless this is true.
+   */
+  allowProcessLocal: Type.Boolean({ default: false }),
   keyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'xksgate:replay:' }),
 }, strict)
 

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto'
 import type { HsmBackend, TokenInfo } from '../hsm/types'
 import type { Logger } from '../log'
-import { withDeadline } from '../xks/deadline'
+import { buildGcmAad } from '../xks/gcm-aad'
 
 export type EkmHealthStatus = 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE'
 
@@ -33,7 +33,8 @@ export interface HealthMonitorOptions {
 }
 
 const PROBE_BYTES = 32
-const NO_AAD = Buffer.from([0, 0, 0])
+/** The GCM AAD of a request without AAD or metadata, as the XKS core builds it. */
+const NO_AAD = buildGcmAad(Buffer.alloc(0), Buffer.alloc(0))
 
 export class HealthMonitor {
   #latest: HealthSnapshot | undefined
@@ -74,13 +75,14 @@ export class HealthMonitor {
   async #probe (): Promise<HealthSnapshot> {
     const { hsm, keyLabel, timeoutMs } = this.options
     const started = performance.now()
-    const token = await withDeadline(hsm.tokenInfo(), timeoutMs)
+    const deadline = Date.now() + timeoutMs
+    const token = await hsm.tokenInfo(deadline)
     const plaintext = crypto.randomBytes(PROBE_BYTES)
-    const encrypted = await withDeadline(hsm.encrypt({ keyLabel, plaintext, gcmAad: NO_AAD }), timeoutMs)
+    const encrypted = await hsm.encrypt({ keyLabel, plaintext, gcmAad: NO_AAD, deadline })
     let failure = !token.ok ? token.failure : !encrypted.ok ? encrypted.failure : undefined
     if (encrypted.ok) {
       const { ciphertext, tag, iv } = encrypted.value
-      const decrypted = await withDeadline(hsm.decrypt({ keyLabel, ciphertext, tag, iv, gcmAad: NO_AAD }), timeoutMs)
+      const decrypted = await hsm.decrypt({ keyLabel, ciphertext, tag, iv, gcmAad: NO_AAD, deadline })
       if (!decrypted.ok) failure = decrypted.failure
       else if (!decrypted.value.plaintext.equals(plaintext)) failure = { kind: 'Internal', message: 'health probe decrypted to different bytes' }
     }

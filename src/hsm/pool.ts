@@ -1,7 +1,9 @@
 import path from 'node:path'
+import type { MessagePort } from 'node:worker_threads'
 import Piscina from 'piscina'
+import { decodeOutcomes, encodeOps, type HsmOp, type HsmOpOutcome } from './pkcs11/batch-codec'
 import type { HsmEvent } from './pkcs11/context'
-import type { HsmOp, HsmOpOutcome, WorkerConfig, WorkerMessage, WorkerTask } from './pkcs11/executor'
+import { CLOSE_SESSIONS, SESSIONS_CLOSED, type WorkerConfig, type WorkerMessage } from './pkcs11/executor'
 import { InitGate } from './pkcs11/init-gate'
 import { LaneTable } from './pkcs11/lanes'
 import type { IvSource } from './pkcs11/token-session'
@@ -17,14 +19,13 @@ export interface Pkcs11PoolOptions {
   tokenLabel: string
   /** CKU_USER PIN. Never logged. */
   pin: string
-  /** Worker threads; the pool never grows or shrinks. @default 2 */
-  threads?: number
-  /** Sessions per thread. A thread runs one operation at a time, so >1 only helps HSMs with per-session limits. @default 1 */
-  sessionsPerThread?: number
-  /** @default 'random' */
-  ivSource?: IvSource
-  /** Most operations in one task sent to a worker. @default 32 */
-  maxBatch?: number
+  /** Worker threads; the pool never grows or shrinks. */
+  threads: number
+  /** Sessions per thread. A thread runs one operation at a time, so >1 only helps HSMs with per-session limits. */
+  sessionsPerThread: number
+  ivSource: IvSource
+  /** Most operations in one batch sent to a worker. */
+  maxBatch: number
   /** How long start() waits for every worker to log in. @default 30000 */
   startTimeoutMs?: number
   /** Recoveries and session events, for logs and metrics. */
@@ -34,50 +35,74 @@ export interface Pkcs11PoolOptions {
 interface Pending {
   op: HsmOp
   resolve: (outcome: HsmOpOutcome) => void
+  /** Answered already (by the worker, or as timed out): a later answer is dropped. */
+  settled: boolean
+}
+
+/** A worker thread's port and the batches it has not answered yet, oldest first (a port delivers in order). */
+interface WorkerLink {
+  threadId: number
+  port: MessagePort
+  batches: Pending[][]
+  /** The worker could not open its sessions: it answers Unavailable, so it is used only when no other is ready. */
+  failed: boolean
+  onSessionsClosed?: () => void
 }
 
 const WORKER_FILE = path.join(__dirname, '../../workers/hsm-worker.js')
+/** Batches a worker may hold: one running, one waiting, so it never idles waiting for the main thread. */
+const BATCHES_PER_WORKER = 2
+/** How often deadlines are checked while operations are pending: the lateness of a timeout answer. */
+const DEADLINE_CHECK_MS = 5
 const unavailable = (message: string): HsmOpOutcome => ({ ok: false, failure: { kind: 'Unavailable', message } })
-const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+const timedOut = (op: HsmOp): HsmOpOutcome =>
+  ({ ok: false, failure: { kind: 'Timeout', message: `no answer from the HSM by the deadline (${op.kind})` } })
+
+function settle (p: Pending, outcome: HsmOpOutcome): void {
+  if (p.settled) return
+  p.settled = true
+  p.resolve(outcome)
+}
 
 /**
  * The PKCS#11 backend: a fixed pool of worker threads, each with its own logged-in session(s).
  *
- * A SoftHSM encrypt costs about as much as one piscina round trip, so operations are queued and sent in
- * batches: a flush runs on the next setImmediate (letting the current event-loop turn's requests join) or as
- * soon as maxBatch operations wait. At most two batches per thread are in flight; while all are busy, new
- * operations wait here and go out together, so the batch size grows with the load.
+ * piscina starts the threads, replaces one that dies and ends them all on close. Operations do not go through
+ * piscina's task queue: each worker hands the pool a MessagePort at start, and operations travel on it packed
+ * into one transferred ArrayBuffer per batch (pkcs11/batch-codec.ts). A batch goes out on the next setImmediate
+ * (letting the current event-loop turn's requests join) or as soon as maxBatch operations wait; each worker holds
+ * at most BATCHES_PER_WORKER batches, so while all are busy new operations wait here and go out together, and
+ * the batch size grows with the load (and the cost per operation falls with it).
+ *
+ * Every operation carries its deadline. One that is still queued at its deadline is answered Timeout and never
+ * sent; one a worker takes after it is answered Timeout by the worker without running; one in flight at its
+ * deadline is answered Timeout here and its late result dropped (every XKS operation is stateless).
  */
 export class Pkcs11Pool implements HsmBackend {
-  readonly #piscina: Piscina<WorkerTask, HsmOpOutcome[]>
+  readonly #piscina: Piscina
   readonly #lanes: LaneTable
   readonly #gate: InitGate
-  readonly #threads: number
   readonly #maxBatch: number
-  readonly #maxBatchesInFlight: number
+  readonly #links = new Map<number, WorkerLink>()
   #queue: Pending[] = []
   #opsInFlight = 0
-  #batchesInFlight = 0
   #flushScheduled = false
+  #deadlineTimer: NodeJS.Timeout | undefined
   #closing: Promise<void> | null = null
   #onIdle: (() => void) | null = null
-  /** Tasks sent and operations carried, so the batching can be observed. */
-  readonly batching = { tasks: 0, ops: 0 }
+  #batches = 0
+  #batchedOps = 0
 
-  private constructor (piscina: Piscina, lanes: LaneTable, gate: InitGate, threads: number, maxBatch: number) {
+  private constructor (piscina: Piscina, lanes: LaneTable, gate: InitGate, maxBatch: number) {
     this.#piscina = piscina
     this.#lanes = lanes
     this.#gate = gate
-    this.#threads = threads
     this.#maxBatch = maxBatch
-    this.#maxBatchesInFlight = threads * 2
   }
 
   /** Resolves once every worker has opened and logged in its sessions; otherwise rejects with the cause. */
   static async start (options: Pkcs11PoolOptions): Promise<Pkcs11Pool> {
-    const threads = options.threads ?? 2
-    const sessionsPerThread = options.sessionsPerThread ?? 1
-    const maxBatch = options.maxBatch ?? 32
+    const { threads, sessionsPerThread, maxBatch } = options
     for (const [name, v] of Object.entries({ threads, sessionsPerThread, maxBatch })) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`options.${name} must be a positive integer`)
     }
@@ -90,14 +115,21 @@ export class Pkcs11Pool implements HsmBackend {
       tokenLabel: options.tokenLabel,
       pin: options.pin,
       sessionsPerThread,
-      ivSource: options.ivSource ?? 'random',
+      ivSource: options.ivSource,
       gate: gateBuffer,
       lanes: laneBuffer,
     }
     const piscina = new Piscina({
-      filename: WORKER_FILE, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, workerData,
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Infinity,
+      // Workers must run their event loop to hear their own port; with atomics an idle worker blocks in
+      // Atomics.wait and would never see an operation.
+      atomics: 'disabled',
+      workerData,
     })
-    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), new InitGate(gateBuffer), threads, maxBatch)
+    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), new InitGate(gateBuffer), maxBatch)
     const ready = pool.#watch(threads, options.onEvent)
     const timeoutMs = options.startTimeoutMs ?? 30_000
     let timer: NodeJS.Timeout | undefined
@@ -115,34 +147,30 @@ export class Pkcs11Pool implements HsmBackend {
     }
   }
 
-  async encrypt (req: EncryptRequest): Promise<HsmOutcome<EncryptResult>> {
-    const outcome = await this.#submit({ kind: 'encrypt', ...req }) as HsmOutcome<EncryptResult>
-    if (!outcome.ok) return outcome
-    const v = outcome.value
-    const value: EncryptResult = { ciphertext: buf(v.ciphertext), tag: buf(v.tag), iv: buf(v.iv) }
-    if (v.integrityDigest !== undefined) value.integrityDigest = buf(v.integrityDigest)
-    return { ok: true, value }
+  encrypt (req: EncryptRequest): Promise<HsmOutcome<EncryptResult>> {
+    return this.#submit({ kind: 'encrypt', ...req }) as Promise<HsmOutcome<EncryptResult>>
   }
 
-  async decrypt (req: DecryptRequest): Promise<HsmOutcome<DecryptResult>> {
-    const outcome = await this.#submit({ kind: 'decrypt', ...req }) as HsmOutcome<DecryptResult>
-    return outcome.ok ? { ok: true, value: { plaintext: buf(outcome.value.plaintext) } } : outcome
+  decrypt (req: DecryptRequest): Promise<HsmOutcome<DecryptResult>> {
+    return this.#submit({ kind: 'decrypt', ...req }) as Promise<HsmOutcome<DecryptResult>>
   }
 
-  describeKey (keyLabel: string): Promise<HsmOutcome<KeyAttributes>> {
-    return this.#submit({ kind: 'describeKey', keyLabel }) as Promise<HsmOutcome<KeyAttributes>>
+  describeKey (keyLabel: string, deadline: number): Promise<HsmOutcome<KeyAttributes>> {
+    return this.#submit({ kind: 'describeKey', keyLabel, deadline }) as Promise<HsmOutcome<KeyAttributes>>
   }
 
-  tokenInfo (): Promise<HsmOutcome<TokenInfo>> {
-    return this.#submit({ kind: 'tokenInfo' }) as Promise<HsmOutcome<TokenInfo>>
+  tokenInfo (deadline: number): Promise<HsmOutcome<TokenInfo>> {
+    return this.#submit({ kind: 'tokenInfo', deadline }) as Promise<HsmOutcome<TokenInfo>>
   }
 
   stats (): HsmStats {
     return {
-      threads: this.#piscina.threads.length,
+      threads: this.#links.size,
       sessionsOpen: this.#lanes.sessionsOpen(),
       queued: this.#queue.length,
       inFlight: this.#opsInFlight,
+      batches: this.#batches,
+      batchedOps: this.#batchedOps,
     }
   }
 
@@ -161,18 +189,22 @@ export class Pkcs11Pool implements HsmBackend {
     if (this.#queue.length > 0 || this.#opsInFlight > 0) {
       await new Promise<void>(resolve => { this.#onIdle = resolve })
     }
-    // piscina cannot address one worker, but tasks sent together while all are idle land one per worker.
-    // Repeat if one worker happened to take two.
-    for (let round = 0; round < 3 && this.#lanes.sessionsOpen() > 0; round++) {
-      await Promise.allSettled(Array.from({ length: this.#threads }, () => this.#piscina.run({ closeSessions: true })))
-    }
+    // Close only each thread's own sessions, never C_Finalize: other threads may still be inside the library.
+    await Promise.all([...this.#links.values()].map(link => new Promise<void>(resolve => {
+      const timer = setTimeout(resolve, 2000)
+      link.onSessionsClosed = () => { clearTimeout(timer); resolve() }
+      link.port.postMessage(CLOSE_SESSIONS)
+    })))
+    clearInterval(this.#deadlineTimer)
     await this.#piscina.destroy()
   }
 
   #submit (op: HsmOp): Promise<HsmOpOutcome> {
     if (this.#closing !== null) return Promise.resolve(unavailable('the HSM pool is closing'))
+    if (Date.now() > op.deadline) return Promise.resolve(timedOut(op))
     return new Promise(resolve => {
-      this.#queue.push({ op, resolve })
+      this.#queue.push({ op, resolve, settled: false })
+      this.#deadlineTimer ??= setInterval(() => this.#expire(), DEADLINE_CHECK_MS)
       if (this.#queue.length >= this.#maxBatch) this.#flush()
       else if (!this.#flushScheduled) {
         this.#flushScheduled = true
@@ -185,50 +217,110 @@ export class Pkcs11Pool implements HsmBackend {
   }
 
   #flush (): void {
-    while (this.#queue.length > 0 && this.#batchesInFlight < this.#maxBatchesInFlight) {
-      // Spread what waits over the free slots instead of filling one batch while threads idle.
-      const free = this.#maxBatchesInFlight - this.#batchesInFlight
-      const size = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / free))
-      this.#dispatch(this.#queue.splice(0, size))
+    while (this.#queue.length > 0) {
+      const link = this.#leastBusy()
+      if (link === undefined) return
+      // Spread what waits over the free batch slots instead of filling one batch while threads idle.
+      const size = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / this.#freeSlots()))
+      const batch = this.#queue.splice(0, size).filter(p => !p.settled)
+      if (batch.length > 0) this.#send(link, batch)
     }
   }
 
-  #dispatch (batch: Pending[]): void {
-    this.#batchesInFlight++
+  /** The ready worker with the fewest batches and room for one more (workers that failed to start last). */
+  #leastBusy (): WorkerLink | undefined {
+    let best: WorkerLink | undefined
+    for (const link of this.#links.values()) {
+      if (link.batches.length >= BATCHES_PER_WORKER) continue
+      if (best === undefined || (best.failed && !link.failed) ||
+        (best.failed === link.failed && link.batches.length < best.batches.length)) best = link
+    }
+    return best
+  }
+
+  #freeSlots (): number {
+    let free = 0
+    for (const link of this.#links.values()) free += BATCHES_PER_WORKER - link.batches.length
+    return Math.max(1, free)
+  }
+
+  #send (link: WorkerLink, batch: Pending[]): void {
+    const packed = encodeOps(batch.map(p => p.op))
+    link.batches.push(batch)
     this.#opsInFlight += batch.length
-    this.batching.tasks++
-    this.batching.ops += batch.length
-    this.#piscina.run({ ops: batch.map(p => p.op) }).then(
-      outcomes => batch.forEach((p, i) => p.resolve(outcomes[i] ?? unavailable('HSM worker returned no result'))),
-      (err: Error) => batch.forEach(p => p.resolve(unavailable(`HSM worker crashed: ${err.message}`))),
-    ).finally(() => {
-      this.#batchesInFlight--
-      this.#opsInFlight -= batch.length
-      this.#flush()
-      if (this.#onIdle !== null && this.#queue.length === 0 && this.#opsInFlight === 0) this.#onIdle()
-    })
+    this.#batches++
+    this.#batchedOps += batch.length
+    link.port.postMessage(packed, [packed])
+  }
+
+  #onAnswer (link: WorkerLink, message: ArrayBuffer | string): void {
+    if (message === SESSIONS_CLOSED) {
+      link.onSessionsClosed?.()
+      return
+    }
+    const batch = link.batches.shift()
+    if (batch === undefined) return
+    const outcomes = decodeOutcomes(message as ArrayBuffer)
+    batch.forEach((p, i) => settle(p, outcomes[i] ?? unavailable('HSM worker returned no result')))
+    this.#batchDone(batch)
+  }
+
+  #batchDone (batch: Pending[]): void {
+    this.#opsInFlight -= batch.length
+    this.#flush()
+    if (this.#queue.length === 0 && this.#opsInFlight === 0) {
+      clearInterval(this.#deadlineTimer)
+      this.#deadlineTimer = undefined
+      this.#onIdle?.()
+    }
+  }
+
+  /** Answers Timeout for every operation past its deadline, queued or in flight. */
+  #expire (): void {
+    const now = Date.now()
+    const expire = (p: Pending): void => { if (!p.settled && now > p.op.deadline) settle(p, timedOut(p.op)) }
+    this.#queue.forEach(expire)
+    this.#queue = this.#queue.filter(p => !p.settled)
+    for (const link of this.#links.values()) for (const batch of link.batches) batch.forEach(expire)
+    if (this.#queue.length === 0 && this.#opsInFlight === 0) this.#batchDone([])
+  }
+
+  /** A dead worker's batches fail (retryable), its lane is freed for its successor, and the rest go elsewhere. */
+  #onWorkerGone (threadId: number): void {
+    const link = this.#links.get(threadId)
+    this.#links.delete(threadId)
+    for (const batch of link?.batches ?? []) {
+      batch.forEach(p => settle(p, unavailable('HSM worker crashed')))
+      this.#batchDone(batch)
+    }
+    const lane = this.#lanes.orphan(threadId)
+    if (lane >= 0) this.#gate.releaseLane(lane)
   }
 
   /** Wires worker messages; resolves when `threads` workers are ready, rejects on the first start failure. */
   #watch (threads: number, onEvent?: (e: HsmEvent) => void): Promise<void> {
-    let ready = 0
+    const failedToStart = new Set<number>()
     return new Promise((resolve, reject) => {
       this.#piscina.on('message', (m: WorkerMessage) => {
         if ('hsmEvent' in m) onEvent?.(m.hsmEvent)
-        else if ('hsmReady' in m && ++ready === threads) resolve()
-        else if ('hsmStartFailed' in m) reject(new Error(m.hsmStartFailed))
+        else if ('hsmStartFailed' in m) {
+          failedToStart.add(m.threadId)
+          reject(new Error(m.hsmStartFailed))
+        } else if ('hsmReady' in m) {
+          const link: WorkerLink = { threadId: m.hsmReady, port: m.port, batches: [], failed: failedToStart.has(m.hsmReady) }
+          m.port.on('message', (answer: ArrayBuffer | string) => this.#onAnswer(link, answer))
+          this.#links.set(link.threadId, link)
+          if (this.#links.size === threads) resolve()
+          this.#flush()
+        }
       })
-      // A dead worker leaves its sessions open and maybe its gate flag raised: free its lane for a successor.
       // Listen to the thread's own 'exit' (it is really gone then), keyed by the threadId read while it is valid
       // (Node reports -1 once a thread has stopped, which is already so when piscina emits 'workerDestroy').
       this.#piscina.on('workerCreate', (created: { id: number }) => {
         const threadId = created.id
-        this.#piscina.threads.find(w => w.threadId === threadId)?.once('exit', () => {
-          const lane = this.#lanes.orphan(threadId)
-          if (lane >= 0) this.#gate.releaseLane(lane)
-        })
+        this.#piscina.threads.find(w => w.threadId === threadId)?.once('exit', () => this.#onWorkerGone(threadId))
       })
-      // Without a listener, an error from an idle worker would crash the process; tasks see their own errors.
+      // Without a listener, an error from an idle worker would crash the process; its batches fail on 'exit'.
       this.#piscina.on('error', () => {})
     })
   }

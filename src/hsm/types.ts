@@ -42,7 +42,13 @@ export interface HsmFailure {
 
 export type HsmOutcome<T> = { ok: true, value: T } | { ok: false, failure: HsmFailure }
 
-export interface EncryptRequest {
+/**
+ * Wall-clock time (ms since the epoch) by which the caller needs the answer. Past it the backend answers Timeout
+ * (the caller answers 503, retryable for KMS); an operation still queued then is never executed.
+ */
+export interface Deadline { deadline: number }
+
+export interface EncryptRequest extends Deadline {
   keyLabel: string
   plaintext: Buffer
   /** The exact AES-GCM AAD to use (already built by the XKS layer from the request AAD and metadata). */
@@ -65,7 +71,7 @@ export interface EncryptResult {
   integrityDigest?: Buffer
 }
 
-export interface DecryptRequest {
+export interface DecryptRequest extends Deadline {
   keyLabel: string
   ciphertext: Buffer
   tag: Buffer
@@ -98,13 +104,16 @@ export interface HsmStats {
   queued: number
   /** Operations handed to a worker and not yet answered. */
   inFlight: number
+  /** Batches sent to workers so far, and the operations they carried (their ratio is the mean batch size). */
+  batches: number
+  batchedOps: number
 }
 
 export interface HsmBackend {
   encrypt (req: EncryptRequest): Promise<HsmOutcome<EncryptResult>>
   decrypt (req: DecryptRequest): Promise<HsmOutcome<DecryptResult>>
-  describeKey (keyLabel: string): Promise<HsmOutcome<KeyAttributes>>
-  tokenInfo (): Promise<HsmOutcome<TokenInfo>>
+  describeKey (keyLabel: string, deadline: number): Promise<HsmOutcome<KeyAttributes>>
+  tokenInfo (deadline: number): Promise<HsmOutcome<TokenInfo>>
   stats (): HsmStats
   /** Lets queued work finish, then closes sessions. Never C_Finalize while another thread uses the library. */
   close (): Promise<void>

@@ -3,7 +3,7 @@
  * wrapped once at startup.
  */
 import type { HsmBackend, HsmOutcome } from '../hsm/types'
-import type { ReplayGuard } from '../replay/types'
+import type { ReplayGuard, ReplayVerdict } from '../replay/types'
 import type { ProcessMetrics } from './process-metrics'
 
 export function instrumentHsm (hsm: HsmBackend, metrics: ProcessMetrics): HsmBackend {
@@ -16,19 +16,24 @@ export function instrumentHsm (hsm: HsmBackend, metrics: ProcessMetrics): HsmBac
   return {
     encrypt: async req => await timed('encrypt', async () => await hsm.encrypt(req)),
     decrypt: async req => await timed('decrypt', async () => await hsm.decrypt(req)),
-    describeKey: async label => await timed('describeKey', async () => await hsm.describeKey(label)),
-    tokenInfo: async () => await timed('tokenInfo', async () => await hsm.tokenInfo()),
+    describeKey: async (label, deadline) => await timed('describeKey', async () => await hsm.describeKey(label, deadline)),
+    tokenInfo: async deadline => await timed('tokenInfo', async () => await hsm.tokenInfo(deadline)),
     stats: () => hsm.stats(),
     close: async () => await hsm.close(),
   }
 }
 
+function count (verdict: ReplayVerdict, metrics: ProcessMetrics): ReplayVerdict {
+  if (verdict === 'replay') metrics.replayHit()
+  return verdict
+}
+
 export function instrumentReplay (guard: ReplayGuard, metrics: ProcessMetrics): ReplayGuard {
   return {
-    checkAndRecord: async (storeId, signature, expiresAtMs) => {
-      const verdict = await guard.checkAndRecord(storeId, signature, expiresAtMs)
-      if (verdict === 'replay') metrics.replayHit()
-      return verdict
+    checkAndRecord: (scope, signature, expiresAtMs) => {
+      const verdict = guard.checkAndRecord(scope, signature, expiresAtMs)
+      if (typeof verdict !== 'string') return verdict.then(v => count(v, metrics))
+      return count(verdict, metrics)
     },
     status: () => guard.status(),
     close: async () => await guard.close(),

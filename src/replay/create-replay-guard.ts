@@ -1,43 +1,40 @@
 import type { Logger } from 'pino'
+import type { XksgateConfig } from '../config/schema'
 import type { RedisClient } from '../redis/connect'
 import { MemoryReplayGuard } from './memory-replay-guard'
-import { RedisReplayGuard, type ReplayFailurePolicy } from './redis-replay-guard'
+import { RedisReplayGuard } from './redis-replay-guard'
 import type { ReplayGuard } from './types'
 
-/** The `replay` section of the configuration. */
-export interface ReplayConfig {
-  /**
-   * Cap on signatures held in process memory (the embedded cache, or the fallback during a Redis outage). Size it
-   * at peak requests/s per process × 600 s (the ±5 min skew window) to never evict a live signature; about
-   * 200 bytes each. Default 250000 (≈ 50 MB at most).
-   */
-  maxLocalEntries: number
-  /** What a check does when Redis fails or misses its budget. Default 'fail-open-local'. */
-  failurePolicy: ReplayFailurePolicy
-  /** Latency budget of one Redis call, ms; keep it well inside KMS's 250 ms. Default 50. */
-  commandTimeoutMs: number
-  /** Redis key prefix, so several proxies or environments can share one Redis. Default 'xksgate:replay:'. */
-  keyPrefix: string
-}
+/**
+ * KMS's default request quota per external key store (docs/xks-spec.md §12). A process may receive all of a key
+ * store's traffic (the kernel spreads connections, not requests), so each process sizes for the whole quota.
+ */
+export const KMS_QUOTA_PER_KEY_STORE = 1800
 
-export const REPLAY_DEFAULTS: Readonly<ReplayConfig> = Object.freeze({
-  maxLocalEntries: 250_000,
-  failurePolicy: 'fail-open-local',
-  commandTimeoutMs: 50,
-  keyPrefix: 'xksgate:replay:',
-})
+/**
+ * Live signatures one process may have to hold: every request of the last and next maxSkewSeconds (a signature
+ * dated up to maxSkewSeconds ahead stays valid until that much after its date) at KMS's quota, per key store.
+ * `replay.maxLocalEntries` overrides it (e.g. after a quota increase).
+ */
+export function localReplayCapacity (config: Pick<XksgateConfig, 'replay' | 'auth' | 'keyStores'>): number {
+  return config.replay.maxLocalEntries ??
+    KMS_QUOTA_PER_KEY_STORE * (2 * config.auth.maxSkewSeconds + 1) * config.keyStores.length
+}
 
 export interface CreateReplayGuardOptions {
   log: Logger
-  /** The `replay` config section; missing fields take REPLAY_DEFAULTS. */
-  config?: Partial<ReplayConfig>
+  config: Pick<XksgateConfig, 'replay' | 'auth' | 'keyStores'>
   /** Shared client (see redis/connect.ts). Absent: the process-local guard only, the embedded default. */
   redis?: RedisClient
 }
 
 export function createReplayGuard ({ log, config, redis }: CreateReplayGuardOptions): ReplayGuard {
-  const { maxLocalEntries, failurePolicy, commandTimeoutMs, keyPrefix } = { ...REPLAY_DEFAULTS, ...config }
-  const local = new MemoryReplayGuard({ maxEntries: maxLocalEntries })
+  const local = new MemoryReplayGuard({
+    maxEntries: localReplayCapacity(config),
+    onFull: stats => log.warn({ replayCache: stats },
+      'replay cache full: requests refused with 429 until signatures expire (raise replay.maxLocalEntries if this is real traffic)'),
+  })
   if (redis === undefined) return local
+  const { failurePolicy, commandTimeoutMs, keyPrefix } = config.replay
   return new RedisReplayGuard({ client: redis, logger: log, failurePolicy, commandTimeoutMs, keyPrefix, local })
 }

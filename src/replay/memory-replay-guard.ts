@@ -1,137 +1,82 @@
-import type { ReplayGuard, ReplayGuardStatus, ReplayVerdict } from './types'
+import { XksError } from '../xks/errors'
+import { SignatureTable } from './signature-table'
+import type { ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
 /**
- * Bounded in-process replay cache. Used alone when no Redis is configured, and as the fallback (and same-process
- * fast path) of the Redis guard.
+ * The in-process replay cache: the whole replay protection of a single-process proxy without Redis, and the
+ * fallback (and same-process fast path) of the Redis guard.
  *
- * Entries live in a Map (key → expiry ms) and are indexed by expiry second in buckets, so that both the expiry
- * sweep and "evict the entry closest to expiry" cost amortised O(1): a pointer walks forward one second at a time
- * and never revisits a second. When the cache is full the soonest-expiring entry is dropped (it is the one least
- * likely to be replayed before the skew check would reject it anyway) and counted.
+ * It never forgets a live signature. When it has no room for a new one it refuses the request with 429
+ * ThrottlingException (retryable for KMS), counts the refusal and warns at most once a minute: a full cache
+ * means traffic beyond what `replay.maxLocalEntries` was sized for, and accepting the request unrecorded would
+ * open a replay window instead.
  */
 
-/** Shortest lifetime of a record, matching the Redis guard (a TTL below 1 s is treated as 1 s). */
-export const MIN_TTL_MS = 1000
+const FULL_WARNING_INTERVAL_MS = 60_000
 
 export interface MemoryReplayGuardOptions {
-  /** Hard cap on recorded signatures; size at least peak req/s per process × 600 s to never evict a live one. */
+  /** Live signatures it must hold: size it at peak req/s per process × (2 × maxSkewSeconds + 1). */
   maxEntries: number
+  /** Called (at most once a minute) when a request is refused for lack of room. */
+  onFull?: (stats: MemoryReplayGuardStats) => void
   /** Wall clock in ms; injectable for tests. Default `Date.now`. */
   now?: () => number
 }
 
 export interface MemoryReplayGuardStats {
   size: number
-  /** Live entries dropped because the cache was full. Each is a replay this cache can no longer catch. */
-  evictions: number
+  capacity: number
+  bytes: number
+  /** Requests refused because the cache had no room for their signature. */
+  refusals: number
 }
 
 export class MemoryReplayGuard implements ReplayGuard {
-  private readonly entries = new Map<string, number>()
-  private readonly buckets = new Map<number, string[]>()
-  /** Earliest expiry second that may still hold a bucket. */
-  private cursor: number
-  private evictions = 0
-  readonly maxEntries: number
-  private readonly now: () => number
+  readonly #table: SignatureTable
+  readonly #onFull: ((stats: MemoryReplayGuardStats) => void) | undefined
+  readonly #now: () => number
+  #refusals = 0
+  #lastWarning = -Infinity
 
   constructor (options: MemoryReplayGuardOptions) {
-    if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
-      throw new RangeError('maxEntries must be a positive integer')
-    }
-    this.maxEntries = options.maxEntries
-    this.now = options.now ?? Date.now
-    this.cursor = Math.floor(this.now() / 1000)
+    this.#now = options.now ?? Date.now
+    this.#table = new SignatureTable(options.maxEntries, this.#now)
+    this.#onFull = options.onFull
   }
 
-  async checkAndRecord (storeId: string, signature: string, expiresAtMs: number): Promise<ReplayVerdict> {
-    return this.checkAndRecordSync(replayKey(storeId, signature), expiresAtMs)
-  }
-
-  /** Synchronous core, keyed by the full cache key; the Redis guard shares the key format. */
-  checkAndRecordSync (key: string, expiresAtMs: number): ReplayVerdict {
-    const now = this.now()
-    this.sweep(now)
-    if (this.has(key, now)) return 'replay'
-    this.record(key, Math.max(expiresAtMs, now + MIN_TTL_MS))
+  checkAndRecord (scope: ReplayScope, signature: string, expiresAtMs: number): ReplayVerdict {
+    const result = this.#table.insert(scope.index, signature, expiresAtMs)
+    if (result === 'present') return 'replay'
+    if (result === 'full') this.#refuse()
     return 'fresh'
   }
 
-  /** True when `key` is recorded and not yet expired. */
-  has (key: string, now = this.now()): boolean {
-    const expiresAt = this.entries.get(key)
-    return expiresAt !== undefined && expiresAt > now
+  has (scope: ReplayScope, signature: string): boolean {
+    return this.#table.has(scope.index, signature)
   }
 
-  /** Records `key` until `expiresAtMs`, evicting the soonest-expiring entry when full. */
-  record (key: string, expiresAtMs: number): void {
-    if (this.entries.has(key)) this.entries.delete(key)
-    else if (this.entries.size >= this.maxEntries) this.evictOne()
-    this.entries.set(key, expiresAtMs)
-    const second = Math.floor(expiresAtMs / 1000)
-    const bucket = this.buckets.get(second)
-    if (bucket === undefined) this.buckets.set(second, [key])
-    else bucket.push(key)
-    if (second < this.cursor) this.cursor = second
+  /** Records a verdict given elsewhere (Redis); with no room it is simply not mirrored, Redis stays the authority. */
+  mirror (scope: ReplayScope, signature: string, expiresAtMs: number): void {
+    this.#table.insert(scope.index, signature, expiresAtMs)
   }
 
   stats (): MemoryReplayGuardStats {
-    return { size: this.entries.size, evictions: this.evictions }
+    return { size: this.#table.size, capacity: this.#table.capacity, bytes: this.#table.bytes, refusals: this.#refusals }
   }
 
   status (): ReplayGuardStatus {
     return { backend: 'memory', degraded: false }
   }
 
-  async close (): Promise<void> {
-    this.entries.clear()
-    this.buckets.clear()
-  }
+  async close (): Promise<void> {}
 
-  /** Drops every bucket whose whole second lies in the past. */
-  private sweep (now: number): void {
-    const nowSecond = Math.floor(now / 1000)
-    if (this.entries.size === 0) {
-      // Nothing to walk over: after an idle spell, jump instead of stepping through empty seconds.
-      this.buckets.clear()
-      this.cursor = nowSecond
-      return
+  #refuse (): never {
+    this.#refusals++
+    const now = this.#now()
+    if (now - this.#lastWarning >= FULL_WARNING_INTERVAL_MS) {
+      this.#lastWarning = now
+      this.#onFull?.(this.stats())
     }
-    for (; this.cursor < nowSecond; this.cursor++) {
-      const bucket = this.buckets.get(this.cursor)
-      if (bucket === undefined) continue
-      for (const key of bucket) this.deleteIfIn(key, this.cursor)
-      this.buckets.delete(this.cursor)
-    }
+    throw new XksError('ThrottlingException', undefined, 'replay cache full')
   }
-
-  private evictOne (): void {
-    for (;;) {
-      const bucket = this.buckets.get(this.cursor)
-      const key = bucket?.pop()
-      if (key === undefined) {
-        this.buckets.delete(this.cursor)
-        this.cursor++
-        continue
-      }
-      // A bucket may still list a key that was re-recorded into another second; skip those.
-      const live = this.has(key)
-      if (this.deleteIfIn(key, this.cursor)) {
-        if (live) this.evictions++
-        return
-      }
-    }
-  }
-
-  private deleteIfIn (key: string, second: number): boolean {
-    const expiresAt = this.entries.get(key)
-    if (expiresAt === undefined || Math.floor(expiresAt / 1000) !== second) return false
-    this.entries.delete(key)
-    return true
-  }
-}
-
-/** Cache key of one signature for one key store; also the Redis key suffix. */
-export function replayKey (storeId: string, signature: string): string {
-  return storeId + ':' + signature
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
 import { type RedisClient, withinBudget } from '../redis/connect'
 import { XksError } from '../xks/errors'
-import { MemoryReplayGuard, MIN_TTL_MS, replayKey } from './memory-replay-guard'
-import type { ReplayGuard, ReplayGuardStatus, ReplayVerdict } from './types'
+import type { MemoryReplayGuard } from './memory-replay-guard'
+import type { ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
 /**
  * Fleet-wide replay cache: `SET <prefix><storeId>:<signature> 1 PX <ttl> NX` (one atomic round trip, batched by
@@ -15,6 +15,8 @@ import type { ReplayGuard, ReplayGuardStatus, ReplayVerdict } from './types'
  */
 
 const BACKFILL_CHUNK = 500
+/** Redis rounds a PX below this up to it; a record never lives shorter than one second. */
+const MIN_TTL_MS = 1000
 
 export type ReplayFailurePolicy = 'fail-open-local' | 'fail-closed'
 
@@ -24,7 +26,7 @@ export interface RedisReplayGuardOptions {
   failurePolicy: ReplayFailurePolicy
   /** Budget for one Redis call, ms. */
   commandTimeoutMs: number
-  /** Prepended to `<storeId>:<signature>`. */
+  /** Prepended to `<key store name>:<signature>`. */
   keyPrefix: string
   /** Local mirror and fallback; its size bounds memory during an outage. */
   local: MemoryReplayGuard
@@ -74,19 +76,19 @@ export class RedisReplayGuard implements ReplayGuard {
     if (this.client.status !== 'ready') this.degradedReason = 'not connected yet'
   }
 
-  async checkAndRecord (storeId: string, signature: string, expiresAtMs: number): Promise<ReplayVerdict> {
-    const key = replayKey(storeId, signature)
+  async checkAndRecord (scope: ReplayScope, signature: string, expiresAtMs: number): Promise<ReplayVerdict> {
+    if (this.local.has(scope, signature)) return 'replay'
     const now = this.now()
-    if (this.local.has(key, now)) return 'replay'
     const ttlMs = Math.max(Math.ceil(expiresAtMs - now), MIN_TTL_MS)
+    const key = this.keyPrefix + scope.name + ':' + signature
     let reply: unknown
     try {
-      reply = await withinBudget(this.client.set(this.keyPrefix + key, '1', 'PX', ttlMs, 'NX'), this.budgetMs)
+      reply = await withinBudget(this.client.set(key, '1', 'PX', ttlMs, 'NX'), this.budgetMs)
     } catch (error) {
-      return this.onFailure(key, now + ttlMs, signature, error)
+      return this.onFailure(scope, signature, key, now + ttlMs, error)
     }
     this.recovered()
-    this.local.record(key, now + ttlMs)
+    this.local.mirror(scope, signature, now + ttlMs)
     return reply === 'OK' ? 'fresh' : 'replay'
   }
 
@@ -108,7 +110,7 @@ export class RedisReplayGuard implements ReplayGuard {
     await this.local.close()
   }
 
-  private onFailure (key: string, expiresAtMs: number, signature: string, error: unknown): ReplayVerdict {
+  private onFailure (scope: ReplayScope, signature: string, key: string, expiresAtMs: number, error: unknown): ReplayVerdict {
     const reason = error instanceof Error ? error.message : String(error)
     this.degrade(reason, signature)
     if (this.policy === 'fail-closed') {
@@ -116,9 +118,9 @@ export class RedisReplayGuard implements ReplayGuard {
       throw new XksError('DependencyTimeoutException', 'replay cache unavailable', reason)
     }
     this.counters.fallbacks++
-    const verdict = this.local.checkAndRecordSync(key, expiresAtMs)
-    // Bounded like the local cache: beyond that, the local cache is evicting too and the backfill is best effort.
-    if (verdict === 'fresh' && this.unsynced.length < this.local.maxEntries) this.unsynced.push([key, expiresAtMs])
+    // Throws 429 when the local cache is full: that bounds the backfill list too.
+    const verdict = this.local.checkAndRecord(scope, signature, expiresAtMs)
+    if (verdict === 'fresh') this.unsynced.push([key, expiresAtMs])
     return verdict
   }
 
@@ -155,7 +157,7 @@ export class RedisReplayGuard implements ReplayGuard {
       const writes = entries.slice(i, i + BACKFILL_CHUNK)
         .filter(([, expiresAtMs]) => expiresAtMs - now >= MIN_TTL_MS)
         .map(async ([key, expiresAtMs]) =>
-          await this.client.set(this.keyPrefix + key, '1', 'PX', Math.ceil(expiresAtMs - now), 'NX'))
+          await this.client.set(key, '1', 'PX', Math.ceil(expiresAtMs - now), 'NX'))
       try {
         await Promise.all(writes)
       } catch (error) {

@@ -5,6 +5,9 @@
 
 export type ReplayVerdict = 'fresh' | 'replay'
 
+/** The key store a signature was made for: its name (Redis keys, logs) and its index (the in-process table). */
+export interface ReplayScope { name: string, index: number }
+
 export interface ReplayGuardStatus {
   backend: 'redis' | 'memory'
   /** True while a configured Redis is unreachable and the guard runs on its local fallback. */
@@ -14,11 +17,12 @@ export interface ReplayGuardStatus {
 
 export interface ReplayGuard {
   /**
-   * Atomically records `signature` for key store `storeId` until `expiresAtMs` (wall clock), and tells whether it
-   * was already recorded. Rejects with an XksError (DependencyTimeoutException) when the backend cannot answer
-   * and the configured policy is fail-closed.
+   * Atomically records `signature` for `scope` until `expiresAtMs` (wall clock), and tells whether it was already
+   * recorded. Answers synchronously when no I/O is needed (the in-process cache). Throws (or rejects) an XksError:
+   * ThrottlingException when the in-process cache has no room left, DependencyTimeoutException when Redis cannot
+   * answer and the policy is fail-closed.
    */
-  checkAndRecord (storeId: string, signature: string, expiresAtMs: number): Promise<ReplayVerdict>
+  checkAndRecord (scope: ReplayScope, signature: string, expiresAtMs: number): ReplayVerdict | Promise<ReplayVerdict>
   status (): ReplayGuardStatus
   close (): Promise<void>
 }

@@ -26,7 +26,7 @@ export async function startRedisDeps (config: XksgateConfig, log: Logger): Promi
     // Start anyway: the guard applies its failure policy and recovers by itself; /readyz reports it meanwhile.
     log.warn({ mode: config.redis?.mode }, 'Redis not reachable at startup; continuing degraded')
   }
-  const replay = createReplayGuard({ log, config: config.replay, redis })
+  const replay = createReplayGuard({ log, config, redis })
   const fleet = new FleetRegistry({
     client: redis,
     logger: log,

@@ -77,11 +77,11 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     })
     const first = await health.start()
     log.info({ status: first.status, reason: first.reason }, 'first deep health check done')
-    const stores = buildKeyStores(config.keyStores)
+    const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds)
     const fleet = deps.fleet
     const handler = createXksHandler({
       stores,
-      authenticator: new Authenticator(stores, config.auth.maxSkewSeconds, replay),
+      authenticator: new Authenticator(config.auth.maxSkewSeconds, replay),
       admission: new Admission(config.server.maxInFlight),
       hsm,
       health: {

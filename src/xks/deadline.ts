@@ -1,4 +1,3 @@
-import type { HsmOutcome } from '../hsm/types'
 import { XksError } from './errors'
 
 /** Settles as `work` does, or with `onTimeout()` (its value, or its throw) once `ms` have passed. */
@@ -17,14 +16,9 @@ function race<T> (work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> 
 }
 
 /**
- * Bounds an HSM call by a deadline. The HSM may still finish the operation later; its result is then dropped,
- * which is safe because every XKS operation is stateless (digest §13).
+ * Resolves as `work` does, or rejects with 503 DependencyTimeoutException once `ms` have passed. Each HSM
+ * operation carries its own deadline already; this bounds the whole request anyway, whatever its stages do.
  */
-export function withDeadline<T> (work: Promise<HsmOutcome<T>>, ms: number): Promise<HsmOutcome<T>> {
-  return race(work, ms, () => ({ ok: false, failure: { kind: 'Timeout', message: `no answer from the HSM within ${ms} ms` } }))
-}
-
-/** Resolves as `work` does, or rejects with 503 DependencyTimeoutException once `ms` have passed. */
 export function withinRequestBudget<T> (work: Promise<T>, ms: number): Promise<T> {
   return race(work, ms, () => {
     throw new XksError('DependencyTimeoutException', 'The request did not complete within its time budget.', 'request budget')

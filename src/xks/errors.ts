@@ -1,8 +1,9 @@
 /**
  * The XKS error table, defined per XKS Proxy API spec v1.0.3 §"Error Codes" (digest §7.2).
  *
- * Every error the proxy can answer is listed here once, with its HTTP status and a default message.
- * Bodies are built ahead of time (they never change), so the hot path only picks one.
+ * Every error the proxy can answer is listed here once, with its HTTP status and a default message. The body of
+ * each error with its default message is built once, at module load, so the common failures (429 under overload,
+ * 404, 401 without detail) cost no serialisation on the request path.
  */
 
 export const XKS_ERRORS = {
@@ -34,6 +35,13 @@ export function sanitizeErrorMessage (message: string): string {
   return printable.length > MAX_MESSAGE_LENGTH ? printable.slice(0, MAX_MESSAGE_LENGTH - 3) + '...' : printable
 }
 
+/** Compact single-line JSON, as the official test client and KMS parse it. */
+function errorBody (errorName: XksErrorName, message: string): string {
+  return JSON.stringify({ errorName, errorMessage: message })
+}
+
+const DEFAULT_BODIES = new Map<string, string>(Object.entries(XKS_ERRORS).map(([name, e]) => [name, errorBody(name as XksErrorName, e.message)]))
+
 /**
  * A failure that maps to one XKS error response. `detail` is for logs only (e.g. the CKR_* code) and is never
  * serialised into the response body.
@@ -51,8 +59,7 @@ export class XksError extends Error {
     this.detail = detail
   }
 
-  /** Compact single-line JSON, as the official test client and KMS parse it. */
   toBody (): string {
-    return JSON.stringify({ errorName: this.errorName, errorMessage: this.message })
+    return this.message === XKS_ERRORS[this.errorName].message ? DEFAULT_BODIES.get(this.errorName)! : errorBody(this.errorName, this.message)
   }
 }

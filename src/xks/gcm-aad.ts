@@ -1,7 +1,6 @@
 /**
  * The byte strings that bind the request's AAD and the ciphertextMetadata into AES-GCM and into the CDIV.
  */
-import { createHash } from 'node:crypto'
 import { XksError } from './errors'
 
 /** The u16 length prefix caps the AAD (digest §6.3); the validator answers 501 above its configured maximum. */
@@ -28,15 +27,12 @@ export function buildGcmAad (aad: Buffer, cm: Buffer): Buffer {
   return out
 }
 
-/** AAD || CM: the start of the CDIV input (digest §6.5), raw bytes without length prefixes. */
+/**
+ * AAD || CM: the start of the CDIV input (docs/xks-spec.md §6.5), raw bytes without length prefixes. The HSM
+ * backend appends IV, ciphertext and tag and hashes (hsm/pkcs11/gcm.ts `integrityDigest`) right after the
+ * encrypt, before the verification decrypt, as the spec's Appendix C orders.
+ */
 export function cdivPrefix (aad: Buffer, cm: Buffer): Buffer {
   return Buffer.concat([aad, cm])
 }
 
-/**
- * CDIV = SHA-256(AAD || CM || IV || ciphertext || tag) over decoded bytes, absent fields empty, no lengths
- * (digest §6.5). Returns the 32-byte digest; the response carries its base64. Hashed piecewise to avoid a copy.
- */
-export function computeCdiv (aad: Buffer, cm: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer): Buffer {
-  return createHash('sha256').update(aad).update(cm).update(iv).update(ciphertext).update(tag).digest()
-}

@@ -1,7 +1,10 @@
 /**
  * The logical key stores, one per URI prefix (spec §"URI path prefix"), each with its own credentials and keys.
+ * The XKS core sees only what it needs: names, keys and the compiled SigV4 policy. The configuration (and its
+ * secrets) stays behind; the secrets live on only inside the policy's signing-key derivation.
  */
 import type { ResolvedKeyStore } from '../config/schema'
+import { CompiledSigV4Policy } from './sigv4'
 
 export interface ExternalKey {
   /** CKA_LABEL on the token. */
@@ -11,17 +14,20 @@ export interface ExternalKey {
 
 export interface KeyStore {
   name: string
+  /** Position in the configuration: a compact id for the replay cache. */
+  index: number
   uriPrefix: string
   /** externalKeyId → key. Resolution is a plain lookup, so one id can never mean two keys. */
   keys: ReadonlyMap<string, ExternalKey>
-  config: ResolvedKeyStore
+  sigv4: CompiledSigV4Policy
 }
 
-export function buildKeyStores (stores: readonly ResolvedKeyStore[]): KeyStore[] {
-  return stores.map(store => ({
+export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeconds: number): KeyStore[] {
+  return stores.map((store, index) => ({
     name: store.name,
+    index,
     uriPrefix: store.uriPrefix,
     keys: new Map(Object.entries(store.keys).map(([id, key]) => [id, { label: key.label, disabled: key.disabled ?? false }])),
-    config: store,
+    sigv4: new CompiledSigV4Policy({ credentials: store.credentials, allowedRegions: store.allowedRegions, maxSkewSeconds }),
   }))
 }

@@ -1,7 +1,9 @@
 /**
- * The XKS request path, top to bottom (digest §7.4):
- *   route → authenticate → admit → validate → key lookup → authorize → operation (HSM) → respond.
- * It works on transport-neutral requests, so any HTTP frontend can carry it.
+ * The XKS request path, top to bottom (docs/xks-spec.md §7.4):
+ *   route → admit (shed load) → authenticate → validate → key lookup → authorize → operation (HSM) → respond.
+ * Admission comes before SigV4 (§7.4 lets step 3 precede step 2): under overload a 429 must cost far less than
+ * a served request, or the backlog only grows. It works on transport-neutral requests, so any HTTP frontend can
+ * carry it.
  */
 import type { HsmBackend } from '../hsm/types'
 import { withinRequestBudget } from './deadline'
@@ -15,7 +17,8 @@ import { getHealthStatus, type HealthDeps } from './operations/get-health-status
 import { getKeyMetadata } from './operations/get-key-metadata'
 import { encrypt } from './operations/encrypt'
 import { decrypt } from './operations/decrypt'
-import { logRequest, type RequestLogEntry } from './request-log'
+import { logRequest, ShedLog, type RequestLogEntry } from './request-log'
+import { AuthenticationFailure } from './sigv4-parse'
 import { MethodNotAllowedError, RouteTable, type RouteMatch } from './routes'
 import type { SizeLimits, RequestMetadata } from './validate'
 import { parseJsonBody, validateDecrypt, validateEncrypt, validateHealth, validateMetadata } from './validate'
@@ -44,8 +47,12 @@ export interface XksCoreDeps {
 
 export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
 
+const THROTTLED = new XksError('ThrottlingException')
+const THROTTLED_RESPONSE: XksHttpResponse = Object.freeze({ status: THROTTLED.status, body: THROTTLED.toBody() })
+
 export function createXksHandler (deps: XksCoreDeps): XksHandler {
   const routes = new RouteTable(deps.stores)
+  const shedLog = new ShedLog(deps.log)
 
   return async function handleXksRequest (req) {
     const started = performance.now()
@@ -54,42 +61,57 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       operation: undefined, keyStore: undefined, uriPrefix: undefined, keyId: undefined, accessKeyId: undefined, region: undefined,
       status: 200, errorName: undefined, detail: undefined, latencyMs: 0, remote: req.remoteAddress, metadata: undefined,
     }
+    let shed = false
     try {
       const route = routes.match(req.method, req.path)
       entry.operation = route.operation
       entry.keyStore = route.store.name
       entry.uriPrefix = route.store.uriPrefix
       entry.keyId = route.keyId
-      // Shed load before any expensive work, SigV4 included (digest §7.4 step 3 allows it before step 2): under
-      // overload a 429 must cost far less than a served request, or the backlog only grows.
-      if (!deps.admission.tryEnter()) throw new XksError('ThrottlingException')
+      if (!deps.admission.tryEnter()) {
+        // Nothing was parsed, so there is no request metadata to log: shed requests are counted in the metrics
+        // and summed up in one log line a second instead (request-log.ts), which keeps a 429 cheap.
+        shed = true
+        entry.status = THROTTLED.status
+        entry.errorName = THROTTLED.errorName
+        entry.detail = 'overload'
+        return THROTTLED_RESPONSE
+      }
+      const deadline = req.receivedAt + deps.requestTimeoutMs
       // The slot is held until the work really ends, even when the answer went out at the deadline.
-      const work = authenticateAndDispatch(deps, route, req, entry).finally(() => deps.admission.leave())
-      return { status: 200, body: await withinRequestBudget(work, deps.requestTimeoutMs - (Date.now() - req.receivedAt)) }
+      const work = authenticateAndDispatch(deps, route, req, entry, deadline).finally(() => deps.admission.leave())
+      return { status: 200, body: await withinRequestBudget(work, deadline - Date.now()) }
     } catch (err) {
       const error = asXksError(err, deps.log)
       entry.status = error.status
       entry.errorName = error.errorName
       entry.detail = error.detail
+      // A 401's line names the access key id the request presented, so a stale credential shows as such.
+      if (error instanceof AuthenticationFailure) entry.accessKeyId ??= error.accessKeyId
       // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
       const headers = error instanceof MethodNotAllowedError ? { Allow: error.allow } : undefined
       return { status: error.status, body: error.toBody(), headers }
     } finally {
       entry.latencyMs = performance.now() - started
-      logRequest(deps.log, entry)
+      if (shed) shedLog.count()
+      else logRequest(deps.log, entry)
       deps.observe?.(entry)
     }
   }
 }
 
-async function authenticateAndDispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest, entry: RequestLogEntry): Promise<string> {
-  const principal = await deps.authenticator.authenticate(route.store, req)
+async function authenticateAndDispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest,
+  entry: RequestLogEntry, deadline: number): Promise<string> {
+  const pending = deps.authenticator.authenticate(route.store, req)
+  const principal = 'then' in pending ? await pending : pending
   entry.accessKeyId = principal.accessKeyId
   entry.region = principal.region
-  return await dispatch(deps, route, req, entry)
+  return await dispatch(deps, route, req, entry, Math.min(deadline, Date.now() + deps.hsmTimeoutMs))
 }
 
-async function dispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest, entry: RequestLogEntry): Promise<string> {
+/** `hsmDeadline`: the HSM operation's own bound (hsm.opTimeoutMs), within the request's. */
+async function dispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest, entry: RequestLogEntry,
+  hsmDeadline: number): Promise<string> {
   checkContentType(req.headers['content-type'])
   const json = parseJsonBody(req.body)
   if (route.operation === 'health') {
@@ -103,9 +125,9 @@ async function dispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: Xk
   const key = lookUpKey(route)
   deps.authorize?.(route.store, route.operation, route.keyId ?? '', request.metadata)
   switch (route.operation) {
-    case 'metadata': return await getKeyMetadata(deps.hsm, key, deps.hsmTimeoutMs)
-    case 'encrypt': return await encrypt(deps.hsm, key, request as ReturnType<typeof validateEncrypt>, deps.hsmTimeoutMs)
-    case 'decrypt': return await decrypt(deps.hsm, key, request as ReturnType<typeof validateDecrypt>, deps.hsmTimeoutMs)
+    case 'metadata': return await getKeyMetadata(deps.hsm, key, hsmDeadline)
+    case 'encrypt': return await encrypt(deps.hsm, key, request as ReturnType<typeof validateEncrypt>, hsmDeadline)
+    case 'decrypt': return await decrypt(deps.hsm, key, request as ReturnType<typeof validateDecrypt>, hsmDeadline)
   }
 }
 

@@ -49,3 +49,30 @@ export function logRequest (log: Logger, entry: RequestLogEntry): void {
   }
   log[level](line, 'xks request')
 }
+
+/** How often shed requests are summed up in one log line. */
+const SHED_LOG_INTERVAL_MS = 1000
+
+/**
+ * Requests shed with 429 under overload: one warn line per second with their count, instead of a line each. They
+ * were refused before their body was read, so a line each would say nothing but the time, and writing it would
+ * cost as much as the refusal itself, at the moment the process can least afford it. The metrics count each one.
+ */
+export class ShedLog {
+  #count = 0
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (private readonly log: Logger) {}
+
+  count (): void {
+    this.#count++
+    if (this.#timer !== undefined) return
+    this.#timer = setTimeout(() => {
+      this.log.warn({ shed: this.#count, intervalMs: SHED_LOG_INTERVAL_MS, status: 429, errorName: 'ThrottlingException' },
+        'requests shed: too many in flight (server.maxInFlight)')
+      this.#count = 0
+      this.#timer = undefined
+    }, SHED_LOG_INTERVAL_MS)
+    this.#timer.unref()
+  }
+}

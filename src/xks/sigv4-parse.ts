@@ -13,12 +13,25 @@ export interface ParsedAuthorization {
   region: string
   /** Lower-case header names, strictly ascending, always including host and x-amz-date. */
   signedHeaders: string[]
+  /** The SignedHeaders value as sent: `signedHeaders` joined with ';' (the parser accepts no other form). */
+  signedHeadersList: string
   /** 64 lower-case hex characters. */
   signature: string
 }
 
-export function authFailure (reason: string): XksError {
-  return new XksError('AuthenticationFailedException', reason)
+/**
+ * A 401. The reason is both the response's errorMessage (KMS logs it to the customer's CloudWatch) and the log
+ * line's detail; `accessKeyId` is the id the request presented, when it got that far, so an operator can tell
+ * a stale credential from a stranger. Neither ever contains a secret.
+ */
+export class AuthenticationFailure extends XksError {
+  constructor (reason: string, readonly accessKeyId?: string) {
+    super('AuthenticationFailedException', reason, reason)
+  }
+}
+
+export function authFailure (reason: string, accessKeyId?: string): XksError {
+  return new AuthenticationFailure(reason, accessKeyId)
 }
 
 // One space after the algorithm (§8.2), whitespace tolerated around the commas, components in the standard order.
@@ -48,7 +61,7 @@ export function parseAuthorization (value: string): ParsedAuthorization {
   if (service !== XKS_SERVICE) throw authFailure('Credential scope service must be kms-xks-proxy')
   if (terminator !== 'aws4_request') throw authFailure('Credential scope must end in aws4_request')
   if (!SIGNATURE.test(match[3])) throw authFailure('Signature must be 64 lower-case hex characters')
-  return { accessKeyId, scopeDate, region, signedHeaders: parseSignedHeaders(match[2]), signature: match[3] }
+  return { accessKeyId, scopeDate, region, signedHeaders: parseSignedHeaders(match[2]), signedHeadersList: match[2], signature: match[3] }
 }
 
 /**

@@ -3,12 +3,12 @@
  * store it addresses, recently. Every failure throws a 401 AuthenticationFailedException whose message says why
  * without echoing secrets or the Authorization header.
  *
- * Parsing lives in sigv4-parse.ts, the signature itself (computed with the aws4 package) in sigv4-signer.ts.
+ * Parsing lives in sigv4-parse.ts, the signature itself in sigv4-signer.ts.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { XksHttpRequest } from './http-types'
 import { authFailure, parseAmzDate, parseAuthorization, type ParsedAuthorization } from './sigv4-parse'
-import { expectedSignature } from './sigv4-signer'
+import { expectedSignature, sha256Hex, SigningKeyCache } from './sigv4-signer'
 
 export interface SigV4Credential { accessKeyId: string, secretAccessKey: string }
 
@@ -28,7 +28,7 @@ const CANONICAL_PATH = /^\/[\x21-\x7e]*$/
 
 /** A policy turned into lookup tables once, so each verification does map lookups only. */
 export class CompiledSigV4Policy {
-  private readonly secrets = new Map<string, string>()
+  private readonly signingKeys = new Map<string, SigningKeyCache>()
   private readonly regions: ReadonlySet<string> | undefined
   private readonly maxSkewMs: number
 
@@ -36,8 +36,8 @@ export class CompiledSigV4Policy {
     if (policy.credentials.length === 0) throw new Error('SigV4 policy needs at least one credential')
     for (const { accessKeyId, secretAccessKey } of policy.credentials) {
       // §8.1: the access key id must identify one secret; two secrets for one id would make the lookup ambiguous.
-      if (this.secrets.has(accessKeyId)) throw new Error('SigV4 policy lists access key id ' + accessKeyId + ' twice')
-      this.secrets.set(accessKeyId, secretAccessKey)
+      if (this.signingKeys.has(accessKeyId)) throw new Error('SigV4 policy lists access key id ' + accessKeyId + ' twice')
+      this.signingKeys.set(accessKeyId, new SigningKeyCache(secretAccessKey))
     }
     if (!Number.isFinite(policy.maxSkewSeconds) || policy.maxSkewSeconds < 0) {
       throw new Error('SigV4 maxSkewSeconds must be a non-negative number')
@@ -50,61 +50,47 @@ export class CompiledSigV4Policy {
   verify (req: XksHttpRequest, nowMs: number): SigV4Principal {
     const auth = parseAuthorization(requireHeader(req, 'authorization', 'Missing Authorization header'))
     const amzDate = requireHeader(req, 'x-amz-date', 'Missing X-Amz-Date header')
-    const amzDateMs = this.checkTime(auth, amzDate, nowMs)
+    // The presented id, bounded: it is the client's text and goes into the log line of a failure.
+    const presented = auth.accessKeyId.slice(0, 64)
+    const amzDateMs = this.checkTime(auth, amzDate, nowMs, presented)
     if (this.regions !== undefined && !this.regions.has(auth.region)) {
-      throw authFailure('Credential scope region is not allowed for this key store')
+      throw authFailure('Credential scope region is not allowed for this key store', presented)
     }
-    const secretAccessKey = this.secrets.get(auth.accessKeyId)
-    if (secretAccessKey === undefined) throw authFailure('Unknown access key id')
+    const keys = this.signingKeys.get(auth.accessKeyId)
+    if (keys === undefined) throw authFailure('Unknown access key id', presented)
     // Valid XKS requests carry no query (§8.3 signs an empty one); refusing any keeps the canonical query trivial.
-    if (req.query !== '') throw authFailure('XKS requests must not carry a query string')
-    if (!CANONICAL_PATH.test(req.path)) throw authFailure('Request path cannot be signed')
+    if (req.query !== '') throw authFailure('XKS requests must not carry a query string', presented)
+    if (!CANONICAL_PATH.test(req.path)) throw authFailure('Request path cannot be signed', presented)
     const expected = expectedSignature({
       method: req.method,
       path: req.path,
-      signedHeaderValues: signedHeaderValues(req, auth.signedHeaders),
+      signedHeaderValues: signedHeaderValues(req, auth.signedHeaders, presented),
       signedHeaders: auth.signedHeaders,
-      bodyHash: bodyHash(req),
+      signedHeadersList: auth.signedHeadersList,
+      bodyHash: bodyHash(req, presented),
       amzDate,
+      scopeDate: auth.scopeDate,
       region: auth.region,
-      secretAccessKey,
-    })
+    }, keys.keyFor(auth.scopeDate, auth.region))
     // §8.3 Task 4: constant time, so the response time leaks nothing about how much of a guess was right.
     const given = Buffer.from(auth.signature, 'latin1')
     const wanted = Buffer.from(expected, 'latin1')
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-      throw authFailure('Signature does not match')
+      throw authFailure('Signature does not match', presented)
     }
     return { accessKeyId: auth.accessKeyId, region: auth.region, signature: auth.signature, amzDateMs }
   }
 
   /** §8.3: the scope date must be the request's date, and the request at most maxSkewSeconds old or early. */
-  private checkTime (auth: ParsedAuthorization, amzDate: string, nowMs: number): number {
+  private checkTime (auth: ParsedAuthorization, amzDate: string, nowMs: number, presented: string): number {
     const amzDateMs = parseAmzDate(amzDate)
-    if (auth.scopeDate !== amzDate.slice(0, 8)) throw authFailure('Credential scope date does not match X-Amz-Date')
+    if (auth.scopeDate !== amzDate.slice(0, 8)) throw authFailure('Credential scope date does not match X-Amz-Date', presented)
     const skewMs = Math.abs(nowMs - amzDateMs)
     if (skewMs > this.maxSkewMs) {
-      throw authFailure('X-Amz-Date is ' + Math.round(skewMs / 1000) + ' s away from proxy time (max ' + this.maxSkewMs / 1000 + ' s)')
+      throw authFailure('X-Amz-Date is ' + Math.round(skewMs / 1000) + ' s away from proxy time (max ' + this.maxSkewMs / 1000 + ' s)', presented)
     }
     return amzDateMs
   }
-}
-
-export function compileSigV4Policy (policy: SigV4Policy): CompiledSigV4Policy {
-  return new CompiledSigV4Policy(policy)
-}
-
-// Policies are immutable; a rotation hands over a new policy object, which compiles afresh.
-const compiled = new WeakMap<SigV4Policy, CompiledSigV4Policy>()
-
-/** Throws XksError('AuthenticationFailedException', <clear reason>) on any failure. */
-export function verifySigV4 (req: XksHttpRequest, policy: SigV4Policy, nowMs: number): SigV4Principal {
-  let state = compiled.get(policy)
-  if (state === undefined) {
-    state = new CompiledSigV4Policy(policy)
-    compiled.set(policy, state)
-  }
-  return state.verify(req, nowMs)
 }
 
 /** Reads a header as an own property: `headers` is a plain object, so 'constructor' must not find Object's. */
@@ -112,23 +98,21 @@ function header (req: XksHttpRequest, name: string): string | undefined {
   return Object.hasOwn(req.headers, name) ? req.headers[name] : undefined
 }
 
-function requireHeader (req: XksHttpRequest, name: string, missing: string): string {
+function requireHeader (req: XksHttpRequest, name: string, missing: string, presented?: string): string {
   const value = header(req, name)
-  if (value === undefined) throw authFailure(missing)
+  if (value === undefined) throw authFailure(missing, presented)
   return value
 }
 
 /** §8.3: a header the client says it signed but did not send cannot be verified. */
-function signedHeaderValues (req: XksHttpRequest, names: readonly string[]): Record<string, string> {
-  const values: Record<string, string> = Object.create(null)
-  for (const name of names) values[name] = requireHeader(req, name, 'Signed header ' + name + ' is missing')
-  return values
+function signedHeaderValues (req: XksHttpRequest, names: readonly string[], presented: string): string[] {
+  return names.map(name => requireHeader(req, name, 'Signed header ' + name + ' is missing', presented))
 }
 
 /** §8.3: the hash covers the raw body bytes; a client-supplied x-amz-content-sha256 must agree with them. */
-function bodyHash (req: XksHttpRequest): string {
-  const hash = createHash('sha256').update(req.body).digest('hex')
+function bodyHash (req: XksHttpRequest, presented: string): string {
+  const hash = sha256Hex(req.body)
   const claimed = header(req, 'x-amz-content-sha256')
-  if (claimed !== undefined && claimed !== hash) throw authFailure('x-amz-content-sha256 does not match the body')
+  if (claimed !== undefined && claimed !== hash) throw authFailure('x-amz-content-sha256 does not match the body', presented)
   return hash
 }

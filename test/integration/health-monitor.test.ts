@@ -9,7 +9,7 @@ let pool: Pkcs11Pool
 
 t.before(async () => {
   token = await createTestToken()
-  pool = await Pkcs11Pool.start({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, threads: 2 })
+  pool = await Pkcs11Pool.start({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, threads: 2, sessionsPerThread: 1, ivSource: 'random', maxBatch: 32 })
 })
 t.teardown(async () => {
   await pool?.close()

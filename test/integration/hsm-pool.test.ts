@@ -7,6 +7,8 @@ import { createTestToken } from '../helpers/softhsm'
 import { until } from '../helpers/until'
 
 const AAD = Buffer.from([0, 0, 0])
+/** A deadline no test operation should reach. */
+const soon = (): number => Date.now() + 10_000
 
 const value = <T>(o: HsmOutcome<T>): T => {
   if (!o.ok) throw new Error(`expected success, got ${JSON.stringify(o.failure)}`)
@@ -17,7 +19,7 @@ const value = <T>(o: HsmOutcome<T>): T => {
 t.test('Pkcs11Pool on a real SoftHSM token', async t => {
   const token = await createTestToken()
   t.teardown(token.cleanup)
-  const base = { modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin }
+  const base = { modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, sessionsPerThread: 1, ivSource: 'random' as const, maxBatch: 32 }
 
   // First, while nothing in this process is logged in: the login state is per process, and once a session is
   // logged in, C_Login answers CKR_USER_ALREADY_LOGGED_IN without checking the PIN.
@@ -35,43 +37,43 @@ t.test('Pkcs11Pool on a real SoftHSM token', async t => {
   t.test('500 concurrent mixed operations, batched', async t => {
     const sealed = await Promise.all(Array.from({ length: 150 }, async () => {
       const plaintext = crypto.randomBytes(1 + crypto.randomInt(4096))
-      return { plaintext, e: value(await pool.encrypt({ keyLabel: 'foo', plaintext, gcmAad: AAD })) }
+      return { plaintext, e: value(await pool.encrypt({ deadline: soon(), keyLabel: 'foo', plaintext, gcmAad: AAD })) }
     }))
-    const before = { ...pool.batching }
+    const before = pool.stats()
     const ops: Array<Promise<boolean>> = []
     for (let i = 0; i < 500; i++) {
       const s = sealed[i % sealed.length]
       if (i % 5 === 0) {
-        ops.push(pool.describeKey('enc-only').then(o => value(o).canDecrypt === false))
+        ops.push(pool.describeKey('enc-only', soon()).then(o => value(o).canDecrypt === false))
       } else if (i % 5 === 1) {
         const integrityPrefix = crypto.randomBytes(20)
-        ops.push(pool.encrypt({ keyLabel: 'foo', plaintext: s.plaintext, gcmAad: AAD, integrityPrefix }).then(o => {
+        ops.push(pool.encrypt({ deadline: soon(), keyLabel: 'foo', plaintext: s.plaintext, gcmAad: AAD, integrityPrefix }).then(o => {
           const e = value(o)
           const digest = crypto.createHash('sha256').update(Buffer.concat([integrityPrefix, e.iv, e.ciphertext, e.tag])).digest()
           return digest.equals(e.integrityDigest as Buffer)
         }))
       } else if (i % 5 === 2) {
         const plaintext = crypto.randomBytes(64)
-        ops.push(pool.encrypt({ keyLabel: 'health', plaintext, gcmAad: AAD })
-          .then(o => pool.decrypt({ keyLabel: 'health', ...value(o), gcmAad: AAD }))
+        ops.push(pool.encrypt({ deadline: soon(), keyLabel: 'health', plaintext, gcmAad: AAD })
+          .then(o => pool.decrypt({ deadline: soon(), keyLabel: 'health', ...value(o), gcmAad: AAD }))
           .then(o => value(o).plaintext.equals(plaintext)))
       } else {
-        ops.push(pool.decrypt({ keyLabel: 'foo', ciphertext: s.e.ciphertext, tag: s.e.tag, iv: s.e.iv, gcmAad: AAD })
+        ops.push(pool.decrypt({ deadline: soon(), keyLabel: 'foo', ciphertext: s.e.ciphertext, tag: s.e.tag, iv: s.e.iv, gcmAad: AAD })
           .then(o => value(o).plaintext.equals(s.plaintext)))
       }
     }
     const results = await Promise.all(ops)
     t.equal(results.filter(Boolean).length, 500, 'every result correct')
-    const tasks = pool.batching.tasks - before.tasks
-    const carried = pool.batching.ops - before.ops
+    const tasks = pool.stats().batches - before.batches
+    const carried = pool.stats().batchedOps - before.batchedOps
     t.equal(carried, 600, 'all operations went through the workers')
-    t.ok(tasks < carried / 4, `batched: ${carried} operations in ${tasks} tasks`)
+    t.ok(tasks < carried / 4, `batched: ${carried} operations in ${tasks} batches`)
     t.match(pool.stats(), { queued: 0, inFlight: 0 })
   })
 
   t.test('a worker crash fails its in-flight operations with Unavailable; the pool recovers', async t => {
     const ops = Array.from({ length: 400 }, () =>
-      pool.encrypt({ keyLabel: 'foo', plaintext: crypto.randomBytes(4096), gcmAad: AAD }))
+      pool.encrypt({ deadline: soon(), keyLabel: 'foo', plaintext: crypto.randomBytes(4096), gcmAad: AAD }))
     await new Promise(setImmediate)
     t.ok(pool.stats().inFlight > 0, 'operations are in flight')
     const victim = pool.threads[0]
@@ -87,16 +89,34 @@ t.test('Pkcs11Pool on a real SoftHSM token', async t => {
     await until('the replacement to close the dead worker\'s session',
       () => events.some(e => e.event === 'leftover-sessions-closed'))
     const again = await Promise.all(Array.from({ length: 50 }, () =>
-      pool.encrypt({ keyLabel: 'foo', plaintext: Buffer.from('after'), gcmAad: AAD })))
+      pool.encrypt({ deadline: soon(), keyLabel: 'foo', plaintext: Buffer.from('after'), gcmAad: AAD })))
     t.ok(again.every(o => o.ok), 'serves again')
+  })
+
+  t.test('deadlines: a late operation is answered Timeout and never executed', async t => {
+    t.match(await pool.encrypt({ deadline: Date.now() - 1, keyLabel: 'foo', plaintext: Buffer.from('x'), gcmAad: AAD }),
+      { ok: false, failure: { kind: 'Timeout' } }, 'already past: answered at once')
+    // Enough 4 KiB encrypts to keep both workers busy well past 20 ms; the last ones wait in the queue.
+    const before = pool.stats()
+    const started = Date.now()
+    const ops = Array.from({ length: 3000 }, (_, i) =>
+      pool.encrypt({ deadline: started + (i < 2900 ? 60_000 : 20), keyLabel: 'foo', plaintext: crypto.randomBytes(4096), gcmAad: AAD }))
+    const late = await Promise.all(ops.slice(2900))
+    const answeredAfter = Date.now() - started
+    t.ok(late.every(o => !o.ok && o.failure.kind === 'Timeout'), 'operations past their deadline answer Timeout')
+    t.ok(answeredAfter < 1000, `the late ones were answered near their deadline (${answeredAfter} ms), not after the queue`)
+    const outcomes = await Promise.all(ops.slice(0, 2900))
+    t.ok(outcomes.every(o => o.ok), 'the others succeed')
+    const carried = pool.stats().batchedOps - before.batchedOps
+    t.ok(carried < 3000, `timed-out operations still queued were never sent (${carried} of 3000 sent)`)
   })
 
   t.test('close() drains queued work, then refuses new work', async t => {
     const other = await Pkcs11Pool.start({ ...base, threads: 2, maxBatch: 8 })
     const ops = Array.from({ length: 100 }, () =>
-      other.encrypt({ keyLabel: 'foo', plaintext: crypto.randomBytes(32), gcmAad: AAD }))
+      other.encrypt({ deadline: soon(), keyLabel: 'foo', plaintext: crypto.randomBytes(32), gcmAad: AAD }))
     const closed = other.close()
-    t.match(await other.encrypt({ keyLabel: 'foo', plaintext: Buffer.from('late'), gcmAad: AAD }),
+    t.match(await other.encrypt({ deadline: soon(), keyLabel: 'foo', plaintext: Buffer.from('late'), gcmAad: AAD }),
       { ok: false, failure: { kind: 'Unavailable' } })
     await closed
     t.ok((await Promise.all(ops)).every(o => o.ok), 'queued work finished')

@@ -103,7 +103,7 @@ t.test('runtime sections: defaults, Redis password by reference, mode-specific f
   const { dir, config } = fixture()
   const plain = validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })
   t.equal(plain.redis, undefined, 'no Redis by default')
-  t.same(plain.replay, { failurePolicy: 'fail-open-local', commandTimeoutMs: 50, maxLocalEntries: 250000, keyPrefix: 'xksgate:replay:' })
+  t.same(plain.replay, { failurePolicy: 'fail-open-local', commandTimeoutMs: 50, keyPrefix: 'xksgate:replay:', allowProcessLocal: false })
   t.same(plain.cluster, { processes: 0, restartMinMs: 100, restartMaxMs: 10000 })
   t.same(plain.shutdown, { graceMs: 0, drainMs: 10000, lingerMs: 1000 })
   t.same(plain.metrics, { port: 9464, host: '127.0.0.1' })

@@ -1,7 +1,10 @@
+import crypto from 'node:crypto'
 import t from 'tap'
-import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
+import { MemoryReplayGuard, type MemoryReplayGuardStats } from '../../src/replay/memory-replay-guard'
+import { XksError } from '../../src/xks/errors'
 
-const SIG = 'a'.repeat(64)
+const sig = (): string => crypto.randomBytes(32).toString('hex')
+const STORE = { name: 'store', index: 0 }
 
 function clock (start = 1_700_000_000_000): { now: () => number, advance: (ms: number) => void } {
   let time = start
@@ -10,66 +13,84 @@ function clock (start = 1_700_000_000_000): { now: () => number, advance: (ms: n
 
 t.test('fresh, then replay', async t => {
   const guard = new MemoryReplayGuard({ maxEntries: 10 })
-  t.equal(await guard.checkAndRecord('store', SIG, Date.now() + 300_000), 'fresh')
-  t.equal(await guard.checkAndRecord('store', SIG, Date.now() + 300_000), 'replay')
+  const s = sig()
+  t.equal(guard.checkAndRecord(STORE, s, Date.now() + 300_000), 'fresh')
+  t.equal(guard.checkAndRecord(STORE, s, Date.now() + 300_000), 'replay')
   t.same(guard.status(), { backend: 'memory', degraded: false })
 })
 
 t.test('a signature is forgotten once it expires, not before', async t => {
   const c = clock()
   const guard = new MemoryReplayGuard({ maxEntries: 10, now: c.now })
-  t.equal(await guard.checkAndRecord('s', SIG, c.now() + 5000), 'fresh')
+  const s = sig()
+  t.equal(guard.checkAndRecord(STORE, s, c.now() + 5000), 'fresh')
   c.advance(4999)
-  t.equal(await guard.checkAndRecord('s', SIG, c.now() + 5000), 'replay')
-  c.advance(2)
-  t.equal(await guard.checkAndRecord('s', SIG, c.now() + 5000), 'fresh', 'expired, so usable again')
-  c.advance(3600_000)
-  await guard.checkAndRecord('s', 'other', c.now() + 5000)
-  t.equal(guard.stats().size, 1, 'expired entries are swept')
+  t.equal(guard.checkAndRecord(STORE, s, c.now() + 5000), 'replay')
+  c.advance(1001)
+  t.equal(guard.checkAndRecord(STORE, s, c.now() + 5000), 'fresh', 'expired, so usable again')
 })
 
-t.test('an expiry already past still records for the minimum TTL', async t => {
+t.test('an expiry already past still records for at least a second', async t => {
   const c = clock()
   const guard = new MemoryReplayGuard({ maxEntries: 10, now: c.now })
-  t.equal(await guard.checkAndRecord('s', SIG, c.now() - 1), 'fresh')
+  const s = sig()
+  t.equal(guard.checkAndRecord(STORE, s, c.now() - 1), 'fresh')
   c.advance(999)
-  t.equal(await guard.checkAndRecord('s', SIG, c.now()), 'replay')
+  t.equal(guard.checkAndRecord(STORE, s, c.now()), 'replay')
 })
 
-t.test('bounded: never exceeds max, evicts the soonest-expiring first', async t => {
+// Regression (issue 8.2): with maxEntries 1,000, after 1,800 signatures 800 still-valid ones were accepted again.
+t.test('full: no live signature is ever forgotten; new ones are refused with a retryable 429', async t => {
   const c = clock()
-  const guard = new MemoryReplayGuard({ maxEntries: 100, now: c.now })
-  // Insertion order differs from expiry order: the later inserts expire sooner.
-  for (let i = 0; i < 100; i++) await guard.checkAndRecord('s', `late-${i}`, c.now() + 600_000 - i * 1000)
-  for (let i = 0; i < 50; i++) {
-    t.equal(await guard.checkAndRecord('s', `new-${i}`, c.now() + 700_000), 'fresh')
-    t.ok(guard.stats().size <= 100)
+  const reports: MemoryReplayGuardStats[] = []
+  const guard = new MemoryReplayGuard({ maxEntries: 1000, now: c.now, onFull: s => reports.push(s) })
+  const accepted: string[] = []
+  let refused = 0
+  for (let i = 0; i < 1800; i++) {
+    const s = sig()
+    try {
+      t.equal(guard.checkAndRecord(STORE, s, c.now() + 600_000), 'fresh')
+      accepted.push(s)
+    } catch (err) {
+      t.ok(err instanceof XksError && err.errorName === 'ThrottlingException' && err.status === 429)
+      refused++
+    }
   }
-  t.same(guard.stats(), { size: 100, evictions: 50 })
-  // The 50 soonest-expiring of the first batch are late-50..late-99.
-  t.equal(await guard.checkAndRecord('s', 'late-0', c.now() + 600_000), 'replay', 'longest-lived survives')
-  t.equal(await guard.checkAndRecord('s', 'late-49', c.now() + 600_000), 'replay')
-  t.equal(await guard.checkAndRecord('s', 'new-0', c.now() + 700_000), 'replay')
-  t.equal(guard.stats().evictions, 50, 'checking survivors evicts nothing')
-  t.equal(await guard.checkAndRecord('s', 'late-50', c.now() + 600_000), 'fresh', 'soonest-expiring was evicted')
+  t.ok(accepted.length >= 1000, `at least the capacity was accepted (${accepted.length})`)
+  t.equal(accepted.length + refused, 1800)
+  t.ok(refused > 0, 'the rest was refused')
+  t.equal(guard.stats().refusals, refused)
+  t.equal(reports.length, 1, 'one warning for the whole burst (at most one a minute)')
+  const replayed = accepted.filter(s => guard.checkAndRecord(STORE, s, c.now() + 600_000) !== 'replay')
+  t.equal(replayed.length, 0, 'every accepted signature is still caught as a replay')
+  c.advance(601_000)
+  t.equal(guard.checkAndRecord(STORE, sig(), c.now() + 600_000), 'fresh', 'room again once the old ones expired')
 })
 
-t.test('a full cache of expired entries is reused without counting evictions', async t => {
+t.test('expired entries make room, and the live count follows them', async t => {
   const c = clock()
   const guard = new MemoryReplayGuard({ maxEntries: 1000, now: c.now })
   for (let round = 0; round < 5; round++) {
-    for (let i = 0; i < 1000; i++) await guard.checkAndRecord('s', `${round}-${i}`, c.now() + 1000)
+    for (let i = 0; i < 1000; i++) t.equal(guard.checkAndRecord(STORE, sig(), c.now() + 1000), 'fresh')
     c.advance(2000)
   }
-  t.same(guard.stats(), { size: 1000, evictions: 0 })
+  t.equal(guard.stats().refusals, 0)
+  t.ok(guard.stats().size <= 1000, `live count ${guard.stats().size} never above what is live`)
 })
 
 t.test('namespaced per key store', async t => {
   const guard = new MemoryReplayGuard({ maxEntries: 10 })
   const expires = Date.now() + 300_000
-  t.equal(await guard.checkAndRecord('store-a', SIG, expires), 'fresh')
-  t.equal(await guard.checkAndRecord('store-b', SIG, expires), 'fresh')
-  t.equal(await guard.checkAndRecord('store-a', SIG, expires), 'replay')
+  const s = sig()
+  t.equal(guard.checkAndRecord({ name: 'a', index: 0 }, s, expires), 'fresh')
+  t.equal(guard.checkAndRecord({ name: 'b', index: 1 }, s, expires), 'fresh')
+  t.equal(guard.checkAndRecord({ name: 'a', index: 0 }, s, expires), 'replay')
+})
+
+t.test('memory is allocated once, 20 bytes a slot', async t => {
+  const stats = new MemoryReplayGuard({ maxEntries: 1_081_800 }).stats()
+  t.equal(stats.capacity, 1_081_800)
+  t.ok(stats.bytes < 1_081_800 * 20 / 0.8 + 1000, `${(stats.bytes / 2 ** 20).toFixed(1)} MiB for KMS's quota over the skew window`)
 })
 
 t.test('rejects a non-positive bound', async t => {

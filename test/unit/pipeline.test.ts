@@ -27,10 +27,10 @@ function hsmAnsweringAfter (ms: number): HsmBackend {
 function handlerWith (hsm: HsmBackend, admission = new Admission(8)) {
   const stores = buildKeyStores([{
     name: 'ks', uriPrefix: PREFIX, credentials: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET }], keys: { foo: { label: 'foo' } },
-  }])
+  }], 300)
   return createXksHandler({
     stores,
-    authenticator: new Authenticator(stores, 300, new MemoryReplayGuard({ maxEntries: 100 })),
+    authenticator: new Authenticator(300, new MemoryReplayGuard({ maxEntries: 100 })),
     admission,
     hsm,
     health: { health: {} as HealthMonitor, identity: { proxyVendor: 'x', proxyModel: 'y' }, fleetSize: () => 1, maxAgeMs: 60_000 },

@@ -5,7 +5,7 @@ import { RequestSigner } from 'aws4'
 import { vectorPath } from '../helpers/paths'
 import { XksError } from '../../src/xks/errors'
 import type { XksHttpRequest } from '../../src/xks/http-types'
-import { compileSigV4Policy, verifySigV4, type SigV4Policy } from '../../src/xks/sigv4'
+import { CompiledSigV4Policy, type SigV4Policy, type SigV4Principal } from '../../src/xks/sigv4'
 
 interface BotocoreVector {
   name: string, region: string, path: string, host: string, x_amz_date: string, authorization: string
@@ -23,6 +23,7 @@ const CURL = { accessKeyId: 'HGIE2BUAFNDMBCMSQVWLGCEXAMPLE', secretAccessKey: 'V
 const NEXT = { accessKeyId: 'NEXTKEYID2345672345672345', secretAccessKey: 'bmV4dCBzZWNyZXQgZm9yIHJvdGF0aW9uIHRlc3RzIG9ubHkh' }
 const SECRETS = [BOTO, CURL, NEXT].map(c => c.secretAccessKey)
 const policy: SigV4Policy = { credentials: [BOTO], maxSkewSeconds: 300 }
+const verifySigV4 = (req: XksHttpRequest, p: SigV4Policy, nowMs: number): SigV4Principal => new CompiledSigV4Policy(p).verify(req, nowMs)
 
 const VECTOR_TIME = Date.UTC(2024, 4, 15, 12, 0, 0) // 20240515T120000Z
 const CURL_TIME = Date.UTC(2026, 10, 28, 15, 9, 33) // 20261128T150933Z
@@ -259,10 +260,10 @@ t.test('a signed Content-Type is not replaced by aws4 defaults', async t => {
 })
 
 t.test('compiled policy and policy checks', async t => {
-  const compiled = compileSigV4Policy({ credentials: [BOTO, NEXT], maxSkewSeconds: 300 })
+  const compiled = new CompiledSigV4Policy({ credentials: [BOTO, NEXT], maxSkewSeconds: 300 })
   t.equal(compiled.verify(encrypt(), NOW).accessKeyId, BOTO.accessKeyId)
   rejects(t, () => compiled.verify(encrypt(), NOW + 61_000), /max 300 s/)
-  t.throws(() => compileSigV4Policy({ credentials: [], maxSkewSeconds: 300 }), /at least one credential/)
-  t.throws(() => compileSigV4Policy({ credentials: [BOTO, BOTO], maxSkewSeconds: 300 }), /twice/)
-  t.throws(() => compileSigV4Policy({ credentials: [BOTO], maxSkewSeconds: NaN }), /maxSkewSeconds/)
+  t.throws(() => new CompiledSigV4Policy({ credentials: [], maxSkewSeconds: 300 }), /at least one credential/)
+  t.throws(() => new CompiledSigV4Policy({ credentials: [BOTO, BOTO], maxSkewSeconds: 300 }), /twice/)
+  t.throws(() => new CompiledSigV4Policy({ credentials: [BOTO], maxSkewSeconds: NaN }), /maxSkewSeconds/)
 })

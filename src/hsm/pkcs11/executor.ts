@@ -1,6 +1,5 @@
-import type {
-  DecryptResult, EncryptResult, HsmOutcome, KeyAttributes, TokenInfo,
-} from '../types'
+import type { MessagePort } from 'node:worker_threads'
+import type { HsmOp, HsmOpOutcome } from './batch-codec'
 import { CryptokiContext, type HsmEvent, type HsmEventSink } from './context'
 import { loadModule } from './cryptoki'
 import { InitGate } from './init-gate'
@@ -18,26 +17,20 @@ export interface WorkerConfig {
   lanes: SharedArrayBuffer
 }
 
-/** Operations as they cross threads (structured clone turns Buffers into Uint8Arrays). */
-export type HsmOp =
-  | { kind: 'encrypt', keyLabel: string, plaintext: Uint8Array, gcmAad: Uint8Array, integrityPrefix?: Uint8Array }
-  | { kind: 'decrypt', keyLabel: string, ciphertext: Uint8Array, tag: Uint8Array, iv: Uint8Array, gcmAad: Uint8Array }
-  | { kind: 'describeKey', keyLabel: string }
-  | { kind: 'tokenInfo' }
-
-export type HsmOpOutcome = HsmOutcome<EncryptResult | DecryptResult | KeyAttributes | TokenInfo>
-
-/** One piscina task: a batch of operations, or the pool's request to close this thread's sessions. */
-export type WorkerTask = { ops: HsmOp[] } | { closeSessions: true }
-
-/** Messages a worker posts to the main thread (piscina re-emits them as the pool's 'message' event). */
+/**
+ * Messages a worker posts to the main thread (piscina re-emits them as the pool's 'message' event). `hsmReady`
+ * hands over the worker's own MessagePort: operations travel on it, outside piscina's task queue.
+ */
 export type WorkerMessage =
-  | { hsmReady: number }
+  | { hsmReady: number, port: MessagePort }
   | { hsmStartFailed: string, threadId: number }
   | { hsmEvent: HsmEvent }
 
-/** A view on the same memory, no copy. */
-const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+/** On a worker's port, besides batches (ArrayBuffers): close this thread's sessions, answered by `sessionsClosed`. */
+export const CLOSE_SESSIONS = 'close-sessions'
+export const SESSIONS_CLOSED = 'sessions-closed'
+
+const timedOut = (): HsmOpOutcome => ({ ok: false, failure: { kind: 'Timeout', message: 'deadline passed before an HSM worker took the operation' } })
 
 /** Runs batches of operations on one thread's sessions. */
 export class Executor {
@@ -72,9 +65,13 @@ export class Executor {
     return new Executor(ctx, sessions)
   }
 
-  /** One gate hold for the whole batch; sessions take operations in turn. */
+  /**
+   * One gate hold for the whole batch; sessions take operations in turn. An operation whose deadline has passed
+   * is answered Timeout and never executed: its caller has answered already.
+   */
   run (ops: HsmOp[]): HsmOpOutcome[] {
     return this.ctx.withShared(() => ops.map(op => {
+      if (Date.now() > op.deadline) return timedOut()
       const session = this.sessions[this.#next++ % this.sessions.length]
       try {
         return this.#one(session, op)
@@ -93,16 +90,9 @@ export class Executor {
   #one (session: TokenSession, op: HsmOp): HsmOpOutcome {
     switch (op.kind) {
       case 'encrypt':
-        return session.encrypt({
-          keyLabel: op.keyLabel,
-          plaintext: buf(op.plaintext),
-          gcmAad: buf(op.gcmAad),
-          integrityPrefix: op.integrityPrefix === undefined ? undefined : buf(op.integrityPrefix),
-        })
+        return session.encrypt(op)
       case 'decrypt':
-        return session.decrypt({
-          keyLabel: op.keyLabel, ciphertext: buf(op.ciphertext), tag: buf(op.tag), iv: buf(op.iv), gcmAad: buf(op.gcmAad),
-        })
+        return session.decrypt(op)
       case 'describeKey':
         return session.describeKey(op.keyLabel)
       case 'tokenInfo':

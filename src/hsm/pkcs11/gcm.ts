@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import * as pkcs11js from 'pkcs11js'
 import { classify, type Classified } from './ckr'
 import type { Handle, Pkcs11Api } from './cryptoki'
@@ -35,4 +36,13 @@ export function gcmDecrypt (api: Pkcs11Api, session: Handle, key: Handle, iv: Bu
     if (c.recovery === 'fail') return c
     throw err
   }
+}
+
+/**
+ * The ciphertext data integrity value: SHA-256(AAD || CM || IV || ciphertext || tag) over decoded bytes, absent
+ * fields empty, no lengths (XKS spec Appendix C). `prefix` is AAD || CM; `sealed` is ciphertext || tag, as
+ * C_Encrypt returns it. Hashed piecewise to avoid a copy.
+ */
+export function integrityDigest (prefix: Buffer, iv: Buffer, sealed: Buffer): Buffer {
+  return createHash('sha256').update(prefix).update(iv).update(sealed).digest()
 }

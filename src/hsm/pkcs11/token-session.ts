@@ -1,4 +1,4 @@
-import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto'
+import { randomFillSync, timingSafeEqual } from 'node:crypto'
 import * as pkcs11js from 'pkcs11js'
 import type {
   DecryptRequest, DecryptResult, EncryptRequest, EncryptResult, HsmFailureKind, HsmOutcome, KeyAttributes, TokenInfo,
@@ -6,7 +6,7 @@ import type {
 import { classify, type Classified, type Recovery } from './ckr'
 import type { CryptokiContext } from './context'
 import { isCkr, readTokenInfo, type Handle } from './cryptoki'
-import { gcmDecrypt, gcmEncrypt, TAG_BYTES } from './gcm'
+import { gcmDecrypt, gcmEncrypt, integrityDigest, TAG_BYTES } from './gcm'
 import { findKey, type CachedKey } from './keys'
 import type { LaneTable } from './lanes'
 
@@ -85,7 +85,8 @@ export class TokenSession {
     this.#forget()
   }
 
-  encrypt (req: EncryptRequest): HsmOutcome<EncryptResult> {
+  /** The deadline, if any, is the executor's to check: a session runs what it is given. */
+  encrypt (req: Omit<EncryptRequest, 'deadline'>): HsmOutcome<EncryptResult> {
     return this.run(session => {
       const key = this.#key(session, req.keyLabel)
       if ('ok' in key) return key
@@ -101,7 +102,7 @@ export class TokenSession {
       const result: EncryptResult = { ciphertext: out.subarray(0, n), tag: out.subarray(n), iv }
       if (req.integrityPrefix === undefined) return ok(result)
       // Spec Appendix C order: digest right after the encrypt, then the verification decrypt.
-      result.integrityDigest = createHash('sha256').update(req.integrityPrefix).update(iv).update(out).digest()
+      result.integrityDigest = integrityDigest(req.integrityPrefix, iv, out)
       const back = gcmDecrypt(this.ctx.api, session, key.handle, iv, req.gcmAad, out)
       if (!Buffer.isBuffer(back)) return fail('VerificationFailed', 'verification decrypt failed', back.ckr)
       const same = back.length === n && timingSafeEqual(back, req.plaintext)
@@ -110,7 +111,7 @@ export class TokenSession {
     })
   }
 
-  decrypt (req: DecryptRequest): HsmOutcome<DecryptResult> {
+  decrypt (req: Omit<DecryptRequest, 'deadline'>): HsmOutcome<DecryptResult> {
     if (req.tag.length !== TAG_BYTES) return fail('AuthenticationFailed', `tag must be ${TAG_BYTES} bytes`)
     return this.run(session => {
       const key = this.#key(session, req.keyLabel)

@@ -5,24 +5,24 @@
 import type { HsmBackend } from '../../hsm/types'
 import { base64JsonObject } from '../base64'
 import { aadSchemeFor } from '../ciphertext-metadata'
-import { withDeadline } from '../deadline'
 import { XksError } from '../errors'
 import { buildGcmAad } from '../gcm-aad'
 import { xksErrorFor } from '../hsm-failures'
 import type { ExternalKey } from '../key-stores'
 import type { DecryptRequestBody } from '../validate'
 
-export async function decrypt (hsm: HsmBackend, key: ExternalKey, body: DecryptRequestBody, timeoutMs: number): Promise<string> {
+export async function decrypt (hsm: HsmBackend, key: ExternalKey, body: DecryptRequestBody, deadline: number): Promise<string> {
   if (key.disabled) throw new XksError('InvalidStateException')
   // Scheme 1 is the only one so far; aadSchemeFor rejects metadata from a scheme this version does not know.
   aadSchemeFor(body.ciphertextMetadata)
-  const outcome = await withDeadline(hsm.decrypt({
+  const outcome = await hsm.decrypt({
+    deadline,
     keyLabel: key.label,
     ciphertext: body.ciphertext,
     tag: body.tag,
     iv: body.iv,
     gcmAad: buildGcmAad(body.aad, body.ciphertextMetadata),
-  }), timeoutMs)
+  })
   if (!outcome.ok) throw xksErrorFor(outcome.failure)
   return base64JsonObject([['plaintext', outcome.value.plaintext]])
 }

@@ -5,22 +5,22 @@
 import type { HsmBackend } from '../../hsm/types'
 import { base64JsonObject } from '../base64'
 import { currentCiphertextMetadata } from '../ciphertext-metadata'
-import { withDeadline } from '../deadline'
 import { XksError } from '../errors'
 import { buildGcmAad, cdivPrefix } from '../gcm-aad'
 import { xksErrorFor } from '../hsm-failures'
 import type { ExternalKey } from '../key-stores'
 import type { EncryptRequestBody } from '../validate'
 
-export async function encrypt (hsm: HsmBackend, key: ExternalKey, body: EncryptRequestBody, timeoutMs: number): Promise<string> {
+export async function encrypt (hsm: HsmBackend, key: ExternalKey, body: EncryptRequestBody, deadline: number): Promise<string> {
   if (key.disabled) throw new XksError('InvalidStateException')
   const metadata = currentCiphertextMetadata()
-  const outcome = await withDeadline(hsm.encrypt({
+  const outcome = await hsm.encrypt({
+    deadline,
     keyLabel: key.label,
     plaintext: body.plaintext,
     gcmAad: buildGcmAad(body.aad, metadata),
     integrityPrefix: body.wantCdiv ? cdivPrefix(body.aad, metadata) : undefined,
-  }), timeoutMs)
+  })
   if (!outcome.ok) throw xksErrorFor(outcome.failure)
   const { ciphertext, tag, iv, integrityDigest } = outcome.value
   return base64JsonObject([

@@ -3,15 +3,14 @@
  * status from configuration, since PKCS#11 has no portable "disabled" flag.
  */
 import type { HsmBackend } from '../../hsm/types'
-import { withDeadline } from '../deadline'
 import { xksErrorFor } from '../hsm-failures'
 import type { ExternalKey } from '../key-stores'
 
 // The spec caps keyUsage at 10 entries.
 const MAX_USAGES = 10
 
-export async function getKeyMetadata (hsm: HsmBackend, key: ExternalKey, timeoutMs: number): Promise<string> {
-  const outcome = await withDeadline(hsm.describeKey(key.label), timeoutMs)
+export async function getKeyMetadata (hsm: HsmBackend, key: ExternalKey, deadline: number): Promise<string> {
+  const outcome = await hsm.describeKey(key.label, deadline)
   if (!outcome.ok) throw xksErrorFor(outcome.failure)
   const attributes = outcome.value
   const usages = [
