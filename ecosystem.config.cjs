@@ -28,6 +28,8 @@ module.exports = {
     exp_backoff_restart_delay: 100,
     env: {
       XKSGATE__cluster__processes: '1',
+      // The instances share the port: without Redis they could not see each other's signatures (README "Redis").
+      XKSGATE_HOST_PROCESSES: String(instances),
       // Each instance serves its own metrics: 9464, 9465, … (PM2 adds the instance number).
       XKSGATE__metrics__port: process.env.XKSGATE__metrics__port ?? '9464',
     },

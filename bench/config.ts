@@ -7,6 +7,8 @@ export type ScenarioId = typeof ALL_SCENARIOS[number]
 
 export interface BenchConfig {
   quick: boolean
+  /** Only the stage table (bench/stages), a few seconds. */
+  stages: boolean
   json: boolean
   scenarios: Set<ScenarioId>
   /** Load-generator threads, and keep-alive connections in all (spread over the threads). */
@@ -34,7 +36,7 @@ export interface BenchConfig {
   proxyCli: string | undefined
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b,c,d,e,f] [--threads N] [--connections N]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--stages] [--only a,b,c,d,e,f] [--threads N] [--connections N]
   [--overload-connections N]
   [--mix encrypt:4,decrypt:4,metadata:1,health:1] [--duration S] [--steady S] [--rate R] [--processes N]
   [--quiet-wait S]
@@ -44,6 +46,7 @@ export function parseArgs (argv: string[]): BenchConfig {
   const quick = argv.includes('--quick')
   const cfg: BenchConfig = {
     quick,
+    stages: argv.includes('--stages'),
     json: argv.includes('--json'),
     scenarios: new Set(ALL_SCENARIOS),
     threads: 2,
@@ -61,7 +64,7 @@ export function parseArgs (argv: string[]): BenchConfig {
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
-    if (flag === '--quick' || flag === '--json') continue
+    if (flag === '--quick' || flag === '--json' || flag === '--stages') continue
     const value = argv[++i]
     if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`)
     const num = (): number => {

@@ -9,6 +9,7 @@ import { naiveBaseline } from './scenarios/naive'
 import { proxyScenarios } from './scenarios/proxy'
 import { rawHsm } from './scenarios/raw-hsm'
 import { transportCeiling } from './scenarios/transport'
+import { runStages, stagesJson, stageTable } from './stages/run-stages'
 
 /** `npm run bench -- [flags]`: runs the scenarios in order, then prints the comparison table (and JSON). */
 async function main (): Promise<void> {
@@ -26,6 +27,18 @@ async function main (): Promise<void> {
       notes.push(`${name} failed: ${err instanceof Error ? err.message : String(err)}`)
       process.exitCode = 1
     }
+  }
+  if (cfg.stages) {
+    try {
+      const report = await runStages(cfg, dir)
+      console.log(`\n${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`)
+      console.log(stageTable(report))
+      if (cfg.json) console.log(stagesJson(report))
+    } finally {
+      killAllNow()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+    return
   }
   try {
     if (cfg.scenarios.has('a')) await attempt('a', async () => { results.transport = await transportCeiling(cfg, dir) })

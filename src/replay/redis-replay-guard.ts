@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import { type RedisClient, withinBudget } from '../redis/connect'
+import type { RedisClient } from '../redis/connect'
+import { SharedBudget } from '../redis/shared-budget'
 import { XksError } from '../xks/errors'
 import type { MemoryReplayGuard } from './memory-replay-guard'
 import type { ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
@@ -46,7 +47,7 @@ export class RedisReplayGuard implements ReplayGuard {
   private readonly client: RedisClient
   private readonly logger: Logger
   private readonly policy: ReplayFailurePolicy
-  private readonly budgetMs: number
+  private readonly budget: SharedBudget
   private readonly keyPrefix: string
   private readonly local: MemoryReplayGuard
   private readonly now: () => number
@@ -65,7 +66,7 @@ export class RedisReplayGuard implements ReplayGuard {
     this.client = options.client
     this.logger = options.logger
     this.policy = options.failurePolicy
-    this.budgetMs = options.commandTimeoutMs
+    this.budget = new SharedBudget(options.commandTimeoutMs)
     this.keyPrefix = options.keyPrefix
     this.local = options.local
     this.now = options.now ?? Date.now
@@ -83,7 +84,7 @@ export class RedisReplayGuard implements ReplayGuard {
     const key = this.keyPrefix + scope.name + ':' + signature
     let reply: unknown
     try {
-      reply = await withinBudget(this.client.set(key, '1', 'PX', ttlMs, 'NX'), this.budgetMs)
+      reply = await this.budget.run(this.client.set(key, '1', 'PX', ttlMs, 'NX'))
     } catch (error) {
       return this.onFailure(scope, signature, key, now + ttlMs, error)
     }

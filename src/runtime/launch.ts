@@ -6,9 +6,11 @@
 import os from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
 import { startPrimary } from '../cluster/primary'
+import { ConfigError } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { Logger } from '../log'
 import { ProcessMetrics } from '../metrics/process-metrics'
+import { processesOnHost, replayLayoutProblem } from '../replay/replay-layout'
 import { startMetricsServer, type MetricsServer } from '../metrics/server'
 import { exitWhenStopped } from './exit'
 import { serve } from './serve'
@@ -34,6 +36,8 @@ export function processCount (config: XksgateConfig): number {
 
 export async function launch ({ config, configFile, log, onReady, onStopped }: LaunchOptions): Promise<void> {
   const processes = processCount(config)
+  const replayProblem = replayLayoutProblem(config, processesOnHost(processes))
+  if (replayProblem !== undefined) throw new ConfigError([replayProblem])
   let metricsServer: MetricsServer | undefined
   const openMetrics = async (render: () => Promise<string>): Promise<number | undefined> => {
     if (config.metrics.port === null) return undefined

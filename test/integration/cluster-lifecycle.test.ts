@@ -11,7 +11,7 @@ t.test('two processes: ready endpoints, aggregated metrics, crash replacement, g
   const healthPort = await freePort()
   const server = await startDevServer({
     args: ['--processes', '2'],
-    env: { ...TWO_CORE_SIZING, XKSGATE__healthPort__port: String(healthPort), XKSGATE__healthPort__host: '127.0.0.1', XKSGATE__shutdown__graceMs: '1500', XKSGATE__cluster__restartMinMs: '50' },
+    env: { ...TWO_CORE_SIZING, XKSGATE__replay__allowProcessLocal: 'true', XKSGATE__healthPort__port: String(healthPort), XKSGATE__healthPort__host: '127.0.0.1', XKSGATE__shutdown__graceMs: '1500', XKSGATE__cluster__restartMinMs: '50' },
   })
   t.teardown(server.stop)
   const connection = server.connection as RuntimeConnection

@@ -57,8 +57,13 @@ t.test('with Redis, a replay reaching another process (or another host) is rejec
   t.equal(await a.stop(), 0)
 })
 
-t.test('without Redis, each process has its own cache: the same check lets a cross-process replay through', async t => {
-  const server = await startDevServer({ args: ['--processes', '2'], env: TWO_CORE_SIZING })
+t.test('without Redis, several processes refuse to start unless the risk is accepted', async t => {
+  await t.rejects(startDevServer({ args: ['--processes', '2'], env: TWO_CORE_SIZING }),
+    /2 serving processes share this host's port without Redis[^]*allowProcessLocal/)
+})
+
+t.test('opted out (replay.allowProcessLocal), each process has its own cache: a cross-process replay gets through', async t => {
+  const server = await startDevServer({ args: ['--processes', '2'], env: { ...TWO_CORE_SIZING, XKSGATE__replay__allowProcessLocal: 'true' } })
   t.teardown(server.stop)
   const tally = await replayAcrossProcesses(server, 1)
   t.comment(`control without Redis: first replay to the other process: ${tally.otherProcess.join(',')}`)

@@ -1,0 +1,38 @@
+import path from 'node:path'
+import type { BenchConfig } from '../config'
+import { freePort } from '../../src/dev/free-port'
+import { selfSignedCert } from '../lib/cert'
+import { start, waitForOutput } from '../lib/procs'
+import { runLoad } from '../loadgen/run-load'
+import { buildTemplates, fakeCiphertexts } from '../loadgen/templates'
+import { measureServer } from '../scenarios/measure'
+import type { StageCost } from './in-process'
+
+const CREDS = { accessKeyId: 'BENCHTRANSPORTCEILING', secretAccessKey: 'x'.repeat(43), region: 'us-east-1' }
+
+/** Server CPU per request of a server under the benchmark's own client and mix, closed loop. */
+async function serverUsPerRequest (cfg: BenchConfig, dir: string, script: string): Promise<number> {
+  const { cert, key } = selfSignedCert(dir)
+  const port = await freePort()
+  const server = start(process.execPath, [path.join(__dirname, '../baselines', script), String(port), cert, key], path.join(dir, `${script}.log`))
+  try {
+    await waitForOutput(server, 'ready', 10_000)
+    const templates = buildTemplates('/bench/kms/xks/v1', 'foo', fakeCiphertexts(4))
+    const f = await measureServer(cfg, [server.child.pid!], () => runLoad({
+      port, creds: CREDS, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections, warmupMs: 1000, measureMs: 3000,
+    }))
+    return f.serverCores * 1e6 / f.load.totalRps
+  } finally {
+    await server.stop()
+  }
+}
+
+/** The transport (bare uWS TLS) and xksgate's frontend code on top of it, each measured as a running server. */
+export async function transportStages (cfg: BenchConfig, dir: string): Promise<StageCost[]> {
+  const bare = await serverUsPerRequest(cfg, dir, 'transport-server.js')
+  const frontend = await serverUsPerRequest(cfg, dir, 'frontend-server.js')
+  return [
+    { stage: 'transport (TLS, HTTP parse, write)', us: bare, how: 'bare uWS SSLApp answering a fixed body, under the bench client (closed loop)' },
+    { stage: 'frontend: head copy, body read, dispatch', us: frontend - bare, how: 'UwsFrontend with a constant handler, minus the bare transport' },
+  ]
+}
