@@ -2,7 +2,7 @@ import { DEFAULT_MIX, Mix, parseMix } from './loadgen/templates'
 
 /** Command-line flags of `npm run bench -- ...`. */
 
-export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f'] as const
+export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'] as const
 export type ScenarioId = typeof ALL_SCENARIOS[number]
 
 export interface BenchConfig {
@@ -36,7 +36,7 @@ export interface BenchConfig {
   proxyCli: string | undefined
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--stages] [--only a,b,c,d,e,f] [--threads N] [--connections N]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--stages] [--only a,b,c,d,e,f,g] [--threads N] [--connections N]
   [--overload-connections N]
   [--mix encrypt:4,decrypt:4,metadata:1,health:1] [--duration S] [--steady S] [--rate R] [--processes N]
   [--quiet-wait S]

@@ -6,7 +6,7 @@ import { cleanupOnExit, killAllNow } from './lib/procs'
 import { startRedis } from './lib/redis'
 import { foreignLoadNotes, jsonLine, machine, Results, table } from './report'
 import { naiveBaseline } from './scenarios/naive'
-import { proxyScenarios } from './scenarios/proxy'
+import { proxyScenarios, scalingScenario } from './scenarios/proxy'
 import { rawHsm } from './scenarios/raw-hsm'
 import { transportCeiling } from './scenarios/transport'
 import { runStages, stagesJson, stageTable } from './stages/run-stages'
@@ -45,17 +45,19 @@ async function main (): Promise<void> {
     if (cfg.scenarios.has('b')) await attempt('b', async () => { results.rawHsm = await rawHsm(cfg, dir) })
     const proxyDir = path.join(dir, 'proxy')
     const withProxy = ['c', 'd', 'e'].some(s => cfg.scenarios.has(s as 'c'))
-    if (withProxy || cfg.scenarios.has('f')) {
+    if (withProxy || cfg.scenarios.has('f') || cfg.scenarios.has('g')) {
       const redis = await startRedis(dir)
+      const benchRedis = { url: redis.url, pid: redis.server.child.pid! }
       if (withProxy) {
         await attempt('c-e', async () => {
-          results.proxy = await proxyScenarios(cfg, proxyDir, redis.url)
+          results.proxy = await proxyScenarios(cfg, proxyDir, benchRedis)
           notes.push(...results.proxy.notes)
         })
       }
       // The naive baseline gets the same replay cache as the proxy had.
-      const naiveRedis = results.proxy?.redis === false ? undefined : redis.url
+      const naiveRedis = results.proxy?.redis === false ? undefined : benchRedis
       if (cfg.scenarios.has('f')) await attempt('f', async () => { results.naive = await naiveBaseline(cfg, proxyDir, naiveRedis) })
+      if (cfg.scenarios.has('g')) await attempt('g', async () => { results.scaling = await scalingScenario(cfg, proxyDir, benchRedis, 2) })
       await redis.server.stop()
     }
   } finally {

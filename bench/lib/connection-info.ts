@@ -1,5 +1,6 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
+import http from 'node:http'
 import https from 'node:https'
 import type { Credentials } from '../sign'
 import { amzDate, Signer } from '../sign'
@@ -13,12 +14,31 @@ export interface ConnectionInfo {
   accessKeyId: string
   secretAccessKey: string
   keys: { encryptDecrypt: string }
+  /** The proxy's Prometheus endpoint (plain HTTP on 127.0.0.1), when it serves one. */
+  metricsUrl?: string
+}
+
+/** Sums of the named counters on a Prometheus text page (every label set added up). */
+export async function readCounters (url: string, names: readonly string[]): Promise<Record<string, number>> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http.get(url, res => {
+      let body = ''
+      res.setEncoding('utf8').on('data', chunk => { body += chunk }).on('end', () => resolve(body))
+    }).on('error', reject)
+  })
+  const sums: Record<string, number> = Object.fromEntries(names.map(n => [n, 0]))
+  for (const line of text.split('\n')) {
+    const name = /^([a-z_]+)/.exec(line)?.[1]
+    if (name !== undefined && name in sums) sums[name] += Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return sums
 }
 
 export function readConnection (file: string): ConnectionInfo & { port: number, creds: Credentials } {
   const info = JSON.parse(fs.readFileSync(file, 'utf8')) as ConnectionInfo
   const url = new URL(info.endpoint)
   if (url.hostname !== '127.0.0.1') throw new Error(`refusing to load ${info.endpoint}: traffic stays on 127.0.0.1`)
+  if (info.metricsUrl !== undefined && new URL(info.metricsUrl).hostname !== '127.0.0.1') throw new Error(`refusing ${info.metricsUrl}: traffic stays on 127.0.0.1`)
   return {
     ...info,
     port: Number(url.port),

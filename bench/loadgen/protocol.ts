@@ -16,6 +16,11 @@ export interface WorkerConfig {
   connections: number
   /** Closed loop when absent; otherwise requests per second for this thread. */
   rate?: number
+  /**
+   * Open loop: count latency from the actual send instead of the intended send time. For overload, where a client
+   * that cannot keep up would otherwise count its own queueing as the server's (its send lag is reported apart).
+   */
+  latencyFromSend?: boolean
   warmupMs: number
   measureMs: number
   /** How long to wait for outstanding responses after the window, before counting them as timed out. */

@@ -17,6 +17,8 @@ export interface LoadOptions {
   connections: number
   /** Open loop at this total rate (req/s); closed loop when absent. */
   rate?: number
+  /** Open loop: latency from the actual send rather than the intended one (see WorkerConfig). */
+  latencyFromSend?: boolean
   warmupMs: number
   measureMs: number
   drainMs?: number
@@ -55,6 +57,7 @@ export async function runLoad (o: LoadOptions): Promise<LoadResult> {
     warmupMs: o.warmupMs,
     measureMs: o.measureMs,
     drainMs: o.drainMs ?? 5000,
+    latencyFromSend: o.latencyFromSend,
   }
   const workers = Array.from({ length: o.threads }, (_, thread) => new Worker(path.join(__dirname, 'worker.js'), {
     workerData: { ...base, thread, rate: o.rate === undefined ? undefined : o.rate / o.threads },

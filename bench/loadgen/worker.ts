@@ -115,9 +115,10 @@ function openLoop (slots: Slot[], done: () => void): void {
   const send = (i: number, slot: Slot, now: number): void => {
     const measured = i >= first
     if (measured) { rec.lag.recordValue(Math.max(1, Math.round((now - intended(i)) * 1000))); inFlight.add(i) }
+    const from = cfg.latencyFromSend === true ? now : intended(i)
     slot.conn.send(nextRequest(slot), status => {
       release(slot)
-      if (measured) { inFlight.delete(i); rec.record(status, performance.now() - intended(i)) }
+      if (measured) { inFlight.delete(i); rec.record(status, performance.now() - from) }
       // A request that waited for a free connection goes out now.
       whenFree(slot, s => { free.push(s); pump() })
     })

@@ -9,18 +9,18 @@ import { prepareTemplates } from './prepare'
 
 /**
  * Scenario f: the naive single-process server (bench/baselines/naive-server.ts) on the proxy's dev environment,
- * under the same closed loop as scenario c.
+ * under the same closed loop as scenario c, with the same replay cache (its redis-server counted as server CPU).
  */
-export async function naiveBaseline (cfg: BenchConfig, dir: string, redisUrl: string | undefined): Promise<ServerFigures> {
+export async function naiveBaseline (cfg: BenchConfig, dir: string, redis: { url: string, pid: number } | undefined): Promise<ServerFigures> {
   const port = await freePort()
-  const args = [path.join(__dirname, '../baselines/naive-server.js'), dir, String(port), ...(redisUrl ? [redisUrl] : [])]
+  const args = [path.join(__dirname, '../baselines/naive-server.js'), dir, String(port), ...(redis !== undefined ? [redis.url] : [])]
   const server = start(process.execPath, args, `${dir}-naive.log`)
   try {
     const file = path.join(dir, 'naive-connection.json')
     await waitForFile(server, file, 120_000)
     const info = readConnection(file)
     const templates = await prepareTemplates(info.port, info.creds, info.uriPrefix, info.keys.encryptDecrypt)
-    const f = await measureServer(cfg, [server.child.pid!], () => runLoad({
+    const f = await measureServer(cfg, [server.child.pid!, ...(redis !== undefined ? [redis.pid] : [])], () => runLoad({
       port: info.port, creds: info.creds, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections,
       warmupMs: cfg.warmupMs, measureMs: cfg.measureMs,
     }))

@@ -1,4 +1,5 @@
 import type { BenchConfig } from '../config'
+import { readCounters } from '../lib/connection-info'
 import { treeRss } from '../lib/procstat'
 import { non2xxText, pctMs, runLoad } from '../loadgen/run-load'
 import { measureServer, ServerFigures } from './measure'
@@ -18,32 +19,50 @@ export interface ProxyResults {
   /** Whether the proxy took --redis (the naive baseline then gets the same replay cache). */
   redis: boolean
   full: ServerFigures
+  /** Operations per batch sent to the HSM threads during c (from the proxy's own counters). */
+  meanBatch?: number
   steady?: SteadyFigures
   overload?: ServerFigures & { rate: number }
 }
 
-/** `dir` becomes the proxy's dev environment; the naive baseline reuses it afterwards. */
-export async function proxyScenarios (cfg: BenchConfig, dir: string, redisUrl: string): Promise<ProxyResults> {
-  const proxy = await startProxy(cfg.proxyCli, dir, { processes: cfg.processes, redisUrl })
+export interface BenchRedis { url: string, pid: number }
+
+const BATCH_COUNTERS = ['xksgate_hsm_batches_total', 'xksgate_hsm_batched_operations_total'] as const
+
+/**
+ * `dir` becomes the proxy's dev environment; the naive baseline reuses it afterwards. The server figures include
+ * redis-server, which does the replay cache's share of the work.
+ */
+export async function proxyScenarios (cfg: BenchConfig, dir: string, redis: BenchRedis): Promise<ProxyResults> {
+  const proxy = await startProxy(cfg.proxyCli, dir, { processes: cfg.processes, redisUrl: redis.url })
   const notes = proxy.notes.slice()
   if (!proxy.redis) notes.push('scenarios c-e ran with the replay cache in memory, not on Redis')
   try {
     const { port, creds } = proxy.info
     const templates = await prepareTemplates(port, creds, proxy.info.uriPrefix, proxy.info.keys.encryptDecrypt)
     const pid = proxy.proc.child.pid!
+    const pids = [pid, redis.pid]
     const base = { port, creds, templates, mix: cfg.mix, threads: cfg.threads, warmupMs: cfg.warmupMs }
 
-    const full = await measureServer(cfg, [pid], () => runLoad({ ...base, connections: cfg.connections, measureMs: cfg.measureMs }))
+    const metricsUrl = proxy.info.metricsUrl
+    const batches0 = metricsUrl === undefined ? undefined : await readCounters(metricsUrl, BATCH_COUNTERS)
+    const full = await measureServer(cfg, pids, () => runLoad({ ...base, connections: cfg.connections, measureMs: cfg.measureMs }))
+    const batches1 = metricsUrl === undefined ? undefined : await readCounters(metricsUrl, BATCH_COUNTERS)
     console.log(`  c. full path, closed loop: ${full.load.okRps.toFixed(0)} req/s (p50 ${pctMs(full.load.ok, 50)} ms, ` +
       `p99 ${pctMs(full.load.ok, 99)} ms), server ${full.serverCores.toFixed(2)} cores, ` +
       `client ${full.load.clientCores.toFixed(2)}, others ${full.foreignCores.toFixed(2)}, ${non2xxText(full.load)}`)
     const results: ProxyResults = { notes, redis: proxy.redis, full }
+    if (batches0 !== undefined && batches1 !== undefined) {
+      const sent = batches1.xksgate_hsm_batches_total - batches0.xksgate_hsm_batches_total
+      results.meanBatch = (batches1.xksgate_hsm_batched_operations_total - batches0.xksgate_hsm_batched_operations_total) / Math.max(1, sent)
+      console.log(`  c. HSM batches: ${results.meanBatch.toFixed(1)} operations per batch on average`)
+    }
 
     if (cfg.scenarios.has('d')) {
       let rssStartMb = 0
       const sample = (): number => treeRss(pid).reduce((s, p) => s + p.rssMb, 0)
       let timer: NodeJS.Timeout | undefined
-      const steady = await measureServer(cfg, [pid], () => {
+      const steady = await measureServer(cfg, pids, () => {
         // RSS at the start of the measured window, i.e. after the warm-up.
         timer = setTimeout(() => { rssStartMb = sample() }, cfg.warmupMs)
         return runLoad({ ...base, connections: cfg.connections, rate: cfg.steadyRate, measureMs: cfg.steadyMs })
@@ -60,18 +79,39 @@ export async function proxyScenarios (cfg: BenchConfig, dir: string, redisUrl: s
 
     if (cfg.scenarios.has('e')) {
       const rate = Math.round(2 * full.load.okRps)
-      const overload = await measureServer(cfg, [pid], () => runLoad({
-        ...base, connections: cfg.overloadConnections, rate, measureMs: cfg.measureMs,
+      const overload = await measureServer(cfg, pids, () => runLoad({
+        ...base, connections: cfg.overloadConnections, rate, measureMs: cfg.measureMs, latencyFromSend: true,
       }))
       results.overload = { ...overload, rate }
       const l = overload.load
       const answered = l.ok.totalCount + l.throttled.totalCount + l.other.totalCount
       console.log(`  e. overload at ${rate} req/s (2× c): served ${l.ok.totalCount}, 429 ${l.throttled.totalCount}, ` +
         `other ${l.other.totalCount} of ${answered} [${non2xxText(l)}]; served p99 ${pctMs(l.ok, 99)} ms, ` +
-        `429 p99 ${pctMs(l.throttled, 99)} ms; client send lag p99 ${pctMs(l.lag, 99)} ms, ` +
+        `429 p99 ${pctMs(l.throttled, 99)} ms (from the actual send); client send lag p99 ${pctMs(l.lag, 99)} ms, ` +
         `server ${overload.serverCores.toFixed(2)} cores, client ${l.clientCores.toFixed(2)}`)
     }
     return results
+  } finally {
+    await proxy.proc.stop()
+  }
+}
+
+/**
+ * Scenario g: the same closed loop as c on a proxy with `processes` serving processes (one HSM thread each, the
+ * README's 2-core sizing), to show how throughput scales with processes.
+ */
+export async function scalingScenario (cfg: BenchConfig, dir: string, redis: BenchRedis, processes: number): Promise<ServerFigures> {
+  const proxy = await startProxy(cfg.proxyCli, dir, { processes, redisUrl: redis.url })
+  try {
+    const { port, creds } = proxy.info
+    const templates = await prepareTemplates(port, creds, proxy.info.uriPrefix, proxy.info.keys.encryptDecrypt)
+    const f = await measureServer(cfg, [proxy.proc.child.pid!, redis.pid], () => runLoad({
+      port, creds, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs,
+    }))
+    f.label = `${processes} processes`
+    console.log(`  g. full path, ${processes} processes, closed loop: ${f.load.okRps.toFixed(0)} req/s (p99 ${pctMs(f.load.ok, 99)} ms), ` +
+      `server ${f.serverCores.toFixed(2)} cores, client ${f.load.clientCores.toFixed(2)}, others ${f.foreignCores.toFixed(2)}, ${non2xxText(f.load)}`)
+    return f
   } finally {
     await proxy.proc.stop()
   }

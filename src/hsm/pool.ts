@@ -50,8 +50,13 @@ interface WorkerLink {
 }
 
 const WORKER_FILE = path.join(__dirname, '../../workers/hsm-worker.js')
-/** Batches a worker may hold: one running, one waiting, so it never idles waiting for the main thread. */
-const BATCHES_PER_WORKER = 2
+/**
+ * Batches a worker holds at once. One: while it runs a batch, everything that arrives waits here and goes out
+ * together when it answers. With two (one running, one waiting) the next batch left as soon as a slot freed and
+ * batches stayed small: 3.2 operations per batch against 6.1 with one, in the bench's full-path scenario, and
+ * the hand-off costs per batch, not per operation.
+ */
+const BATCHES_PER_WORKER = 1
 /** How often deadlines are checked while operations are pending: the lateness of a timeout answer. */
 const DEADLINE_CHECK_MS = 5
 const unavailable = (message: string): HsmOpOutcome => ({ ok: false, failure: { kind: 'Unavailable', message } })
@@ -71,8 +76,8 @@ function settle (p: Pending, outcome: HsmOpOutcome): void {
  * piscina's task queue: each worker hands the pool a MessagePort at start, and operations travel on it packed
  * into one transferred ArrayBuffer per batch (pkcs11/batch-codec.ts). A batch goes out on the next setImmediate
  * (letting the current event-loop turn's requests join) or as soon as maxBatch operations wait; each worker holds
- * at most BATCHES_PER_WORKER batches, so while all are busy new operations wait here and go out together, and
- * the batch size grows with the load (and the cost per operation falls with it).
+ * at most BATCHES_PER_WORKER batches, so while all are busy new operations wait here and go out together, and the
+ * batch size grows with the load (and the cost per operation falls with it).
  *
  * Every operation carries its deadline. One that is still queued at its deadline is answered Timeout and never
  * sent; one a worker takes after it is answered Timeout by the worker without running; one in flight at its

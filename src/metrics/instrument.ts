@@ -36,6 +36,7 @@ export function instrumentReplay (guard: ReplayGuard, metrics: ProcessMetrics): 
       return count(verdict, metrics)
     },
     status: () => guard.status(),
+    localStats: () => guard.localStats(),
     close: async () => await guard.close(),
   }
 }

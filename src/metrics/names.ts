@@ -12,6 +12,9 @@ export const METRIC = {
   hsmQueueDepth: 'xksgate_hsm_queue_depth',
   hsmInFlight: 'xksgate_hsm_operations_in_flight',
   hsmSessions: 'xksgate_hsm_sessions_open',
+  /** Batches sent to the HSM worker threads, and the operations they carried: their ratio is the mean batch size. */
+  hsmBatches: 'xksgate_hsm_batches_total',
+  hsmBatchedOps: 'xksgate_hsm_batched_operations_total',
   /** Session opens and recoveries (reopen, re-login, re-initialise, key re-found, recovery failed), by event. */
   hsmSessionEvents: 'xksgate_hsm_session_events_total',
   /** Requests refused because their SigV4 signature was already used. */
@@ -19,6 +22,12 @@ export const METRIC = {
   /** Replay checks Redis could not answer in budget (served locally under fail-open-local, 503 under fail-closed). */
   replayRedisErrors: 'xksgate_replay_redis_errors_total',
   replayRedisUp: 'xksgate_replay_redis_up',
+  /** The in-process signature table: live entries, capacity and the bytes it holds (allocated at startup). */
+  replayLocalEntries: 'xksgate_replay_local_entries',
+  replayLocalCapacity: 'xksgate_replay_local_capacity',
+  replayLocalBytes: 'xksgate_replay_local_bytes',
+  /** Requests refused with 429 because the in-process table had no room (it never drops a live signature). */
+  replayLocalRefusals: 'xksgate_replay_local_refusals_total',
   /** XksProxyCertificateDaysToExpire analogue. */
   certDaysToExpire: 'xksgate_tls_certificate_days_to_expire',
   /** XksExternalKeyManagerStates analogue: 1 for the state the deep health check last saw (per process, summed). */

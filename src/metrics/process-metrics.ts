@@ -98,18 +98,29 @@ export class ProcessMetrics {
     gauge(METRIC.hsmQueueDepth, 'HSM operations waiting for a worker thread', () => s.hsm.stats().queued)
     gauge(METRIC.hsmInFlight, 'HSM operations handed to a worker thread', () => s.hsm.stats().inFlight)
     gauge(METRIC.hsmSessions, 'PKCS#11 sessions open and logged in', () => s.hsm.stats().sessionsOpen)
+    /** A counter that follows a running total kept elsewhere, read at scrape time. */
+    const counter = (name: string, help: string, read: () => number): void => {
+      let seen = 0
+      const c = new Counter({ name, help, registers, collect () {
+        const now = read()
+        this.inc(now - seen)
+        seen = now
+      } })
+      c.inc(0)
+    }
+    counter(METRIC.hsmBatches, 'Batches of operations sent to the HSM worker threads', () => s.hsm.stats().batches)
+    counter(METRIC.hsmBatchedOps, 'Operations carried by those batches', () => s.hsm.stats().batchedOps)
+    const local = (): ReturnType<ReplayGuard['localStats']> => s.replay.localStats()
+    gauge(METRIC.replayLocalEntries, 'Live signatures in the in-process replay table', () => local().size)
+    gauge(METRIC.replayLocalCapacity, 'Signatures the in-process replay table holds at most', () => local().capacity)
+    gauge(METRIC.replayLocalBytes, 'Bytes the in-process replay table holds (allocated at startup)', () => local().bytes)
+    counter(METRIC.replayLocalRefusals, 'Requests refused with 429: no room left in the in-process replay table', () => local().refusals)
     gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs - Date.now()) / 86_400_000, 'min')
     gauge(METRIC.fleetSize, 'Live proxy instances seen in Redis', s.fleetSize, 'max')
     gauge(METRIC.ready, 'Serving processes whose /readyz answers 200', () => s.ready() ? 1 : 0)
     if (s.redisConfigured) {
       gauge(METRIC.replayRedisUp, 'Serving processes that reach Redis', () => s.replay.status().degraded ? 0 : 1)
-      let seen = 0
-      const errors = new Counter({ name: METRIC.replayRedisErrors, help: 'Replay checks Redis did not answer in budget', registers, collect () {
-        const now = s.redisErrors()
-        this.inc(now - seen)
-        seen = now
-      } })
-      errors.inc(0)
+      counter(METRIC.replayRedisErrors, 'Replay checks Redis did not answer in budget', s.redisErrors)
     }
     new Gauge({ name: METRIC.ekmState, help: 'EKM health state seen by the deep health check (1 = current)', labelNames: ['state'], registers, collect () {
       const current = s.health.latest()?.status

@@ -1,6 +1,6 @@
 import { XksError } from '../xks/errors'
 import { SignatureTable } from './signature-table'
-import type { ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
+import type { LocalReplayStats, ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
 /**
  * The in-process replay cache: the whole replay protection of a single-process proxy without Redis, and the
@@ -23,13 +23,7 @@ export interface MemoryReplayGuardOptions {
   now?: () => number
 }
 
-export interface MemoryReplayGuardStats {
-  size: number
-  capacity: number
-  bytes: number
-  /** Requests refused because the cache had no room for their signature. */
-  refusals: number
-}
+export type MemoryReplayGuardStats = LocalReplayStats
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly #table: SignatureTable
@@ -62,6 +56,10 @@ export class MemoryReplayGuard implements ReplayGuard {
 
   stats (): MemoryReplayGuardStats {
     return { size: this.#table.size, capacity: this.#table.capacity, bytes: this.#table.bytes, refusals: this.#refusals }
+  }
+
+  localStats (): LocalReplayStats {
+    return this.stats()
   }
 
   status (): ReplayGuardStatus {

@@ -3,7 +3,7 @@ import type { RedisClient } from '../redis/connect'
 import { SharedBudget } from '../redis/shared-budget'
 import { XksError } from '../xks/errors'
 import type { MemoryReplayGuard } from './memory-replay-guard'
-import type { ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
+import type { LocalReplayStats, ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
 /**
  * Fleet-wide replay cache: `SET <prefix><storeId>:<signature> 1 PX <ttl> NX` (one atomic round trip, batched by
@@ -96,6 +96,10 @@ export class RedisReplayGuard implements ReplayGuard {
   status (): ReplayGuardStatus {
     const degraded = this.degradedReason !== undefined
     return degraded ? { backend: 'redis', degraded, reason: this.degradedReason } : { backend: 'redis', degraded }
+  }
+
+  localStats (): LocalReplayStats {
+    return this.local.stats()
   }
 
   stats (): RedisReplayGuardStats & { local: ReturnType<MemoryReplayGuard['stats']> } {

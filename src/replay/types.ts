@@ -24,5 +24,17 @@ export interface ReplayGuard {
    */
   checkAndRecord (scope: ReplayScope, signature: string, expiresAtMs: number): ReplayVerdict | Promise<ReplayVerdict>
   status (): ReplayGuardStatus
+  /** The in-process table: the whole cache without Redis, the mirror and fallback with it. */
+  localStats (): LocalReplayStats
   close (): Promise<void>
+}
+
+export interface LocalReplayStats {
+  /** Live signatures (the count follows expiry with a lag of at most one sweep). */
+  size: number
+  capacity: number
+  /** Memory the table holds, allocated at startup. */
+  bytes: number
+  /** Requests refused because the table had no room for their signature. */
+  refusals: number
 }
