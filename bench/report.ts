@@ -67,7 +67,7 @@ const answered = (o: ServerFigures): number =>
 export const servedShare = (o: ServerFigures): number => o.load.ok.totalCount / Math.max(1, answered(o))
 
 const phases = (r: Results): Array<[string, ServerFigures | undefined]> => [['a. transport', r.transport?.ceiling],
-  [`a. transport, open loop`, r.transport?.steady],
+  ['a. transport, open loop', r.transport?.steady],
   ['c. full path', r.proxy?.full], ['d. steady', r.proxy?.steady], ['e. overload', r.proxy?.overload], ['f. naive', r.naive]]
 
 /** Phases during which other processes took a noticeable share of the two cores. */

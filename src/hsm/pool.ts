@@ -200,7 +200,7 @@ export class Pkcs11Pool implements HsmBackend {
     this.batching.ops += batch.length
     this.#piscina.run({ ops: batch.map(p => p.op) }).then(
       outcomes => batch.forEach((p, i) => p.resolve(outcomes[i] ?? unavailable('HSM worker returned no result'))),
-      (err: Error) => batch.forEach(p => p.resolve(unavailable(`HSM worker crashed: ${err.message}`))),
+      (err: Error) => batch.forEach(p => p.resolve(unavailable(`HSM worker crashed: ${err.message}`)))
     ).finally(() => {
       this.#batchesInFlight--
       this.#opsInFlight -= batch.length

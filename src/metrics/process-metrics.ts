@@ -104,16 +104,28 @@ export class ProcessMetrics {
     if (s.redisConfigured) {
       gauge(METRIC.replayRedisUp, 'Serving processes that reach Redis', () => s.replay.status().degraded ? 0 : 1)
       let seen = 0
-      const errors = new Counter({ name: METRIC.replayRedisErrors, help: 'Replay checks Redis did not answer in budget', registers, collect () {
-        const now = s.redisErrors()
-        this.inc(now - seen)
-        seen = now
-      } })
+      const errors = new Counter({
+        name: METRIC.replayRedisErrors,
+        help: 'Replay checks Redis did not answer in budget',
+        registers,
+        collect () {
+          const now = s.redisErrors()
+          this.inc(now - seen)
+          seen = now
+        },
+      })
       errors.inc(0)
     }
-    new Gauge({ name: METRIC.ekmState, help: 'EKM health state seen by the deep health check (1 = current)', labelNames: ['state'], registers, collect () {
-      const current = s.health.latest()?.status
-      for (const state of EKM_STATES) this.set({ state }, current === state ? 1 : 0)
-    } })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: METRIC.ekmState,
+      help: 'EKM health state seen by the deep health check (1 = current)',
+      labelNames: ['state'],
+      registers,
+      collect () {
+        const current = s.health.latest()?.status
+        for (const state of EKM_STATES) this.set({ state }, current === state ? 1 : 0)
+      },
+    })
   }
 }
