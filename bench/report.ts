@@ -61,7 +61,8 @@ export function table (r: Results, cfg: BenchConfig): string {
     const l = steady.load
     // The transport server under the same open loop: the latency floor of this client, TLS and machine.
     const floor = r.transport?.steady.load.ok
-    const limit = (p: number): number | undefined => floor === undefined ? undefined
+    const limit = (p: number): number | undefined => floor === undefined
+      ? undefined
       : p === 99 ? Math.max(3, 2 * pctMs(floor, 99)) : p === 99.9 ? 2 * pctMs(floor, 99.9) : undefined
     const pct = (p: number, target: string): Row => {
       const bound = limit(p)
@@ -93,7 +94,7 @@ const answered = (o: ServerFigures): number =>
 export const servedShare = (o: ServerFigures): number => o.load.ok.totalCount / Math.max(1, answered(o))
 
 const phases = (r: Results): Array<[string, ServerFigures | undefined]> => [['a. transport', r.transport?.ceiling],
-  [`a. transport, open loop`, r.transport?.steady],
+  ['a. transport, open loop', r.transport?.steady],
   ['c. full path', r.proxy?.full], ['d. steady', r.proxy?.steady], ['e. overload', r.proxy?.overload], ['f. naive', r.naive],
   ['g. full path, 2 processes', r.scaling]]
 

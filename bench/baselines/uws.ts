@@ -21,5 +21,4 @@ export interface Uws {
   us_listen_socket_close (token: unknown): void
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const uws: Uws = require('@trufflesuite/uws-js-unofficial/binaries/uws_linux_x64_115.node')

@@ -93,4 +93,3 @@ function waitFor (t: Tracked, timeoutMs: number, what: string, ready: () => bool
     t.child.once('exit', code => settle(new Error(`exited (${code}) before ${what}:\n${t.output()}`)))
   })
 }
-

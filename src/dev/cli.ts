@@ -68,7 +68,6 @@ function portArg (name: string, value: string): number {
   return port
 }
 
-
 main().catch((err: unknown) => {
   process.stderr.write(`xksgate dev: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`)
   process.exit(1)

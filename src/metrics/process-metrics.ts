@@ -101,11 +101,13 @@ export class ProcessMetrics {
     /** A counter that follows a running total kept elsewhere, read at scrape time. */
     const counter = (name: string, help: string, read: () => number): void => {
       let seen = 0
-      const c = new Counter({ name, help, registers, collect () {
-        const now = read()
-        this.inc(now - seen)
-        seen = now
-      } })
+      const c = new Counter({
+        name, help, registers, collect () {
+          const now = read()
+          this.inc(now - seen)
+          seen = now
+        }
+      })
       c.inc(0)
     }
     counter(METRIC.hsmBatches, 'Batches of operations sent to the HSM worker threads', () => s.hsm.stats().batches)
@@ -122,9 +124,16 @@ export class ProcessMetrics {
       gauge(METRIC.replayRedisUp, 'Serving processes that reach Redis', () => s.replay.status().degraded ? 0 : 1)
       counter(METRIC.replayRedisErrors, 'Replay checks Redis did not answer in budget', s.redisErrors)
     }
-    new Gauge({ name: METRIC.ekmState, help: 'EKM health state seen by the deep health check (1 = current)', labelNames: ['state'], registers, collect () {
-      const current = s.health.latest()?.status
-      for (const state of EKM_STATES) this.set({ state }, current === state ? 1 : 0)
-    } })
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: METRIC.ekmState,
+      help: 'EKM health state seen by the deep health check (1 = current)',
+      labelNames: ['state'],
+      registers,
+      collect () {
+        const current = s.health.latest()?.status
+        for (const state of EKM_STATES) this.set({ state }, current === state ? 1 : 0)
+      },
+    })
   }
 }

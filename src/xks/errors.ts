@@ -30,7 +30,6 @@ export type XksErrorName = keyof typeof XKS_ERRORS
 const MAX_MESSAGE_LENGTH = 511
 
 export function sanitizeErrorMessage (message: string): string {
-  // eslint-disable-next-line no-control-regex
   const printable = message.replace(/[^\x20-\x7e]/g, '?')
   return printable.length > MAX_MESSAGE_LENGTH ? printable.slice(0, MAX_MESSAGE_LENGTH - 3) + '...' : printable
 }

@@ -35,4 +35,3 @@ export function buildGcmAad (aad: Buffer, cm: Buffer): Buffer {
 export function cdivPrefix (aad: Buffer, cm: Buffer): Buffer {
   return Buffer.concat([aad, cm])
 }
-

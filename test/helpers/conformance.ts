@@ -98,6 +98,10 @@ export function testFailures (t: Test, h: Harness, cases: FailureCase[]): void {
   }
 }
 
+/** A GetHealthStatus body as KMS's periodic poll sends it, with `extra` top-level fields. */
+export const healthBody = (extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  ({ requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: crypto.randomUUID() }, ...extra })
+
 /** Pretty-printed with newlines and indentation, as the test client's heredocs reach curl --data-binary. */
 export function pretty (body: unknown): string {
   return JSON.stringify(body, null, 4)

@@ -14,7 +14,6 @@ export interface TestRedis {
   restart: () => Promise<void>
 }
 
-
 export async function startRedis (): Promise<TestRedis> {
   const port = await freePort()
   let child = await launch(port)
@@ -63,4 +62,3 @@ async function pings (port: number): Promise<boolean> {
     socket.once('data', data => done(data.toString().startsWith('+PONG')))
   })
 }
-

@@ -14,9 +14,9 @@ t.test('fail-open-local: Redis killed during traffic keeps serving, readiness de
   const client = new XksClient(connection, 4)
   t.teardown(() => client.close())
   const statuses: number[] = []
-  let running = true
+  const stopTraffic = new AbortController()
   const traffic = (async () => {
-    while (running) statuses.push((await client.send(fixedEncrypt(connection))).status)
+    while (!stopTraffic.signal.aborted) statuses.push((await client.send(fixedEncrypt(connection))).status)
   })()
   await until('some traffic', () => statuses.length > 20)
   await redis.kill('SIGKILL')
@@ -31,7 +31,7 @@ t.test('fail-open-local: Redis killed during traffic keeps serving, readiness de
   t.equal(sample(metrics, 'xksgate_replay_redis_up'), 0)
   await redis.restart()
   await until('readiness back', async () => (await client.send({ method: 'GET', path: '/readyz', unsigned: true })).status === 200, 10_000)
-  running = false
+  stopTraffic.abort()
   await traffic
   t.comment(`${statuses.length} requests across the outage`)
   t.same(new Set(statuses), new Set([200]), 'every request served, before, during and after the outage')

@@ -15,7 +15,6 @@ const value = <T>(o: HsmOutcome<T>): T => {
   return o.value
 }
 
-
 t.test('Pkcs11Pool on a real SoftHSM token', async t => {
   const token = await createTestToken()
   t.teardown(token.cleanup)

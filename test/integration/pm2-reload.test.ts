@@ -4,17 +4,25 @@ import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
 import { TWO_CORE_SIZING, fixedEncrypt } from '../helpers/cluster'
 import { privatePm2 } from '../helpers/pm2'
+import { startRedis } from '../helpers/redis-server'
 import { freePort } from '../../src/dev/free-port'
+import { until } from '../helpers/until'
 import { XksClient } from '../helpers/xks-client'
 
 const LOOPS = 8
+/** Answers seen before the reload starts and again after it ends: every client has sent several by then. */
+const SETTLED_REQUESTS = 50
 
 t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses no request', async t => {
   // Provision a dev directory (token, certificate, config), then run it under PM2 instead.
   const dev = await startDevServer()
   t.equal(await dev.stop(), 0)
   const port = await freePort()
+  // Two instances share the port, so they share a replay cache too (they refuse to start without one).
+  const redis = await startRedis()
+  t.teardown(redis.stop)
   const pm2 = privatePm2({
+    XKSGATE__redis: JSON.stringify({ url: redis.url }),
     XKSGATE_CONFIG: path.join(dev.dir, 'config.json'),
     XKSGATE_PM2_NAME: 'xksgate-test',
     XKSGATE__server__port: String(port),
@@ -31,10 +39,10 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
 
   const connection = { ...dev.connection, endpoint: `https://127.0.0.1:${port}` }
   const counts = { ok: 0, failed: 0, errors: [] as string[] }
-  let running = true
+  const stopLoad = new AbortController()
   const loops = Array.from({ length: LOOPS }, async () => {
     const client = new XksClient(connection, 1)
-    while (running) {
+    while (!stopLoad.signal.aborted) {
       try {
         const res = await client.send(fixedEncrypt(connection))
         if (res.status === 200) counts.ok++
@@ -46,19 +54,27 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
     }
     client.close()
   })
-  await new Promise(resolve => setTimeout(resolve, 500))
-  const beforeReload = counts.ok
-  const started = Date.now()
-  await pm2.cmd('reload', 'xksgate-test')
-  const reloadMs = Date.now() - started
-  await new Promise(resolve => setTimeout(resolve, 500))
-  running = false
-  await Promise.all(loops)
+  let beforeReload = 0
+  let afterReload = 0
+  let reloadMs = 0
+  try {
+    // Every client is sending before the reload starts, and goes on sending to the new instances after it.
+    await until('traffic before the reload', () => counts.ok >= SETTLED_REQUESTS, 30_000)
+    beforeReload = counts.ok
+    const started = Date.now()
+    await pm2.cmd('reload', 'xksgate-test')
+    reloadMs = Date.now() - started
+    afterReload = counts.ok
+    await until('traffic after the reload', () => counts.ok >= afterReload + SETTLED_REQUESTS, 30_000)
+  } finally {
+    stopLoad.abort()
+    await Promise.all(loops)
+  }
   const after = await pm2.pids('xksgate-test')
-  t.comment(`pm2 reload took ${reloadMs} ms; requests: ${counts.ok} ok (${counts.ok - beforeReload} from the reload on), ${counts.failed} failed`)
+  t.comment(`pm2 reload took ${reloadMs} ms; requests: ${counts.ok} ok (${afterReload - beforeReload} during the reload), ${counts.failed} failed`)
   t.equal(after.length, 2, 'two instances online after the reload')
   t.ok(after.every(pid => !before.includes(pid)), 'both instances were replaced')
-  t.ok(counts.ok > 100, 'traffic flowed throughout')
+  t.ok(afterReload > beforeReload, 'requests were answered while the instances were being replaced')
   t.equal(counts.failed, 0, `no request failed: ${counts.errors.slice(0, 5).join(' | ')}`)
   await pm2.cmd('delete', 'xksgate-test')
   fs.rmSync(dev.dir, { recursive: true, force: true })

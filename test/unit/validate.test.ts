@@ -260,4 +260,3 @@ t.test('parseJsonBody', async t => {
   t.equal(({} as Json).plaintext, undefined)
   t.equal(Object.getPrototypeOf(parsed), Object.prototype)
 })
-

@@ -25,7 +25,7 @@ export class CryptokiContext {
     readonly gate: InitGate,
     readonly lane: number,
     readonly tokenLabel: string,
-    readonly onEvent: HsmEventSink = () => {},
+    readonly onEvent: HsmEventSink = () => {}
   ) {}
 
   /** Initialise (serialised with every other thread) and find the token. The caller must not hold the gate. */
