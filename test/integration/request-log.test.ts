@@ -5,7 +5,7 @@
 import t from 'tap'
 import { useDevServer } from '../helpers/conformance'
 import { recordSecrets, testLogAfterStop } from '../helpers/log-secrets'
-import { metadataFor } from '../helpers/xks-client'
+import { metadataFor, XksClient } from '../helpers/xks-client'
 
 const h = useDevServer(t)
 const sent = recordSecrets(h)
@@ -16,6 +16,12 @@ t.test('requests to check in the log', async t => {
   t.equal(ok.status, 200)
   const failed = await sent.send({ path: h.keyPath('no_such_key', 'encrypt'), body: { requestMetadata: metadataFor('Encrypt', { kmsRequestId: loggedRequestIds.failed }), plaintext: sent.plaintextOf(32), encryptionAlgorithm: 'AES_GCM' } })
   t.equal(failed.status, 404)
+  // Regression (issue 8.9): a 401 line said neither why nor which credential was presented.
+  for (const credentials of [{ secretAccessKey: 'W'.repeat(44) }, { accessKeyId: 'UNKNOWNKEYID234567ABCD' }]) {
+    const stranger = new XksClient({ ...h.conn, ...credentials })
+    t.teardown(() => stranger.close())
+    t.equal((await stranger.send({ path: h.healthPath, body: { requestMetadata: metadataFor('KmsHealthCheck') } })).status, 401)
+  }
 })
 
 testLogAfterStop(t, h, sent, { plaintexts: 2 })
@@ -34,4 +40,9 @@ t.test('each request is logged once, with its metadata, outcome and latency', as
   const [failed, ...moreFailed] = requestLines(loggedRequestIds.failed)
   t.equal(moreFailed.length, 0)
   t.match(failed, { operation: 'encrypt', keyId: 'no_such_key', status: 404, errorName: 'KeyNotFoundException' })
+  const refused = lines.filter(l => l.msg === 'xks request' && l.status === 401)
+  t.match(refused, [
+    { operation: 'health', errorName: 'AuthenticationFailedException', detail: 'Signature does not match', accessKeyId: h.conn.accessKeyId },
+    { operation: 'health', errorName: 'AuthenticationFailedException', detail: 'Unknown access key id', accessKeyId: 'UNKNOWNKEYID234567ABCD' },
+  ], '401 lines name the reason and the access key id presented')
 })
