@@ -62,6 +62,8 @@ const DEADLINE_CHECK_MS = 5
 const unavailable = (message: string): HsmOpOutcome => ({ ok: false, failure: { kind: 'Unavailable', message } })
 const timedOut = (op: HsmOp): HsmOpOutcome =>
   ({ ok: false, failure: { kind: 'Timeout', message: `no answer from the HSM by the deadline (${op.kind})` } })
+const overloaded = (op: HsmOp): HsmOpOutcome =>
+  ({ ok: false, failure: { kind: 'Overloaded', message: `no HSM worker free before the deadline (${op.kind})` } })
 
 function settle (p: Pending, outcome: HsmOpOutcome): void {
   if (p.settled) return
@@ -79,9 +81,9 @@ function settle (p: Pending, outcome: HsmOpOutcome): void {
  * at most BATCHES_PER_WORKER batches, so while all are busy new operations wait here and go out together, and the
  * batch size grows with the load (and the cost per operation falls with it).
  *
- * Every operation carries its deadline. One that is still queued at its deadline is answered Timeout and never
- * sent; one a worker takes after it is answered Timeout by the worker without running; one in flight at its
- * deadline is answered Timeout here and its late result dropped (every XKS operation is stateless).
+ * Every operation carries its deadline. One still queued at its deadline is answered Overloaded and never sent;
+ * one a worker takes after it is answered Overloaded by the worker without running; one in flight at its deadline
+ * is answered Timeout here and its late result dropped (every XKS operation is stateless).
  */
 export class Pkcs11Pool implements HsmBackend {
   readonly #piscina: Piscina
@@ -206,7 +208,7 @@ export class Pkcs11Pool implements HsmBackend {
 
   #submit (op: HsmOp): Promise<HsmOpOutcome> {
     if (this.#closing !== null) return Promise.resolve(unavailable('the HSM pool is closing'))
-    if (Date.now() > op.deadline) return Promise.resolve(timedOut(op))
+    if (Date.now() > op.deadline) return Promise.resolve(overloaded(op))
     return new Promise(resolve => {
       this.#queue.push({ op, resolve, settled: false })
       this.#deadlineTimer ??= setInterval(() => this.#expire(), DEADLINE_CHECK_MS)
@@ -280,13 +282,14 @@ export class Pkcs11Pool implements HsmBackend {
     }
   }
 
-  /** Answers Timeout for every operation past its deadline, queued or in flight. */
+  /** Answers every operation past its deadline: Overloaded while still queued here, Timeout once a worker has it. */
   #expire (): void {
     const now = Date.now()
-    const expire = (p: Pending): void => { if (!p.settled && now > p.op.deadline) settle(p, timedOut(p.op)) }
-    this.#queue.forEach(expire)
+    for (const p of this.#queue) if (now > p.op.deadline) settle(p, overloaded(p.op))
     this.#queue = this.#queue.filter(p => !p.settled)
-    for (const link of this.#links.values()) for (const batch of link.batches) batch.forEach(expire)
+    for (const link of this.#links.values()) {
+      for (const batch of link.batches) for (const p of batch) if (!p.settled && now > p.op.deadline) settle(p, timedOut(p.op))
+    }
     if (this.#queue.length === 0 && this.#opsInFlight === 0) this.#batchDone([])
   }
 

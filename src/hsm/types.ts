@@ -28,8 +28,10 @@ export type HsmFailureKind =
   | 'VerificationFailed'
   /** The HSM cannot be used right now (device error, session could not be reopened, not logged in...). */
   | 'Unavailable'
-  /** The operation did not finish within its deadline. */
+  /** The HSM did not answer by the operation's deadline. */
   | 'Timeout'
+  /** The operation waited for a free worker until its deadline and was never executed: the proxy is overloaded. */
+  | 'Overloaded'
   /** Anything else. */
   | 'Internal'
 
@@ -44,7 +46,7 @@ export type HsmOutcome<T> = { ok: true, value: T } | { ok: false, failure: HsmFa
 
 /**
  * Wall-clock time (ms since the epoch) by which the caller needs the answer. Past it the backend answers Timeout
- * (the caller answers 503, retryable for KMS); an operation still queued then is never executed.
+ * if the HSM had the operation, or Overloaded if it was still waiting for a worker (then it is never executed).
  */
 export interface Deadline { deadline: number }
 

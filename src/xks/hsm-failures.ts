@@ -17,6 +17,9 @@ export function xksErrorFor (failure: HsmFailure): XksError {
       return new XksError('InvalidCiphertextException', undefined, detail)
     case 'Timeout':
       return new XksError('DependencyTimeoutException', undefined, detail)
+    case 'Overloaded':
+      // Never reached the HSM: not a slow dependency but a proxy that cannot keep up (spec: ThrottlingException).
+      return new XksError('ThrottlingException', undefined, detail)
     case 'VerificationFailed':
       return new XksError('InternalException', 'The verification decrypt after encryption failed.', detail)
     case 'Unavailable':

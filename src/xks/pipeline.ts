@@ -48,6 +48,8 @@ export interface XksCoreDeps {
 export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
 
 const THROTTLED = new XksError('ThrottlingException')
+/** A request with less than this share of its budget left when the pipeline starts is shed. */
+const LATE_SHARE = 0.25
 const THROTTLED_RESPONSE: XksHttpResponse = Object.freeze({ status: THROTTLED.status, body: THROTTLED.toBody() })
 
 export function createXksHandler (deps: XksCoreDeps): XksHandler {
@@ -68,16 +70,19 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       entry.keyStore = route.store.name
       entry.uriPrefix = route.store.uriPrefix
       entry.keyId = route.keyId
-      if (!deps.admission.tryEnter()) {
+      const deadline = req.receivedAt + deps.requestTimeoutMs
+      // Too many in flight, or a request that has spent most of its budget before it even starts (its body came
+      // in slowly behind a saturated event loop): either way a cheap 429 now beats a 503 at the deadline.
+      const late = deadline - Date.now() < deps.requestTimeoutMs * LATE_SHARE
+      if (late || !deps.admission.tryEnter()) {
         // Nothing was parsed, so there is no request metadata to log: shed requests are counted in the metrics
         // and summed up in one log line a second instead (request-log.ts), which keeps a 429 cheap.
         shed = true
         entry.status = THROTTLED.status
         entry.errorName = THROTTLED.errorName
-        entry.detail = 'overload'
+        entry.detail = late ? 'late' : 'overload'
         return THROTTLED_RESPONSE
       }
-      const deadline = req.receivedAt + deps.requestTimeoutMs
       // The slot is held until the work really ends, even when the answer went out at the deadline.
       const work = authenticateAndDispatch(deps, route, req, entry, deadline).finally(() => deps.admission.leave())
       return { status: 200, body: await withinRequestBudget(work, deadline - Date.now()) }

@@ -69,7 +69,7 @@ export class ShedLog {
     if (this.#timer !== undefined) return
     this.#timer = setTimeout(() => {
       this.log.warn({ shed: this.#count, intervalMs: SHED_LOG_INTERVAL_MS, status: 429, errorName: 'ThrottlingException' },
-        'requests shed: too many in flight (server.maxInFlight)')
+        'requests shed with 429: too many in flight (server.maxInFlight), or too little of their budget left')
       this.#count = 0
       this.#timer = undefined
     }, SHED_LOG_INTERVAL_MS)

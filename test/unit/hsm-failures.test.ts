@@ -3,7 +3,7 @@ import type { HsmFailureKind } from '../../src/hsm/types'
 import { xksErrorFor } from '../../src/xks/hsm-failures'
 
 // Every HSM failure kind maps to exactly one XKS error (digest §7.2): data and key errors are the caller's,
-// the rest are retryable for KMS (500/503), and the internal cause rides along for logs only.
+// the rest are retryable for KMS (429/500/503), and the internal cause rides along for logs only.
 const expected: Record<HsmFailureKind, [string, number]> = {
   KeyNotFound: ['KeyNotFoundException', 404],
   KeyUsageDenied: ['InvalidKeyUsageException', 400],
@@ -12,6 +12,7 @@ const expected: Record<HsmFailureKind, [string, number]> = {
   VerificationFailed: ['InternalException', 500],
   Unavailable: ['InternalException', 500],
   Timeout: ['DependencyTimeoutException', 503],
+  Overloaded: ['ThrottlingException', 429],
   Internal: ['InternalException', 500],
 }
 

@@ -30,7 +30,7 @@ export type WorkerMessage =
 export const CLOSE_SESSIONS = 'close-sessions'
 export const SESSIONS_CLOSED = 'sessions-closed'
 
-const timedOut = (): HsmOpOutcome => ({ ok: false, failure: { kind: 'Timeout', message: 'deadline passed before an HSM worker took the operation' } })
+const overloaded = (): HsmOpOutcome => ({ ok: false, failure: { kind: 'Overloaded', message: 'deadline passed before an HSM worker took the operation' } })
 
 /** Runs batches of operations on one thread's sessions. */
 export class Executor {
@@ -67,11 +67,11 @@ export class Executor {
 
   /**
    * One gate hold for the whole batch; sessions take operations in turn. An operation whose deadline has passed
-   * is answered Timeout and never executed: its caller has answered already.
+   * is answered Overloaded and never executed: its caller has answered already.
    */
   run (ops: HsmOp[]): HsmOpOutcome[] {
     return this.ctx.withShared(() => ops.map(op => {
-      if (Date.now() > op.deadline) return timedOut()
+      if (Date.now() > op.deadline) return overloaded()
       const session = this.sessions[this.#next++ % this.sessions.length]
       try {
         return this.#one(session, op)
