@@ -68,7 +68,12 @@ const Hsm = Type.Object({
   modulePath: Type.String({ default: '/usr/lib/softhsm/libsofthsm2.so' }),
   tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
   pin: SecretRef,
-  threads: Type.Integer({ minimum: 1, maximum: 256, default: 2 }),
+  /**
+   * Worker threads, each with its own pinned session(s). 1 suits HSMs whose calls are CPU work on this host
+   * (SoftHSM-class): on the 2-core VM one thread got batches of ~6-10 operations and beat two (README "Sizing");
+   * HSMs across a network, whose calls wait on I/O, want more.
+   */
+  threads: Type.Integer({ minimum: 1, maximum: 256, default: 1 }),
   sessionsPerThread: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   /** Where IVs come from: Node's CSPRNG, or C_GenerateRandom on the HSM. */
   ivSource: Type.Union([Type.Literal('random'), Type.Literal('hsm-random')], { default: 'random' }),
@@ -158,8 +163,11 @@ const Fleet = Type.Object({
 }, strict)
 
 const Cluster = Type.Object({
-  /** Serving processes; 0 = one per core. 1 serves in the starting process itself (what PM2 fork mode runs). */
-  processes: Type.Integer({ minimum: 0, maximum: 1024, default: 0 }),
+  /**
+   * Serving processes; 0 = one per core. 1 (the default) serves in the starting process itself, which is also
+   * what each PM2 fork-mode instance runs. More than one on a host needs Redis for the replay cache.
+   */
+  processes: Type.Integer({ minimum: 0, maximum: 1024, default: 1 }),
   /** A crashed process is replaced after a delay that doubles from min to max while crashes keep coming. */
   restartMinMs: Type.Integer({ minimum: 10, maximum: 60000, default: 100 }),
   restartMaxMs: Type.Integer({ minimum: 10, maximum: 600000, default: 10000 }),
