@@ -24,3 +24,19 @@ export async function perConcurrentCall (fn: (i: number) => Promise<unknown>, wi
   for (let w = 0; w < waves; w++) await wave(w)
   return (cpuMicros() - before) / (width * waves)
 }
+
+/**
+ * µs of CPU per operation with `width` operations kept in flight: each one that completes starts the next, as
+ * requests do under a closed-loop load, so batches form as they would in the proxy.
+ */
+export async function perCallInFlight (fn: (i: number) => Promise<unknown>, width: number, calls: number): Promise<number> {
+  const run = async (n: number): Promise<void> => {
+    let started = 0
+    const lane = async (): Promise<void> => { while (started < n) await fn(started++) }
+    await Promise.all(Array.from({ length: width }, lane))
+  }
+  await run(Math.ceil(calls / 10))
+  const before = cpuMicros()
+  await run(calls)
+  return (cpuMicros() - before) / calls
+}

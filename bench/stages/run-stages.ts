@@ -9,13 +9,13 @@ import { transportStages } from './transport'
 /**
  * `npm run bench -- --stages`: the CPU each stage of an Encrypt request costs, each stage run on its own with the
  * real code (bench/README.md "Stage table"). The total adds the stages one 4 KiB Encrypt passes through, with
- * the hand-off at 4 concurrent operations (the batch sizes the full-path scenario produces are of that order).
+ * the hand-off at 4 operations in flight (the full-path scenario's mean batch is reported next to it).
  */
 
 const ENCRYPT_PATH = [
   'transport (TLS, HTTP parse, write)', 'frontend: head copy, body read, dispatch', 'route', 'SigV4 verification',
   'replay check, Redis (client side)', 'replay check, Redis (redis-server)', 'JSON parse and validation',
-  'thread hand-off, 4 concurrent', 'HSM operation (SoftHSM encrypt, 4 KiB)', 'response encoding', 'request log line',
+  'thread hand-off, 4 in flight', 'HSM operation (SoftHSM encrypt, 4 KiB)', 'response encoding', 'request log line',
   'request metrics',
 ]
 
