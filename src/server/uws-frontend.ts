@@ -7,9 +7,9 @@ import type { Logger } from '../log'
 import { XksError } from '../xks/errors'
 import type { XksHttpRequest, XksHttpResponse } from '../xks/http-types'
 import type { XksHandler } from '../xks/pipeline'
-import { statusLine } from './http-status'
-import { loadNativeUws } from './uws-native'
 import { BodyReader } from './body-reader'
+import { writeResponse } from './respond'
+import { loadNativeUws } from './uws-native'
 
 /**
  * TLS 1.2 suites of the spec (digest §2). uWS's BoringSSL always offers its fixed TLS 1.3 suite list
@@ -17,7 +17,7 @@ import { BodyReader } from './body-reader'
  */
 export const TLS12_CIPHERS = 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384'
 
-/** Unauthenticated GET endpoints for load balancers, e.g. /ping. */
+/** Unauthenticated GET (and HEAD) endpoints for load balancers, e.g. /ping. */
 export type Probe = () => XksHttpResponse
 
 export interface UwsFrontendOptions {
@@ -79,17 +79,18 @@ export class UwsFrontend {
   private onRequest (res: HttpResponse, req: HttpRequest): void {
     // The HttpRequest is only valid during this callback: copy what we need now (uWS manual).
     const method = req.getCaseSensitiveMethod()
+    const head = method === 'HEAD'
     const path = req.getUrl()
     const probe = this.options.probes[path]
-    if (probe !== undefined && method === 'GET') {
-      this.#write(res, probe())
+    if (probe !== undefined && (head || method === 'GET')) {
+      writeResponse(res, probe(), head, this.#draining)
       return
     }
     const request = copyRequestHead(res, req, method, path)
     const declaredLength = Number(request.headers['content-length'] ?? '0')
     if (declaredLength > this.options.maxBodyBytes) {
       // Answer before reading a byte of the body, and close: the rest of it will never be read.
-      this.#write(res, tooLarge(this.options.maxBodyBytes), true)
+      writeResponse(res, tooLarge(this.options.maxBodyBytes), head, true)
       return
     }
     this.#inFlight++
@@ -97,26 +98,18 @@ export class UwsFrontend {
     reader.read().then(async result => {
       if (result.kind === 'aborted') return
       if (result.kind === 'too-large') {
-        this.#write(res, tooLarge(this.options.maxBodyBytes), true)
+        writeResponse(res, tooLarge(this.options.maxBodyBytes), head, true)
         return
       }
       request.body = result.body
       const response = await this.options.handler(request)
-      if (!reader.aborted) this.#write(res, response)
+      if (!reader.aborted) writeResponse(res, response, head, this.#draining)
     }).catch((err: unknown) => {
       this.options.log.error({ err }, 'frontend failed to answer a request')
-      if (!reader.aborted) this.#write(res, { status: 500, body: new XksError('InternalException').toBody() })
+      if (!reader.aborted) writeResponse(res, { status: 500, body: new XksError('InternalException').toBody() }, head, this.#draining)
     }).finally(() => {
       this.#inFlight--
       if (this.#inFlight === 0) this.#drained?.()
-    })
-  }
-
-  #write (res: HttpResponse, response: XksHttpResponse, closeConnection = false): void {
-    res.cork(() => {
-      res.writeStatus(statusLine(response.status)).writeHeader('Content-Type', 'application/json')
-      for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value)
-      res.end(response.body, closeConnection || this.#draining)
     })
   }
 }
