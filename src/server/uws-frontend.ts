@@ -1,6 +1,8 @@
 /**
- * The production HTTPS frontend on uWebSockets.js. It only moves bytes: it copies the request head, reads the body
- * within bounds, hands an XksHttpRequest to the transport-neutral handler and writes the response back.
+ * The production HTTPS frontend on uWebSockets.js. It only moves bytes: it copies the request head, checks the
+ * framing uWS leaves to it, reads the body within bounds, hands an XksHttpRequest to the transport-neutral handler
+ * and writes the response back. What uWS decides about framing before a request reaches this file is listed in
+ * README "Behaviour → HTTP framing".
  */
 import type { HttpRequest, HttpResponse, us_listen_socket } from '@trufflesuite/uws-js-unofficial'
 import type { Logger } from '../log'
@@ -31,6 +33,13 @@ export interface UwsFrontendOptions {
   probes: Readonly<Record<string, Probe>>
   log: Logger
 }
+
+/**
+ * uWS frames the body by the first Content-Length and keeps every Host line, so a repeated one is refused here
+ * (RFC 9112 §6.3: 400 and close, the rest of the stream cannot be trusted; §3.2: 400 for more than one Host).
+ */
+const REPEATED_CONTENT_LENGTH = errorResponse(new XksError('ValidationException', 'Content-Length must appear once (RFC 9112 section 6.3).'))
+const REPEATED_HOST = errorResponse(new XksError('ValidationException', 'Host must appear once (RFC 9112 section 3.2).'))
 
 export class UwsFrontend {
   #listenSocket: us_listen_socket | undefined
@@ -81,14 +90,19 @@ export class UwsFrontend {
     const method = req.getCaseSensitiveMethod()
     const head = method === 'HEAD'
     const path = req.getUrl()
+    // Framing first, probes included: a misframed GET /ping smuggles whatever follows it just as well.
+    const request = copyRequestHead(res, req, method, path)
+    if ('status' in request) {
+      refuseAfterParsing(res, request, head)
+      return
+    }
     const probe = this.options.probes[path]
     if (probe !== undefined && (head || method === 'GET')) {
       writeResponse(res, probe(), head, this.#draining)
       return
     }
-    const request = copyRequestHead(res, req, method, path)
-    const declaredLength = Number(request.headers['content-length'] ?? '0')
-    if (declaredLength > this.options.maxBodyBytes) {
+    // uWS has already refused a Content-Length that is not 1 to 9 digits.
+    if (Number(request.headers['content-length'] ?? '0') > this.options.maxBodyBytes) {
       // Answer before reading a byte of the body, and close: the rest of it will never be read.
       writeResponse(res, tooLarge(this.options.maxBodyBytes), head, true)
       return
@@ -114,12 +128,22 @@ export class UwsFrontend {
   }
 }
 
-function copyRequestHead (res: HttpResponse, req: HttpRequest, method: string, path: string): XksHttpRequest {
+/** The request head, or the answer to a header that must not repeat. */
+function copyRequestHead (res: HttpResponse, req: HttpRequest, method: string, path: string): XksHttpRequest | XksHttpResponse {
   const headers: Record<string, string> = {}
+  let repeated: XksHttpResponse | undefined
   req.forEach((name, value) => {
-    // Repeated headers are joined with ',' (RFC 9110 §5.3), which is also how SigV4 canonicalises them.
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`
+    const previous = headers[name]
+    if (previous === undefined) {
+      headers[name] = value
+      return
+    }
+    // Other repeated headers are joined with ',' (RFC 9110 §5.3), which is also how SigV4 canonicalises them.
+    headers[name] = `${previous},${value}`
+    if (name === 'content-length') repeated = REPEATED_CONTENT_LENGTH
+    else if (name === 'host') repeated ??= REPEATED_HOST
   })
+  if (repeated !== undefined) return repeated
   return {
     method,
     path,
@@ -133,8 +157,23 @@ function copyRequestHead (res: HttpResponse, req: HttpRequest, method: string, p
 
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * Answers a framing error, then closes. Not from inside the request handler: uWS goes on to parse the bytes that
+ * came with this request as a pipelined request in the same callback, which clears the close flag of a response
+ * already written, and serves it (request smuggling). With this response still pending, uWS instead closes the
+ * connection as soon as another request starts: no 400 then, but nothing smuggled is served either.
+ */
+function refuseAfterParsing (res: HttpResponse, response: XksHttpResponse, head: boolean): void {
+  let aborted = false
+  res.onAborted(() => { aborted = true })
+  setImmediate(() => { if (!aborted) writeResponse(res, response, head, true) })
+}
+
 function tooLarge (maxBodyBytes: number): XksHttpResponse {
-  // The spec's error for a parameter above the implementation's maximum (digest §7.2).
-  const error = new XksError('UnsupportedOperationException', `Request body larger than ${maxBodyBytes} bytes.`)
+  // The spec's error for a parameter above the implementation's maximum (docs/xks-spec.md §7.2).
+  return errorResponse(new XksError('UnsupportedOperationException', `Request body larger than ${maxBodyBytes} bytes.`))
+}
+
+function errorResponse (error: XksError): XksHttpResponse {
   return { status: error.status, body: error.toBody() }
 }
