@@ -9,12 +9,13 @@ import type { Logger } from '../log'
 import { XksError } from '../xks/errors'
 import type { XksHttpRequest, XksHttpResponse } from '../xks/http-types'
 import type { XksHandler } from '../xks/pipeline'
+import { BodyDeadlines } from './body-deadlines'
 import { BodyReader } from './body-reader'
 import { writeResponse } from './respond'
 import { loadNativeUws } from './uws-native'
 
 /**
- * TLS 1.2 suites of the spec (digest §2). uWS's BoringSSL always offers its fixed TLS 1.3 suite list
+ * TLS 1.2 suites of the spec (docs/xks-spec.md §2). uWS's BoringSSL always offers its fixed TLS 1.3 suite list
  * (TLS_AES_128_GCM_SHA256 included) and has no API to narrow it; TLS 1.0 and 1.1 are refused.
  */
 export const TLS12_CIPHERS = 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384'
@@ -34,6 +35,8 @@ export interface UwsFrontendOptions {
   log: Logger
 }
 
+/** Constant answers, built once: the hot path only picks one. */
+const INTERNAL_ERROR: XksHttpResponse = errorResponse(new XksError('InternalException'))
 /**
  * uWS frames the body by the first Content-Length and keeps every Host line, so a repeated one is refused here
  * (RFC 9112 §6.3: 400 and close, the rest of the stream cannot be trusted; §3.2: 400 for more than one Host).
@@ -46,8 +49,13 @@ export class UwsFrontend {
   #inFlight = 0
   #draining = false
   #drained: (() => void) | undefined
+  readonly #deadlines = new BodyDeadlines<BodyReader>()
+  /** The spec's error for a parameter above the implementation's maximum (docs/xks-spec.md §7.2). */
+  readonly #tooLarge: XksHttpResponse
 
-  private constructor (private readonly options: UwsFrontendOptions, readonly port: number) {}
+  private constructor (private readonly options: UwsFrontendOptions, readonly port: number) {
+    this.#tooLarge = errorResponse(new XksError('UnsupportedOperationException', `Request body larger than ${options.maxBodyBytes} bytes.`))
+  }
 
   static async listen (options: UwsFrontendOptions): Promise<UwsFrontend> {
     const uws = loadNativeUws()
@@ -104,15 +112,15 @@ export class UwsFrontend {
     // uWS has already refused a Content-Length that is not 1 to 9 digits.
     if (Number(request.headers['content-length'] ?? '0') > this.options.maxBodyBytes) {
       // Answer before reading a byte of the body, and close: the rest of it will never be read.
-      writeResponse(res, tooLarge(this.options.maxBodyBytes), head, true)
+      writeResponse(res, this.#tooLarge, head, true)
       return
     }
     this.#inFlight++
-    const reader = new BodyReader(res, this.options.maxBodyBytes, this.options.bodyTimeoutMs)
+    const reader = new BodyReader(res, this.options.maxBodyBytes, this.options.bodyTimeoutMs, this.#deadlines)
     reader.read().then(async result => {
       if (result.kind === 'aborted') return
       if (result.kind === 'too-large') {
-        writeResponse(res, tooLarge(this.options.maxBodyBytes), head, true)
+        writeResponse(res, this.#tooLarge, head, true)
         return
       }
       request.body = result.body
@@ -120,7 +128,7 @@ export class UwsFrontend {
       if (!reader.aborted) writeResponse(res, response, head, this.#draining)
     }).catch((err: unknown) => {
       this.options.log.error({ err }, 'frontend failed to answer a request')
-      if (!reader.aborted) writeResponse(res, { status: 500, body: new XksError('InternalException').toBody() }, head, this.#draining)
+      if (!reader.aborted) writeResponse(res, INTERNAL_ERROR, head, this.#draining)
     }).finally(() => {
       this.#inFlight--
       if (this.#inFlight === 0) this.#drained?.()
@@ -167,11 +175,6 @@ function refuseAfterParsing (res: HttpResponse, response: XksHttpResponse, head:
   let aborted = false
   res.onAborted(() => { aborted = true })
   setImmediate(() => { if (!aborted) writeResponse(res, response, head, true) })
-}
-
-function tooLarge (maxBodyBytes: number): XksHttpResponse {
-  // The spec's error for a parameter above the implementation's maximum (docs/xks-spec.md §7.2).
-  return errorResponse(new XksError('UnsupportedOperationException', `Request body larger than ${maxBodyBytes} bytes.`))
 }
 
 function errorResponse (error: XksError): XksHttpResponse {

@@ -1,6 +1,7 @@
 /**
  * HTTP/1.1 message framing (RFC 9112) on the TLS port, over raw sockets. What the frontend decides: a repeated
- * Content-Length or Host is 400 ValidationException and the connection is closed. What uWebSockets.js decides
+ * Content-Length or Host is 400 ValidationException and the connection is closed; a body that is not complete
+ * within server.bodyTimeoutMs is cut off. What uWebSockets.js decides
  * before the frontend sees a request (README "Behaviour → HTTP framing") is pinned here too, so a uWS upgrade that
  * changes it fails this file.
  */
@@ -8,7 +9,8 @@ import t, { type Test } from 'tap'
 import { assertXksError, useDevServer } from '../helpers/conformance'
 import { RawTlsConnection, type RawResponse } from '../helpers/raw-http'
 
-const h = useDevServer(t)
+const BODY_TIMEOUT_MS = 500
+const h = useDevServer(t, { server: { env: { XKSGATE__server__bodyTimeoutMs: String(BODY_TIMEOUT_MS) } } })
 
 async function open (t: Test): Promise<RawTlsConnection> {
   const connection = await RawTlsConnection.open(h.conn)
@@ -81,6 +83,17 @@ t.test('a chunked body without extensions is read, and the connection stays usab
   const next = await connection.response()
   t.equal(next.status, 200, 'the next request on the connection is served')
   t.equal(connection.unread, '')
+})
+
+t.test('a body that does not arrive within server.bodyTimeoutMs: the connection is closed, nothing answered', async t => {
+  const connection = await open(t)
+  const started = Date.now()
+  connection.write(post(['Host: 127.0.0.1', 'Content-Length: 100']) + '{"requestMetadata":')
+  const elapsed = await connection.closed() - started
+  t.ok(elapsed >= BODY_TIMEOUT_MS, `closed after ${elapsed} ms, not before the ${BODY_TIMEOUT_MS} ms budget`)
+  // The sweep runs every 250 ms; the rest is scheduling slack on a loaded 2-core machine.
+  t.ok(elapsed < BODY_TIMEOUT_MS + 2000, `closed after ${elapsed} ms, soon after the budget`)
+  t.equal(connection.unread, '', 'no response')
 })
 
 /** uWS closes these at once, before or right after the request handler runs: the client gets no status line. */
