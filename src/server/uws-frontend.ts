@@ -63,7 +63,8 @@ export class UwsFrontend {
     let frontend: UwsFrontend | undefined
     app.any('/*', (res, req) => frontend?.onRequest(res, req))
     const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-      // Default listen options set SO_REUSEPORT, so every cluster process can listen on the same port.
+      // Default listen options set SO_REUSEPORT, so every cluster process can listen on the same port (who may
+      // share it is settled before: src/server/port-ownership.ts).
       app.listen(options.host, options.port, socket => {
         if (socket === false) reject(new Error(`cannot listen on ${options.host}:${options.port}`))
         else resolve(socket)
