@@ -1,9 +1,8 @@
 /**
  * HTTP/1.1 message framing (RFC 9112) on the TLS port, over raw sockets. What the frontend decides: a repeated
  * Content-Length or Host is 400 ValidationException and the connection is closed; a body that is not complete
- * within server.bodyTimeoutMs is cut off. What uWebSockets.js decides
- * before the frontend sees a request (README "Behaviour → HTTP framing") is pinned here too, so a uWS upgrade that
- * changes it fails this file.
+ * within server.bodyTimeoutMs is cut off. What uWebSockets.js decides before the frontend sees a request (README
+ * "Behaviour → HTTP framing") is pinned here too, so a uWS upgrade that changes it fails this file.
  */
 import t, { type Test } from 'tap'
 import { assertXksError, useDevServer } from '../helpers/conformance'
