@@ -6,6 +6,8 @@
  * uWS does not use (see README "Operations → PM2"). In fork mode `pm2 reload` restarts the instances one after
  * the other (stop, then start): the other instances keep the port open meanwhile, so at least 2 instances are
  * needed, and no more than instances - 1 may restart at once (PM2_CONCURRENT_ACTIONS, or `--parallel 1`).
+ * The instances of one app name with one config file are one fleet: they share the port, anything else on it is
+ * refused at startup (src/server/port-ownership.ts).
  */
 const instances = Number(process.env.XKSGATE_PM2_INSTANCES ?? 2)
 

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config/load'
 import { createLogger } from './log'
 import { launch } from './runtime/launch'
+import { PortInUseError } from './server/port-ownership'
 
 async function main (): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } })
@@ -31,6 +32,7 @@ async function main (): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`xksgate: ${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`)
+  const known = err instanceof ConfigError || err instanceof PortInUseError
+  process.stderr.write(`xksgate: ${known ? err.message : (err as Error).stack ?? String(err)}\n`)
   process.exit(err instanceof ConfigError ? 2 : 1)
 })

@@ -1,7 +1,7 @@
 /**
  * The cluster primary: forks the serving processes and keeps their number, and does no request work itself.
  * Every process binds the TLS port on its own (uWS sets SO_REUSEPORT) and the kernel spreads connections, so the
- * primary hands out no sockets. A process that dies is replaced after a backoff that doubles while replacements
+ * primary hands out no sockets; launch() has claimed the port for them before this runs (port-ownership.ts). A process that dies is replaced after a backoff that doubles while replacements
  * keep dying before they are ready; a process that dies before the first start completed fails the start
  * (a broken config or HSM would otherwise crash-loop forever).
  */

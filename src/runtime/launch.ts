@@ -1,7 +1,8 @@
 /**
  * Starts xksgate the configured way: one serving process in this process (cluster.processes = 1), or a cluster
  * primary with N serving processes. Either way the metrics port is served from here: directly from this
- * process's registry, or summed over all processes by prom-client's AggregatorRegistry (cluster IPC).
+ * process's registry, or summed over all processes by prom-client's AggregatorRegistry (cluster IPC). And either
+ * way the TLS and health ports are claimed for this fleet here, before anything binds them (port-ownership.ts).
  */
 import os from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
@@ -12,6 +13,7 @@ import type { Logger } from '../log'
 import { ProcessMetrics } from '../metrics/process-metrics'
 import { processesOnHost, replayLayoutProblem } from '../replay/replay-layout'
 import { startMetricsServer, type MetricsServer } from '../metrics/server'
+import { claimPorts, fleetOf, type PortClaims } from '../server/port-ownership'
 import { exitWhenStopped } from './exit'
 import { serve } from './serve'
 
@@ -38,6 +40,8 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
   const processes = processCount(config)
   const replayProblem = replayLayoutProblem(config, processesOnHost(processes))
   if (replayProblem !== undefined) throw new ConfigError([replayProblem])
+  // A failed start exits the process, and the claims go with it.
+  const ports = await claimServingPorts(config, configFile)
   let metricsServer: MetricsServer | undefined
   const openMetrics = async (render: () => Promise<string>): Promise<number | undefined> => {
     if (config.metrics.port === null) return undefined
@@ -53,7 +57,7 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
         const metricsPort = await openMetrics(async () => await metrics.registry.metrics())
         await onReady({ port: running.port, metricsPort })
       },
-      onStopped: async () => { await metricsServer?.close(); await onStopped?.() },
+      onStopped: async () => { await metricsServer?.close(); ports.release(); await onStopped?.() },
     })
     return
   }
@@ -69,10 +73,22 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
     exitWhenStopped((async () => {
       await primary.stop(bound)
       await metricsServer?.close()
+      ports.release()
       await onStopped?.()
     })(), log)
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   await onReady({ port: primary.port, metricsPort })
+}
+
+/**
+ * An unrelated proxy on the same port would split KMS traffic with this one (SO_REUSEPORT): claimed once here, by
+ * the cluster primary for all the processes it forks, or by the one serving process.
+ */
+async function claimServingPorts (config: XksgateConfig, configFile: string): Promise<PortClaims> {
+  return await claimPorts(fleetOf(configFile), [
+    { field: 'server.port', host: config.server.host, port: config.server.port },
+    ...(config.healthPort.port === undefined ? [] : [{ field: 'healthPort.port', host: config.healthPort.host, port: config.healthPort.port }]),
+  ])
 }

@@ -2,13 +2,19 @@
  * Readiness for load balancers (GET /readyz): 200 only while this process can really serve a KMS request.
  * Liveness (/ping) is separate and never looks at dependencies, so a supervisor does not restart a process
  * for an HSM or Redis outage that a restart cannot fix.
+ *
+ * Two answers: the KMS-facing TLS port may be reached by anyone who can reach KMS's endpoint, so it says only
+ * ready or not ready. Why, and which process answered, is for operators: the plain-HTTP health port, the metrics
+ * (xksgate_ready and the gauges of each dependency) and the log, which records every change of the reason.
  */
 import type { HealthMonitor } from '../health/health-monitor'
 import type { HsmBackend } from '../hsm/types'
+import type { Logger } from '../log'
 import type { ReplayGuard } from '../replay/types'
+import type { Probe } from '../server/uws-frontend'
 import type { XksHttpResponse } from '../xks/http-types'
 
-/** starting → ready → draining → closed (STYLE lesson 5); only `ready` is ready. */
+/** starting → ready → draining → closed; only `ready` is ready. */
 export type LifecycleState = 'starting' | 'ready' | 'draining' | 'closed'
 
 export interface ReadinessSources {
@@ -19,9 +25,20 @@ export interface ReadinessSources {
   redisConfigured: boolean
   /** A deep health result older than this is stale. */
   maxHealthAgeMs: number
-  /** Shown in the body, so an operator can tell which process answered. */
+  /** Shown on the health port, so an operator can tell which process answered. */
   identity: { pid: number, worker: number }
 }
+
+export interface Readiness {
+  /** For the TLS port: status only. */
+  publicProbe: Probe
+  /** For the health port: status, reason, pid and worker. */
+  detailedProbe: Probe
+  isReady: () => boolean
+}
+
+const READY: XksHttpResponse = { status: 200, body: '{"status":"ready"}' }
+const NOT_READY: XksHttpResponse = { status: 503, body: '{"status":"not ready"}' }
 
 export function readinessReason (s: ReadinessSources): string | undefined {
   const state = s.state()
@@ -38,12 +55,28 @@ export function readinessReason (s: ReadinessSources): string | undefined {
   return undefined
 }
 
-export function readinessProbe (s: ReadinessSources): () => XksHttpResponse {
+export function createReadiness (s: ReadinessSources, log: Logger): Readiness {
   const { pid, worker } = s.identity
-  return () => {
-    const reason = readinessReason(s)
-    return reason === undefined
-      ? { status: 200, body: JSON.stringify({ status: 'ready', pid, worker }) }
-      : { status: 503, body: JSON.stringify({ status: 'not ready', reason, pid, worker }) }
+  // Readiness is computed when asked (probes, metric scrapes); each change of the reason is logged once then.
+  let logged: string | undefined | null = null
+  const reason = (): string | undefined => {
+    const current = readinessReason(s)
+    if (current !== logged) {
+      logged = current
+      if (current === undefined) log.info('readiness: ready')
+      // Draining or closing is a planned stop, not a fault.
+      else log[s.state() === 'ready' ? 'warn' : 'info']({ reason: current }, 'readiness: not ready')
+    }
+    return current
+  }
+  return {
+    publicProbe: () => reason() === undefined ? READY : NOT_READY,
+    detailedProbe: () => {
+      const current = reason()
+      return current === undefined
+        ? { status: 200, body: JSON.stringify({ status: 'ready', pid, worker }) }
+        : { status: 503, body: JSON.stringify({ status: 'not ready', reason: current, pid, worker }) }
+    },
+    isReady: () => reason() === undefined,
   }
 }

@@ -16,13 +16,15 @@ import { UwsFrontend } from '../server/uws-frontend'
 import { VERSION } from '../version'
 import { Admission } from '../xks/admission'
 import { Authenticator } from '../xks/authenticate'
+import type { XksHttpResponse } from '../xks/http-types'
 import { buildKeyStores } from '../xks/key-stores'
 import { createXksHandler } from '../xks/pipeline'
-import { readinessProbe, type LifecycleState } from './readiness'
+import { createReadiness, type LifecycleState } from './readiness'
 import { startRedisDeps, type RedisDeps } from './redis-deps'
 
 // The spec lets GetHealthStatus answer from a cached deep check no older than one minute.
 const HEALTH_MAX_AGE_MS = 60_000
+const PING: XksHttpResponse = { status: 200, body: '{"status":"ok"}' }
 
 export interface RunningXksgate {
   port: number
@@ -37,7 +39,7 @@ export interface RunningXksgate {
 
 export interface StartOptions {
   metrics: ProcessMetrics
-  /** Cluster worker id for /readyz bodies (0 outside a cluster). */
+  /** Cluster worker id for the health port's /readyz bodies (0 outside a cluster). */
   worker: number
 }
 
@@ -100,7 +102,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       log,
       observe: entry => metrics.observeRequest(entry),
     })
-    const readiness = {
+    const readiness = createReadiness({
       state: () => state,
       hsm,
       health,
@@ -109,8 +111,10 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       // Three missed background checks, and never beyond the spec's one minute.
       maxHealthAgeMs: Math.min(HEALTH_MAX_AGE_MS, 3 * config.health.intervalMs),
       identity: { pid: process.pid, worker: options.worker },
-    }
-    const probes = { '/ping': () => ({ status: 200, body: '{"status":"ok"}' }), '/readyz': readinessProbe(readiness) }
+    }, log)
+    const ping = (): XksHttpResponse => PING
+    // The TLS port is KMS-facing: readiness says ready or not, the reason only on the health port.
+    const probes = { '/ping': ping, '/readyz': readiness.publicProbe }
     const redisErrors = deps.redisErrors
     metrics.attach({
       hsm,
@@ -120,7 +124,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       redisErrors,
       certNotAfterMs: Date.parse(new crypto.X509Certificate(fs.readFileSync(config.server.tls.certFile)).validTo),
       fleetSize: () => fleet.fleetSize(),
-      ready: () => probes['/readyz']().status === 200,
+      ready: readiness.isReady,
     })
     const frontend = await UwsFrontend.listen({
       host: config.server.host,
@@ -133,7 +137,9 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       probes,
       log,
     })
-    if (config.healthPort.port !== undefined) healthPort = await listenHealthPort(config.healthPort.host, config.healthPort.port, probes)
+    if (config.healthPort.port !== undefined) {
+      healthPort = await listenHealthPort(config.healthPort.host, config.healthPort.port, { '/ping': ping, '/readyz': readiness.detailedProbe })
+    }
     state = 'ready'
     log.info({ host: config.server.host, port: frontend.port, healthPort: healthPort?.port, stores: stores.map(s => s.uriPrefix) }, 'xksgate listening')
     const running = { health, deps, healthPort }

@@ -1,10 +1,11 @@
 /**
- * Optional plain-HTTP port for NLB target-group health checks (GET /ping, GET /readyz). A uWS App, not
- * node:http, because its listener sets SO_REUSEPORT like the TLS port: every serving process of a host, and the
- * old and new processes during a PM2 reload, can bind it at once.
+ * Optional plain-HTTP port for NLB target-group health checks and operators (GET or HEAD /ping, /readyz). A uWS
+ * App, not node:http, because its listener sets SO_REUSEPORT like the TLS port: every serving process of a host,
+ * and the old and new processes during a PM2 reload, can bind it at once.
  */
 import type { us_listen_socket } from '@trufflesuite/uws-js-unofficial'
-import { statusLine } from './http-status'
+import type { XksHttpResponse } from '../xks/http-types'
+import { writeResponse } from './respond'
 import type { Probe } from './uws-frontend'
 import { loadNativeUws } from './uws-native'
 
@@ -13,15 +14,18 @@ export interface HealthPort {
   close: () => void
 }
 
+const NOT_FOUND: XksHttpResponse = { status: 404, body: '{"status":"not found"}' }
+const METHOD_NOT_ALLOWED: XksHttpResponse = { status: 405, body: '{"status":"method not allowed"}', headers: { Allow: 'GET, HEAD' } }
+
 export async function listenHealthPort (host: string, port: number, probes: Readonly<Record<string, Probe>>): Promise<HealthPort> {
   const uws = loadNativeUws()
   const app = uws.App()
-  app.get('/*', (res, req) => {
+  app.any('/*', (res, req) => {
+    const method = req.getCaseSensitiveMethod()
+    const head = method === 'HEAD'
     const probe = probes[req.getUrl()]
-    const response = probe?.() ?? { status: 404, body: '{"status":"not found"}' }
-    res.cork(() => {
-      res.writeStatus(statusLine(response.status)).writeHeader('Content-Type', 'application/json').end(response.body)
-    })
+    const response = probe === undefined ? NOT_FOUND : head || method === 'GET' ? probe() : METHOD_NOT_ALLOWED
+    writeResponse(res, response, head, false)
   })
   const socket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(host, port, s => { if (s === false) reject(new Error(`cannot listen on ${host}:${port}`)); else resolve(s) })

@@ -1,22 +1,36 @@
 /**
  * Helpers for tests against several serving processes: learn which process a keep-alive connection reached
- * (GET /readyz names its pid), and send the byte-identical signed request again (SigV4 is deterministic for a
- * fixed X-Amz-Date), which is exactly what a replay is.
+ * (from the request log, which names the pid of every request), and send the byte-identical signed request again
+ * (SigV4 is deterministic for a fixed X-Amz-Date), which is exactly what a replay is.
  */
 import http from 'node:http'
-import type { Connection } from './dev-server'
-import { metadataFor, XksClient, type XksResponse } from './xks-client'
+import type { Connection, DevServer } from './dev-server'
+import { until } from './until'
+import { metadataFor, XksClient } from './xks-client'
 
 export interface RuntimeConnection extends Connection {
   readyUrl: string
   metricsUrl?: string
 }
 
-/** A client with one keep-alive connection, and the pid of the process at its other end. */
-export async function pinnedClient (connection: Connection): Promise<{ client: XksClient, pid: number, ready: XksResponse }> {
-  const client = new XksClient(connection, 1)
-  const ready = await client.send({ method: 'GET', path: '/readyz', unsigned: true })
-  return { client, pid: Number(ready.json.pid), ready }
+/**
+ * A client with one keep-alive connection, and the pid of the process at its other end: the one whose log line
+ * carries the kmsRequestId of a GetHealthStatus sent on that connection. (The TLS port's /readyz names no process.)
+ */
+export async function pinnedClient (server: DevServer): Promise<{ client: XksClient, pid: number }> {
+  const client = new XksClient(server.connection, 1)
+  const kmsRequestId = crypto.randomUUID()
+  const health = await client.send({ path: `${server.connection.uriPrefix}/health`, body: { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId } } })
+  if (health.status !== 200) throw new Error(`GetHealthStatus failed: ${health.status} ${health.body}`)
+  await until('the request in the log', () => loggedPid(server.output(), kmsRequestId) !== undefined)
+  return { client, pid: loggedPid(server.output(), kmsRequestId) ?? 0 }
+}
+
+function loggedPid (output: string, kmsRequestId: string): number | undefined {
+  const at = output.indexOf(`"kmsRequestId":"${kmsRequestId}"`)
+  if (at < 0) return undefined
+  const line = output.slice(output.lastIndexOf('\n', at) + 1, output.indexOf('\n', at))
+  return (JSON.parse(line) as { pid: number }).pid
 }
 
 /** One Encrypt request, fixed so that sending it twice sends the same signature. */

@@ -38,7 +38,7 @@ t.test('two processes: ready endpoints, aggregated metrics, crash replacement, g
   t.match(metrics, /nodejs_eventloop_lag_seconds/)
 
   // A crashed process is replaced.
-  const { client: pinned, pid } = await pinnedClient(connection)
+  const { client: pinned, pid } = await pinnedClient(server)
   pinned.close()
   process.kill(pid, 'SIGKILL')
   await until('the killed process is replaced', async () =>

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { freePort } from '../../src/dev/free-port'
 import { startDevServer } from '../helpers/dev-server'
 import { TWO_CORE_SIZING, fetchText, fixedEncrypt, sample, type RuntimeConnection } from '../helpers/cluster'
 import { startRedis } from '../helpers/redis-server'
@@ -8,7 +9,11 @@ import { XksClient } from '../helpers/xks-client'
 t.test('fail-open-local: Redis killed during traffic keeps serving, readiness degrades, then recovers', async t => {
   const redis = await startRedis()
   t.teardown(redis.stop)
-  const server = await startDevServer({ args: ['--processes', '2', '--redis', redis.url], env: TWO_CORE_SIZING })
+  const healthPort = await freePort()
+  const server = await startDevServer({
+    args: ['--processes', '2', '--redis', redis.url],
+    env: { ...TWO_CORE_SIZING, XKSGATE__healthPort__port: String(healthPort), XKSGATE__healthPort__host: '127.0.0.1' },
+  })
   t.teardown(server.stop)
   const connection = server.connection as RuntimeConnection
   const client = new XksClient(connection, 4)
@@ -20,8 +25,9 @@ t.test('fail-open-local: Redis killed during traffic keeps serving, readiness de
   })()
   await until('some traffic', () => statuses.length > 20)
   await redis.kill('SIGKILL')
+  // The reason is on the health port only; the TLS port says "not ready".
   await until('readiness reports Redis', async () => {
-    const ready = await client.send({ method: 'GET', path: '/readyz', unsigned: true })
+    const ready = await fetchText(`http://127.0.0.1:${healthPort}/readyz`)
     return ready.status === 503 && /Redis unreachable/.test(ready.body)
   })
   const duringOutage = statuses.length

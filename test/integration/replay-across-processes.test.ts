@@ -9,14 +9,14 @@ interface ReplayTally { sameProcess: number[], otherProcess: number[] }
 
 /** Sends one request, then replays it over fresh connections until `wanted` replays reached another process. */
 async function replayAcrossProcesses (server: DevServer, wanted: number): Promise<ReplayTally> {
-  const first = await pinnedClient(server.connection)
+  const first = await pinnedClient(server)
   const request = fixedEncrypt(server.connection)
   const original = await first.client.send(request)
   first.client.close()
   if (original.status !== 200) throw new Error(`original request failed: ${original.body}`)
   const tally: ReplayTally = { sameProcess: [], otherProcess: [] }
   for (let i = 0; i < 60 && tally.otherProcess.length < wanted; i++) {
-    const { client, pid } = await pinnedClient(server.connection)
+    const { client, pid } = await pinnedClient(server)
     const replay = await client.send(request)
     client.close()
     ;(pid === first.pid ? tally.sameProcess : tally.otherProcess).push(replay.status)

@@ -1,0 +1,142 @@
+/**
+ * HTTP/1.1 message framing (RFC 9112) on the TLS port, over raw sockets. What the frontend decides: a repeated
+ * Content-Length or Host is 400 ValidationException and the connection is closed; a body that is not complete
+ * within server.bodyTimeoutMs is cut off. What uWebSockets.js decides before the frontend sees a request (README
+ * "Behaviour → HTTP framing") is pinned here too, so a uWS upgrade that changes it fails this file.
+ */
+import t, { type Test } from 'tap'
+import { assertXksError, useDevServer } from '../helpers/conformance'
+import { RawTlsConnection, type RawResponse } from '../helpers/raw-http'
+
+const BODY_TIMEOUT_MS = 500
+const h = useDevServer(t, { server: { env: { XKSGATE__server__bodyTimeoutMs: String(BODY_TIMEOUT_MS) } } })
+
+async function open (t: Test): Promise<RawTlsConnection> {
+  const connection = await RawTlsConnection.open(h.conn)
+  t.teardown(() => connection.destroy())
+  return connection
+}
+
+const ping = 'GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+
+function assertValidation400 (t: Test, res: RawResponse): void {
+  assertXksError(t, { ...res, json: JSON.parse(res.body) as Record<string, unknown>, sentHeaders: {} }, 400, 'ValidationException')
+  t.equal(res.headers.connection, 'close', 'Connection: close')
+}
+
+/** Sends `bytes` and expects a 400 ValidationException, then the server closing the connection. */
+async function rejected (t: Test, bytes: string): Promise<void> {
+  const connection = await open(t)
+  connection.write(bytes)
+  assertValidation400(t, await connection.response())
+  await connection.closed()
+  t.equal(connection.unread, '', 'nothing after the 400')
+}
+
+/**
+ * Sends `bytes` followed by a pipelined GET /ping: the connection must close with the ping unanswered, since
+ * whatever follows a misframed request cannot be trusted to start a request (README "HTTP framing": uWS then
+ * closes before the 400 is written).
+ */
+async function closedUnserved (t: Test, bytes: string): Promise<void> {
+  const connection = await open(t)
+  connection.write(bytes + ping)
+  await connection.closed()
+  t.notMatch(connection.unread, /200 OK/, 'the pipelined request is not served')
+}
+
+const post = (headers: string[]): string =>
+  [`POST ${h.healthPath} HTTP/1.1`, ...headers, 'Content-Type: application/json', '', ''].join('\r\n')
+
+/** Heads that must not be served: [name, request headers, body sent with them]. */
+const misframed: Array<[string, string[], string]> = [
+  ['two different Content-Length values (RFC 9112 §6.3)', ['Content-Length: 2', 'Content-Length: 4'], '{}'],
+  ['a second Content-Length above server.maxBodyBytes (a framing error, not a body to read)', ['Content-Length: 2', 'Content-Length: 70000'], '{}'],
+  ['the same Content-Length twice (it must be single)', ['Content-Length: 2', 'Content-Length: 2'], '{}'],
+  ['two Host lines (RFC 9112 §3.2)', ['Host: example.com', 'Content-Length: 2'], '{}'],
+]
+for (const [name, headers, body] of misframed) {
+  t.test(`${name}: 400 and close`, async t => {
+    await rejected(t, post(['Host: 127.0.0.1', ...headers]) + body)
+  })
+  t.test(`${name}, with more bytes behind: closed, and nothing after it served`, async t => {
+    await closedUnserved(t, post(['Host: 127.0.0.1', ...headers]) + body + '{}')
+  })
+}
+
+t.test('HEAD with two Host lines: 400 without a body, and close', async t => {
+  const connection = await open(t)
+  connection.write('HEAD /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: example.com\r\n\r\n')
+  const res = await connection.response({ head: true })
+  t.equal(res.status, 400)
+  t.equal(res.headers.connection, 'close', 'Connection: close')
+  await connection.closed()
+  t.equal(connection.unread, '', 'no body')
+})
+
+t.test('a chunked body without extensions is read, and the connection stays usable', async t => {
+  const connection = await open(t)
+  connection.write(post(['Host: 127.0.0.1', 'Transfer-Encoding: chunked']) + '2\r\n{}\r\n0\r\n\r\n' + ping)
+  const answer = await connection.response()
+  t.equal(answer.status, 401, 'the unsigned request reached the XKS pipeline (401 AuthenticationFailedException)')
+  const next = await connection.response()
+  t.equal(next.status, 200, 'the next request on the connection is served')
+  t.equal(connection.unread, '')
+})
+
+t.test('a body that does not arrive within server.bodyTimeoutMs: the connection is closed, nothing answered', async t => {
+  const connection = await open(t)
+  const started = Date.now()
+  connection.write(post(['Host: 127.0.0.1', 'Content-Length: 100']) + '{"requestMetadata":')
+  const elapsed = await connection.closed() - started
+  t.ok(elapsed >= BODY_TIMEOUT_MS, `closed after ${elapsed} ms, not before the ${BODY_TIMEOUT_MS} ms budget`)
+  // The sweep runs every 250 ms; the rest is scheduling slack on a loaded 2-core machine.
+  t.ok(elapsed < BODY_TIMEOUT_MS + 2000, `closed after ${elapsed} ms, soon after the budget`)
+  t.equal(connection.unread, '', 'no response')
+})
+
+/** uWS closes these at once, before or right after the request handler runs: the client gets no status line. */
+const closedByUws: Array<[string, () => string]> = [
+  ['a chunk extension (uWS rejects it; RFC 9112 §7.1.1 says ignore it)',
+    () => post(['Host: 127.0.0.1', 'Transfer-Encoding: chunked']) + '2;ext=1\r\n{}\r\n0\r\n\r\n'],
+  ['Transfer-Encoding together with Content-Length (RFC 9112 §6.3: a possible smuggling attempt)',
+    () => post(['Host: 127.0.0.1', 'Transfer-Encoding: chunked', 'Content-Length: 2']) + '2\r\n{}\r\n0\r\n\r\n'],
+  ['no Host header', () => post(['Content-Length: 2']) + '{}'],
+  ['a Content-Length that is not a number', () => post(['Host: 127.0.0.1', 'Content-Length: 2x']) + '{}'],
+]
+for (const [name, bytes] of closedByUws) {
+  t.test(`uWS: ${name} → closed without an answer`, async t => {
+    const connection = await open(t)
+    connection.write(bytes())
+    await connection.closed()
+    t.equal(connection.unread, '', 'no response bytes')
+  })
+}
+
+/**
+ * uWS cannot parse these heads and waits for more bytes until its idle timeout (10 s, fixed at compile time; uSockets
+ * checks timeouts every 4 s, so 8 to 12 s), then closes without an answer. 48 header fields are parsed; a 49th is
+ * one too many.
+ */
+const heldByUws: Array<[string, string]> = [
+  ['49 header fields', `GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n${Array.from({ length: 48 }, (_, i) => `X-H${i}: v\r\n`).join('')}\r\n`],
+  ['a malformed header line (space in the field name)', 'GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: v\r\n\r\n'],
+  ['an HTTP/1.0 request line', 'GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'],
+]
+t.test('uWS: heads it cannot parse get no answer and are closed at its 10 s idle timeout', async t => {
+  // All at once: each waits out the same fixed timeout.
+  await Promise.all(heldByUws.map(async ([name, bytes]) => {
+    const connection = await open(t)
+    const started = Date.now()
+    connection.write(bytes)
+    const elapsed = await connection.closed(15_000) - started
+    t.ok(elapsed > 7000, `${name}: held for ${elapsed} ms`)
+    t.equal(connection.unread, '', `${name}: no response bytes`)
+  }))
+})
+
+t.test('48 header fields are still served', async t => {
+  const connection = await open(t)
+  connection.write(`GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n${Array.from({ length: 47 }, (_, i) => `X-H${i}: v\r\n`).join('')}\r\n`)
+  t.equal((await connection.response()).status, 200)
+})
