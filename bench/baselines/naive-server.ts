@@ -28,7 +28,7 @@ async function main (): Promise<void> {
   const env = await provisionDevEnvironment(dir, Number(port))
   const config = loadConfig({ file: env.configFile })
   const log = createLogger({ level: config.log.level })
-  const hsm = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin)
+  const hsm = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin.reveal())
   const redis = redisUrl === undefined ? undefined : createRedisClient({ mode: 'standalone', url: redisUrl })
   const health = new HealthMonitor({
     hsm,

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type RawConfig, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
+import { Secret } from './secret'
 import { validateUriPrefix } from '../xks/routes'
 
 export class ConfigError extends Error {
@@ -46,7 +47,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
 
   const raw = withDefaults as RawConfig
   const problems: string[] = []
-  const secret = (ref: SecretRefValue, field: string): string => resolveSecret(ref, field, baseDir, env, problems)
+  const secret = (ref: SecretRefValue, field: string): Secret => new Secret(resolveSecret(ref, field, baseDir, env, problems))
 
   const config: XksgateConfig = {
     ...raw,
@@ -58,7 +59,8 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
       credentials: store.credentials.map((c, j) => {
         const field = `/keyStores/${i}/credentials/${j}/secretAccessKey`
         const value = secret(c.secretAccessKey, field)
-        if (value !== '' && !SECRET_PATTERN.test(value)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
+        const revealed = value.reveal()
+        if (revealed !== '' && !SECRET_PATTERN.test(revealed)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
         return { accessKeyId: c.accessKeyId, secretAccessKey: value }
       }),
     })),
@@ -68,7 +70,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
   return deepFreeze(config)
 }
 
-function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => string, problems: string[]): ResolvedRedis {
+function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => Secret, problems: string[]): ResolvedRedis {
   const required = { standalone: ['url'], sentinel: ['sentinels', 'name'], cluster: ['nodes'] }[redis.mode] as Array<keyof typeof redis>
   for (const field of required) {
     if (redis[field] === undefined) problems.push(`/redis/${field}: required when /redis/mode is ${redis.mode}`)

@@ -3,6 +3,7 @@
  * once at startup; nothing else reads raw configuration.
  */
 import { Type, type Static } from '@sinclair/typebox'
+import type { Secret } from './secret'
 import { MAX_GCM_AAD_BYTES } from '../xks/gcm-aad'
 import { SPEC_MIN_AAD_BYTES, SPEC_MIN_PLAINTEXT_BYTES } from '../xks/validate'
 
@@ -201,23 +202,22 @@ export const ConfigSchema = Type.Object({
 export type RawConfig = Static<typeof ConfigSchema>
 export type SecretRefValue = Static<typeof SecretRef>
 
-type Resolved<T> = T extends SecretRefValue ? string : T
-/** Credentials with their secrets resolved to strings. */
-export interface ResolvedCredential { accessKeyId: string, secretAccessKey: string }
+/** Credentials with their secrets resolved. */
+export interface ResolvedCredential { accessKeyId: string, secretAccessKey: Secret }
 export interface ResolvedKeyStore extends Omit<RawConfig['keyStores'][number], 'credentials'> {
   credentials: ResolvedCredential[]
 }
 
 /** The redis section with its password resolved and its CA file read. */
 export interface ResolvedRedis extends Omit<NonNullable<RawConfig['redis']>, 'password' | 'tls'> {
-  password?: string
+  password?: Secret
   tls?: boolean | { ca?: string, servername?: string, rejectUnauthorized?: boolean }
 }
 
 /** The validated, resolved, frozen configuration every module receives. */
 export interface XksgateConfig {
   readonly server: RawConfig['server']
-  readonly hsm: Omit<RawConfig['hsm'], 'pin'> & { pin: Resolved<SecretRefValue> }
+  readonly hsm: Omit<RawConfig['hsm'], 'pin'> & { pin: Secret }
   readonly health: RawConfig['health']
   readonly limits: RawConfig['limits']
   readonly auth: RawConfig['auth']

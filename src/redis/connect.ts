@@ -1,5 +1,6 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { ConnectionOptions } from 'node:tls'
+import type { Secret } from '../config/secret'
 
 /**
  * Redis client factory for the replay cache and the fleet registry.
@@ -33,7 +34,7 @@ interface CommonRedisConnectionOptions {
   /** ACL user name (Redis 6+). Default: none (the `default` user). */
   username?: string
   /** AUTH password, already resolved from its env var or file by the config layer. Default: none. */
-  password?: string
+  password?: Secret
   /** Give up one connection attempt after this many ms, then back off and retry. Default 2000. */
   connectTimeoutMs?: number
   /** ioredis rejects a command unanswered after this many ms (callers also race their own timer). Default 50. */
@@ -92,7 +93,7 @@ export function createRedisClient (options: RedisConnectionOptions): RedisClient
   const tls = tlsOptions(options.tls)
   const common: RedisOptions = {
     username: options.username,
-    password: options.password,
+    password: options.password?.reveal(),
     connectTimeout: options.connectTimeoutMs ?? REDIS_CONNECTION_DEFAULTS.connectTimeoutMs,
     commandTimeout: options.commandTimeoutMs ?? REDIS_CONNECTION_DEFAULTS.commandTimeoutMs,
     connectionName: options.connectionName ?? REDIS_CONNECTION_DEFAULTS.connectionName,

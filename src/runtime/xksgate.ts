@@ -47,7 +47,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
   const pool = await Pkcs11Pool.start({
     modulePath: config.hsm.modulePath,
     tokenLabel: config.hsm.tokenLabel,
-    pin: config.hsm.pin,
+    pin: config.hsm.pin.reveal(),
     threads: config.hsm.threads,
     sessionsPerThread: config.hsm.sessionsPerThread,
     ivSource: config.hsm.ivSource,

@@ -13,7 +13,7 @@ export class Authenticator {
 
   constructor (stores: readonly KeyStore[], private readonly maxSkewSeconds: number, private readonly replay: ReplayGuard) {
     this.#policies = new Map(stores.map(store => [store.name, new CompiledSigV4Policy({
-      credentials: store.config.credentials,
+      credentials: store.config.credentials.map(c => ({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey.reveal() })),
       allowedRegions: store.config.allowedRegions,
       maxSkewSeconds,
     })]))

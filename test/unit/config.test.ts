@@ -1,30 +1,13 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load'
-
-const SECRET = 'FYtE5EFA5FT0mCc3DrGUe2sti527BitkQ0Zr9MO9fvE'
+import { FIXTURE_SECRET as SECRET, configFixture } from '../helpers/config-fixture'
 
 function fixture (): { dir: string, config: Record<string, any> } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-config-'))
-  fs.writeFileSync(path.join(dir, 'cert.pem'), 'x')
-  fs.writeFileSync(path.join(dir, 'key.pem'), 'x')
-  fs.writeFileSync(path.join(dir, 'secret'), SECRET + '\n')
-  return {
-    dir,
-    config: {
-      server: { tls: { certFile: 'cert.pem', keyFile: 'key.pem' } },
-      hsm: { tokenLabel: 'tok', pin: { env: 'TEST_PIN' } },
-      health: { keyLabel: 'health' },
-      keyStores: [{
-        name: 'a',
-        uriPrefix: '/a/kms/xks/v1',
-        credentials: [{ accessKeyId: 'AKIAI2SFODNN7EXAMPLE', secretAccessKey: { file: 'secret' } }],
-        keys: { foo: { label: 'foo' } },
-      }],
-    },
-  }
+  const f = configFixture()
+  t.teardown(f.cleanup)
+  return f
 }
 
 function problemsOf (fn: () => unknown): string[] {
@@ -43,12 +26,12 @@ t.test('a minimal config gets every default, resolved secrets and absolute paths
   t.equal(loaded.server.port, 8443)
   t.equal(loaded.server.maxBodyBytes, 65536)
   t.equal(loaded.hsm.threads, 2)
-  t.equal(loaded.hsm.pin, '1234')
+  t.equal(loaded.hsm.pin.reveal(), '1234')
   t.equal(loaded.limits.maxPlaintextBytes, 8192)
   t.equal(loaded.auth.maxSkewSeconds, 300)
-  t.equal(loaded.keyStores[0].credentials[0].secretAccessKey, SECRET, 'trailing newline of a secret file is dropped')
+  t.equal(loaded.keyStores[0].credentials[0].secretAccessKey.reveal(), SECRET, 'trailing newline of a secret file is dropped')
   t.equal(loaded.keyStores[0].keys.foo.disabled, undefined, 'absent means enabled')
-  t.equal(loaded.server.tls.certFile, path.join(dir, 'cert.pem'))
+  t.equal(loaded.server.tls.certFile, path.join(dir, 'tls', 'cert.pem'))
   t.ok(Object.isFrozen(loaded.keyStores[0].credentials[0]), 'deeply frozen')
 })
 
@@ -108,7 +91,7 @@ t.test('runtime sections: defaults, Redis password by reference, mode-specific f
   t.same(plain.shutdown, { graceMs: 0, drainMs: 10000, lingerMs: 1000 })
   t.same(plain.metrics, { port: 9464, host: '127.0.0.1' })
   const withRedis = validateConfig({ ...config, redis: { url: 'rediss://r:6380', password: { env: 'REDIS_PW' } } }, { baseDir: dir, env: { TEST_PIN: '1', REDIS_PW: 's3cret' } })
-  t.equal(withRedis.redis?.password, 's3cret')
+  t.equal(withRedis.redis?.password?.reveal(), 's3cret')
   t.equal(withRedis.redis?.mode, 'standalone')
   t.same(problemsOf(() => validateConfig({ ...config, redis: { mode: 'sentinel', sentinels: [{ host: 'a', port: 26379 }] } }, { baseDir: dir, env: { TEST_PIN: '1' } })),
     ['/redis/name: required when /redis/mode is sentinel'])
