@@ -22,6 +22,7 @@ async function main (): Promise<void> {
       processes: { type: 'string', default: '1' },
       redis: { type: 'string' },
       'metrics-port': { type: 'string', default: '0' },
+      'softhsm-module': { type: 'string' },
     },
   })
   const dir = path.resolve(values.dir)
@@ -31,7 +32,7 @@ async function main (): Promise<void> {
   // Every process must bind the same port, so a free one is chosen here rather than by each process.
   if (port === 0 && processes > 1) port = await freePort()
 
-  const env = await provisionDevEnvironment(dir, port)
+  const env = await provisionDevEnvironment(dir, port, { softhsmModule: values['softhsm-module'] })
   // Environment overrides reach the forked processes too (they inherit process.env and read the same file).
   process.env.XKSGATE__cluster__processes = String(processes)
   process.env.XKSGATE__metrics__port = String(portArg('--metrics-port', values['metrics-port']))

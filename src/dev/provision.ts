@@ -27,7 +27,12 @@ export interface DevEnvironment {
   secretAccessKey: string
 }
 
-export async function provisionDevEnvironment (dir: string, port: number): Promise<DevEnvironment> {
+export interface DevOptions {
+  /** The SoftHSM library; default: the first of the usual install locations that exists. */
+  softhsmModule?: string
+}
+
+export async function provisionDevEnvironment (dir: string, port: number, options: DevOptions = {}): Promise<DevEnvironment> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const pinFile = path.join(dir, 'secrets', 'hsm-pin')
   const secretFile = path.join(dir, 'secrets', 'secret-access-key')
@@ -39,6 +44,7 @@ export async function provisionDevEnvironment (dir: string, port: number): Promi
 
   const { modulePath } = await provisionSoftHsm({
     dir: path.join(dir, 'softhsm'),
+    modulePath: options.softhsmModule,
     tokenLabel: DEV_TOKEN_LABEL,
     soPin,
     pin,

@@ -7,18 +7,16 @@ import { startDevServer } from '../helpers/dev-server'
 import { repoRoot } from '../helpers/paths'
 
 t.test('without softhsm2 the embedded default says how to install it', async t => {
-  // A PATH holding only node and openssl: softhsm2-util cannot be found, as on a machine without the package.
-  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-bin-'))
+  // As on a machine without the package: no SoftHSM library where it is looked for.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-nohsm-'))
-  t.teardown(() => { fs.rmSync(bin, { recursive: true, force: true }); fs.rmSync(dir, { recursive: true, force: true }) })
-  fs.symlinkSync(process.execPath, path.join(bin, 'node'))
-  const result = spawnSync(path.join(bin, 'node'), [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', dir, '--port', '0'], {
-    env: { PATH: bin },
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const missing = path.join(dir, 'no-such-dir', 'libsofthsm2.so')
+  const result = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', dir, '--port', '0', '--softhsm-module', missing], {
     encoding: 'utf8',
     timeout: 30_000,
   })
   t.equal(result.status, 1)
-  t.match(result.stderr, 'softhsm2 is not installed. Install it with: sudo apt-get install -y softhsm2')
+  t.match(result.stderr, `softhsm2 is not installed. Install it with: sudo apt-get install -y softhsm2 (no SoftHSM library at ${missing})`)
   t.notOk(fs.existsSync(path.join(dir, 'connection.json')))
 })
 
