@@ -8,6 +8,7 @@ import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type RawConfig, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
 import { Secret } from './secret'
+import { tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
 
 export class ConfigError extends Error {
@@ -106,7 +107,7 @@ function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env
 }
 
 function crossFieldProblems (config: XksgateConfig): string[] {
-  const problems: string[] = []
+  const problems: string[] = [...keyLabelProblems(config)]
   const prefixes = new Set<string>()
   const accessKeyIds = new Set<string>()
   const names = new Set<string>()
@@ -127,10 +128,31 @@ function crossFieldProblems (config: XksgateConfig): string[] {
     })
   })
   if (config.cluster.restartMinMs > config.cluster.restartMaxMs) problems.push('/cluster/restartMinMs: must not exceed /cluster/restartMaxMs')
-  for (const field of ['certFile', 'keyFile'] as const) {
-    const file = config.server.tls[field]
-    if (!fs.existsSync(file)) problems.push(`/server/tls/${field}: ${file} does not exist`)
-  }
+  problems.push(...tlsFileProblems(config.server.tls))
+  return problems
+}
+
+/**
+ * HSM labels: the health-check key is nobody's customer key (the deep check encrypts with it every few seconds,
+ * spec §GetHealthStatus), and key stores never share a key. A key store is one customer's isolated store (spec
+ * §"URI path prefix"); sharing would let one store's `disabled` or rotation leave the other's copy of the key live.
+ * Two ids for one label inside one store stay allowed: they are one customer's choice.
+ */
+function keyLabelProblems (config: XksgateConfig): string[] {
+  const problems: string[] = []
+  const owner = new Map<string, { store: number, field: string }>()
+  config.keyStores.forEach((store, i) => {
+    for (const [keyId, key] of Object.entries(store.keys)) {
+      const field = `/keyStores/${i}/keys/${keyId}/label`
+      const label = JSON.stringify(key.label)
+      if (key.label === config.health.keyLabel) {
+        problems.push(`/health/keyLabel: ${label} is also the customer key ${field}; the health check needs a key of its own`)
+      }
+      const first = owner.get(key.label)
+      if (first === undefined) owner.set(key.label, { store: i, field })
+      else if (first.store !== i) problems.push(`${field}: ${label} is also the key ${first.field} of another key store; key stores must not share HSM keys`)
+    }
+  })
   return problems
 }
 

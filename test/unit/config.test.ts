@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load'
+import { ensureSelfSignedCert } from '../../src/dev/tls-cert'
 import { FIXTURE_SECRET as SECRET, configFixture } from '../helpers/config-fixture'
 
 function fixture (): { dir: string, config: Record<string, any> } {
@@ -60,7 +61,11 @@ const cases: Array<[string, (c: Record<string, any>) => void, RegExp]> = [
   ['AAD limit past the u16 length prefix', c => { c.limits = { maxAadBytes: 65536 } }, /\/limits\/maxAadBytes/],
   ['health interval above one minute', c => { c.health.intervalMs = 61000 }, /\/health\/intervalMs/],
   ['bad key id', c => { c.keyStores[0].keys = { 'bad/id': { label: 'x' } } }, /\/keyStores\/0\/keys/],
-  ['missing certificate', c => { c.server.tls.certFile = 'absent.pem' }, /\/server\/tls\/certFile: .*absent\.pem does not exist/],
+  ['missing certificate', c => { c.server.tls.certFile = 'absent.pem' }, /^\/server\/tls\/certFile: cannot read .*absent\.pem: ENOENT$/],
+  ['certificate file without a certificate', c => { c.server.tls.certFile = 'secret' }, /^\/server\/tls\/certFile: .*secret holds no PEM certificate$/],
+  ['key file without a key', c => { c.server.tls.keyFile = c.server.tls.certFile }, /^\/server\/tls\/keyFile: .*cert\.pem holds no unencrypted PEM private key$/],
+  ['health key that is a customer key', c => { c.health.keyLabel = 'foo' }, /^\/health\/keyLabel: "foo" is also the customer key \/keyStores\/0\/keys\/foo\/label/],
+  ['one HSM key in two key stores', c => { c.keyStores.push({ name: 'b', uriPrefix: '/b/kms/xks/v1', credentials: [{ accessKeyId: 'BKIAI2SFODNN7EXAMPLE', secretAccessKey: SECRET }], keys: { bar: { label: 'foo' } } }) }, /^\/keyStores\/1\/keys\/bar\/label: "foo" is also the key \/keyStores\/0\/keys\/foo\/label of another key store/],
   ['duplicate prefix', c => { c.keyStores.push({ ...c.keyStores[0], name: 'b', credentials: [{ accessKeyId: 'BKIAI2SFODNN7EXAMPLE', secretAccessKey: SECRET }] }) }, /\/keyStores\/1\/uriPrefix: .* is used by another key store/],
   ['duplicate access key id', c => { c.keyStores.push({ ...c.keyStores[0], name: 'b', uriPrefix: '/b/kms/xks/v1' }) }, /\/keyStores\/1\/credentials\/0\/accessKeyId: used more than once/],
   ['no key stores', c => { c.keyStores = [] }, /\/keyStores/],
@@ -74,6 +79,23 @@ for (const [name, mutate, expected] of cases) {
     t.ok(problems.some(p => expected.test(p)), `${expected} in ${JSON.stringify(problems)}`)
   })
 }
+
+t.test('a certificate and a key that do not belong together name /server/tls, before any server sees them', async t => {
+  const { dir, config } = fixture()
+  const other = ensureSelfSignedCert(path.join(dir, 'other-tls'))
+  config.server.tls.keyFile = other.keyFile
+  const problems = problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } }))
+  t.same(problems, [`/server/tls: the private key in ${other.keyFile} does not belong to the certificate in ${path.join(dir, 'tls', 'cert.pem')}`])
+  t.notMatch(problems.join('\n'), /PRIVATE KEY/, 'the key itself is never quoted')
+  config.server.tls.certFile = other.certFile
+  t.same(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [], 'the matching pair is accepted')
+})
+
+t.test('two key ids for one HSM label inside one key store are accepted', async t => {
+  const { dir, config } = fixture()
+  config.keyStores[0].keys.alias = { label: 'foo' }
+  t.same(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [])
+})
 
 t.test('error messages never contain secret values', async t => {
   const { dir, config } = fixture()
