@@ -5,11 +5,12 @@
  */
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from './config/load'
-import { createLogger } from './log'
+import { loadConfig } from './config/load'
+import { createLogger, type Logger } from './log'
+import { exitOnStartupFailure } from './runtime/exit'
 import { launch } from './runtime/launch'
 
-async function main (): Promise<void> {
+async function main (log: Logger): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } })
   const file = values.config ?? process.env.XKSGATE_CONFIG
   if (file === undefined) {
@@ -17,8 +18,7 @@ async function main (): Promise<void> {
     process.exit(2)
   }
   const config = loadConfig({ file })
-  const instance = process.env.NODE_APP_INSTANCE
-  const log = createLogger({ level: config.log.level, base: { worker: 0, ...(instance !== undefined && { instance: Number(instance) }) } })
+  log.level = config.log.level
   await launch({
     config,
     configFile: path.resolve(file),
@@ -30,7 +30,7 @@ async function main (): Promise<void> {
   })
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`xksgate: ${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`)
-  process.exit(err instanceof ConfigError ? 2 : 1)
-})
+const instance = process.env.NODE_APP_INSTANCE
+// Created before the config is read (at its default level), so that even a config error is logged as JSON.
+const log = createLogger({ level: 'info', base: { worker: 0, ...(instance !== undefined && { instance: Number(instance) }) } })
+main(log).catch((err: unknown) => exitOnStartupFailure('xksgate', err, log))

@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster'
 import path from 'node:path'
 import type { XksgateConfig } from '../config/schema'
 import type { Logger } from '../log'
+import { CONFIG_ERROR_EXIT, StartupError } from '../runtime/exit'
 import { CONFIG_FILE_ENV, WORKER_ENV, isReadyMessage } from './messages'
 
 export interface ClusterPrimary {
@@ -53,7 +54,8 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
     const wasReady = ready.delete(worker.id)
     if (stopping) return
     if (!started) {
-      failStart(new Error(`serving process ${worker.id} exited during startup (code ${code}, signal ${signal})`))
+      // Its own error is on stderr already; its exit status says whether restarting could help.
+      failStart(new StartupError(`serving process ${worker.id} exited during startup (code ${code}, signal ${signal})`, code === CONFIG_ERROR_EXIT ? code : 1))
       return
     }
     const delay = Math.min(config.cluster.restartMaxMs, config.cluster.restartMinMs * 2 ** failures)

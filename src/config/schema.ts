@@ -27,6 +27,11 @@ const ExternalKey = Type.Object({
   label: Type.String({ minLength: 1, maxLength: 256 }),
   /** Reported as keyStatus DISABLED; Encrypt/Decrypt answer InvalidStateException. Default false. */
   disabled: Type.Optional(Type.Boolean()),
+  /**
+   * The usages the key must allow, exactly (CKA_ENCRYPT, CKA_DECRYPT), checked at startup. Absent: at least one
+   * of them. [] declares a key that can do neither, on purpose (the official test client's "impotent" key).
+   */
+  usage: Type.Optional(Type.Array(Type.Union([Type.Literal('ENCRYPT'), Type.Literal('DECRYPT')]), { uniqueItems: true })),
 }, strict)
 
 const KeyStore = Type.Object({

@@ -7,13 +7,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../config/load'
-import { createLogger } from '../log'
+import { loadConfig } from '../config/load'
+import { createLogger, type Logger } from '../log'
+import { StartupError, exitOnStartupFailure } from '../runtime/exit'
 import { launch } from '../runtime/launch'
 import { freePort } from './free-port'
 import { DEV_KEYS, provisionDevEnvironment, writeJson } from './provision'
 
-async function main (): Promise<void> {
+async function main (log: Logger): Promise<void> {
   const { values } = parseArgs({
     options: {
       dir: { type: 'string', default: '.xksgate-dev' },
@@ -32,13 +33,15 @@ async function main (): Promise<void> {
   // Every process must bind the same port, so a free one is chosen here rather than by each process.
   if (port === 0 && processes > 1) port = await freePort()
 
+  // Every provisioning failure (softhsm2 or openssl missing, a token that refuses its PIN) says what to do.
   const env = await provisionDevEnvironment(dir, port, { softhsmModule: values['softhsm-module'] })
+    .catch((err: unknown) => { throw new StartupError((err as Error).message) })
   // Environment overrides reach the forked processes too (they inherit process.env and read the same file).
   process.env.XKSGATE__cluster__processes = String(processes)
   process.env.XKSGATE__metrics__port = String(portArg('--metrics-port', values['metrics-port']))
   if (values.redis !== undefined) process.env.XKSGATE__redis = JSON.stringify({ url: values.redis })
   const config = loadConfig({ file: env.configFile })
-  const log = createLogger({ level: config.log.level, base: { worker: 0 } })
+  log.level = config.log.level
   const connectionFile = path.join(dir, 'connection.json')
   await launch({
     config,
@@ -69,8 +72,6 @@ function portArg (name: string, value: string): number {
   return port
 }
 
-
-main().catch((err: unknown) => {
-  process.stderr.write(`xksgate dev: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`)
-  process.exit(1)
-})
+// Created before the config is read (at its default level), so that even a config error is logged as JSON.
+const log = createLogger({ level: 'info', base: { worker: 0 } })
+main(log).catch((err: unknown) => exitOnStartupFailure('xksgate dev', err, log))

@@ -12,6 +12,7 @@ import { ProcessMetrics } from '../metrics/process-metrics'
 import { startMetricsServer, type MetricsServer } from '../metrics/server'
 import { exitWhenStopped } from './exit'
 import { serve } from './serve'
+import { listenOrExplain } from './startup-checks'
 
 export interface Launched {
   port: number
@@ -37,7 +38,8 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
   let metricsServer: MetricsServer | undefined
   const openMetrics = async (render: () => Promise<string>): Promise<number | undefined> => {
     if (config.metrics.port === null) return undefined
-    metricsServer = await startMetricsServer(config.metrics.host, config.metrics.port, render, log)
+    const { host, port } = config.metrics
+    metricsServer = await listenOrExplain('/metrics/port', host, port, startMetricsServer(host, port, render, log))
     return metricsServer.port
   }
   if (processes === 1) {

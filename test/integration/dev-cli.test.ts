@@ -50,10 +50,11 @@ t.test('an HSM that cannot be used at startup stops the proxy with the cause, an
   const first = await startDevServer()
   t.teardown(() => fs.rmSync(first.dir, { recursive: true, force: true }))
   t.equal(await first.stop(), 0)
+  // Each names the field to fix; exit 2: the configuration is at fault, restarting cannot help.
   const cases: Array<[string, Record<string, string>, RegExp]> = [
-    ['missing PKCS#11 module', { XKSGATE__hsm__modulePath: '/nonexistent/libpkcs11.so' }, /\/nonexistent\/libpkcs11\.so could not be loaded/],
-    ['wrong PIN', { XKSGATE__hsm__pin: '"000000"' }, /CKR_PIN_INCORRECT/],
-    ['unknown token', { XKSGATE__hsm__tokenLabel: 'no-such-token' }, /token label "no-such-token" not found/],
+    ['missing PKCS#11 module', { XKSGATE__hsm__modulePath: '/nonexistent/libpkcs11.so' }, /^ {2}\/hsm\/modulePath: PKCS#11 module \/nonexistent\/libpkcs11\.so could not be loaded/m],
+    ['wrong PIN', { XKSGATE__hsm__pin: '"000000"' }, /^ {2}\/hsm\/pin: C_Login: CKR_PIN_INCORRECT$/m],
+    ['unknown token', { XKSGATE__hsm__tokenLabel: 'no-such-token' }, /^ {2}\/hsm\/tokenLabel: token label "no-such-token" not found/m],
   ]
   for (const [name, env, cause] of cases) {
     const result = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', first.dir, '--port', '0'], {
@@ -61,8 +62,10 @@ t.test('an HSM that cannot be used at startup stops the proxy with the cause, an
       encoding: 'utf8',
       timeout: 60_000,
     })
-    t.not(result.status, 0, `${name}: exits non-zero`)
-    t.match(result.stdout + result.stderr, cause, `${name}: says why`)
+    t.equal(result.status, 2, `${name}: exits 2`)
+    t.match(result.stderr, cause, `${name}: names the field and says why`)
+    t.notMatch(result.stderr, /^\s+at \S/m, `${name}: no stack trace`)
+    t.match(result.stdout, /"level":60,.*"msg":"startup failed: invalid configuration"/, `${name}: one fatal JSON line`)
     t.notOk(fs.existsSync(path.join(first.dir, 'connection.json')), `${name}: never claims to be ready`)
   }
 })
