@@ -11,6 +11,9 @@ import { Secret } from './secret'
 import { tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
 
+/** Exit status of a configuration or command-line error: running it again unchanged cannot help. */
+export const CONFIG_ERROR_EXIT = 2
+
 export class ConfigError extends Error {
   constructor (readonly problems: string[]) {
     super('invalid configuration:\n  ' + problems.join('\n  '))

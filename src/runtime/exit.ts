@@ -3,11 +3,8 @@
  * one JSON line on the log and a short message on stderr; expected failures (a configuration error, an HSM that
  * refuses the PIN, a port in use, a missing module) carry no stack trace, since the message says all there is.
  */
-import { ConfigError } from '../config/load'
+import { CONFIG_ERROR_EXIT, ConfigError } from '../config/load'
 import { flushLogger, type Logger } from '../log'
-
-/** Exit status of a configuration error: restarting with the same configuration cannot help. */
-export const CONFIG_ERROR_EXIT = 2
 
 /** An expected startup failure that is not the configuration's fault alone (a port in use, an HSM that is down). */
 export class StartupError extends Error {
