@@ -28,6 +28,15 @@ export interface PrimaryOptions {
   log: Logger
 }
 
+/**
+ * The other process a primary's line is about, under a key of its own: every line already carries the primary's
+ * own `pid` and `worker` (log.ts), and a second `pid` on one line is a duplicate key that jq would take as the
+ * line's origin.
+ */
+function identity (worker: Worker): { worker: number, pid: number | undefined } {
+  return { worker: worker.id, pid: worker.process.pid }
+}
+
 export async function startPrimary ({ config, configFile, processes, log }: PrimaryOptions): Promise<ClusterPrimary> {
   cluster.setupPrimary({ exec: path.join(__dirname, 'worker.js') })
   const ready = new Set<number>()
@@ -45,7 +54,7 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
       ready.add(worker.id)
       port = message.port
       failures = 0
-      log.info({ worker: worker.id, pid: worker.process.pid, ready: ready.size, of: processes }, 'serving process ready')
+      log.info({ servingProcess: identity(worker), ready: ready.size, of: processes }, 'serving process ready')
       if (!started && ready.size === processes) allReady()
     })
     return worker
@@ -61,7 +70,10 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
     }
     const delay = Math.min(config.cluster.restartMaxMs, config.cluster.restartMinMs * 2 ** failures)
     if (!wasReady) failures++
-    log.error({ worker: worker.id, code, signal, restartInMs: delay }, 'serving process died; replacing it')
+    // A process stopped by a signal sent to it alone exits 0 after its graceful stop: unexpected, not a crash.
+    const clean = code === 0 && signal === null
+    log[clean ? 'warn' : 'error']({ servingProcess: identity(worker), code, signal, restartInMs: delay },
+      clean ? 'serving process exited cleanly; replacing it' : 'serving process died; replacing it')
     // Not unref'd: with every process dead (and no metrics port) this timer is what keeps the primary alive.
     setTimeout(() => { if (!stopping) fork() }, delay)
   })
