@@ -2,6 +2,7 @@
  * The configuration schema: one typed object, every default in one place. `load.ts` validates a file against it
  * once at startup; nothing else reads raw configuration.
  */
+import { hostname } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import type { Secret } from './secret'
 import { MAX_GCM_AAD_BYTES } from '../xks/gcm-aad'
@@ -148,8 +149,11 @@ const Replay = Type.Object({
 }, strict)
 
 const Fleet = Type.Object({
-  /** What counts as one proxy in xksProxyFleetSize. Default: the host name (all processes of a host count once). */
-  instanceId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  /**
+   * What counts as one proxy in xksProxyFleetSize. Default: the host name, so all processes of a host count once
+   * (KMS reads the fleet size as proxies, not as processes on them).
+   */
+  instanceId: Type.String({ minLength: 1, maxLength: 200, default: hostname() }),
   heartbeatMs: Type.Integer({ minimum: 500, maximum: 60000, default: 5000 }),
   keyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'xksgate:' }),
 }, strict)

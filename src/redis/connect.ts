@@ -35,14 +35,12 @@ interface CommonRedisConnectionOptions {
   username?: string
   /** AUTH password, already resolved from its env var or file by the config layer. Default: none. */
   password?: Secret
-  /** Give up one connection attempt after this many ms, then back off and retry. Default 2000. */
-  connectTimeoutMs?: number
-  /** ioredis rejects a command unanswered after this many ms (callers also race their own timer). Default 50. */
-  commandTimeoutMs?: number
+  /** Give up one connection attempt after this many ms, then back off and retry (config: redis.connectTimeoutMs). */
+  connectTimeoutMs: number
+  /** ioredis rejects a command unanswered after this many ms; callers also race their own timer (config: replay.commandTimeoutMs). */
+  commandTimeoutMs: number
   /** Longest pause between reconnection attempts, in ms (exponential backoff from 50 ms, with jitter). Default 2000. */
   maxReconnectDelayMs?: number
-  /** Name shown by CLIENT LIST, to tell proxy connections apart. Default 'xksgate'. */
-  connectionName?: string
 }
 
 export type RedisConnectionOptions = CommonRedisConnectionOptions & (
@@ -78,15 +76,13 @@ export type RedisConnectionOptions = CommonRedisConnectionOptions & (
 
 export type RedisClient = Redis | Cluster
 
-export const REDIS_CONNECTION_DEFAULTS = {
-  connectTimeoutMs: 2000,
-  commandTimeoutMs: 50,
-  maxReconnectDelayMs: 2000,
-  connectionName: 'xksgate',
-} as const
+// Not configurable: recovering within 2 s of Redis coming back is what the README promises.
+const MAX_RECONNECT_DELAY_MS = 2000
+// Shown by CLIENT LIST, to tell the proxy's connections apart.
+const CONNECTION_NAME = 'xksgate'
 
 export function createRedisClient (options: RedisConnectionOptions): RedisClient {
-  const maxDelay = options.maxReconnectDelayMs ?? REDIS_CONNECTION_DEFAULTS.maxReconnectDelayMs
+  const maxDelay = options.maxReconnectDelayMs ?? MAX_RECONNECT_DELAY_MS
   // Never returns a non-number: giving up would leave the proxy degraded until restart.
   const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times - 1, 16), maxDelay) +
     Math.floor(Math.random() * 50)
@@ -94,9 +90,9 @@ export function createRedisClient (options: RedisConnectionOptions): RedisClient
   const common: RedisOptions = {
     username: options.username,
     password: options.password?.reveal(),
-    connectTimeout: options.connectTimeoutMs ?? REDIS_CONNECTION_DEFAULTS.connectTimeoutMs,
-    commandTimeout: options.commandTimeoutMs ?? REDIS_CONNECTION_DEFAULTS.commandTimeoutMs,
-    connectionName: options.connectionName ?? REDIS_CONNECTION_DEFAULTS.connectionName,
+    connectTimeout: options.connectTimeoutMs,
+    commandTimeout: options.commandTimeoutMs,
+    connectionName: CONNECTION_NAME,
     enableAutoPipelining: true,
     // Commands lost with a dropped connection fail at the first reconnect attempt instead of waiting for more.
     maxRetriesPerRequest: 1,

@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load'
@@ -112,9 +113,11 @@ t.test('runtime sections: defaults, Redis password by reference, mode-specific f
   t.same(plain.cluster, { processes: 0, restartMinMs: 100, restartMaxMs: 10000 })
   t.same(plain.shutdown, { graceMs: 0, drainMs: 10000, lingerMs: 1000 })
   t.same(plain.metrics, { port: 9464, host: '127.0.0.1' })
+  t.same(plain.fleet, { instanceId: os.hostname(), heartbeatMs: 5000, keyPrefix: 'xksgate:' }, 'one fleet member per host by default')
   const withRedis = validateConfig({ ...config, redis: { url: 'rediss://r:6380', password: { env: 'REDIS_PW' } } }, { baseDir: dir, env: { TEST_PIN: '1', REDIS_PW: 's3cret' } })
   t.equal(withRedis.redis?.password?.reveal(), 's3cret')
   t.equal(withRedis.redis?.mode, 'standalone')
+  t.equal(withRedis.redis?.connectTimeoutMs, 2000)
   t.same(problemsOf(() => validateConfig({ ...config, redis: { mode: 'sentinel', sentinels: [{ host: 'a', port: 26379 }] } }, { baseDir: dir, env: { TEST_PIN: '1' } })),
     ['/redis/name: required when /redis/mode is sentinel'])
   t.same(problemsOf(() => validateConfig({ ...config, redis: { url: 'redis://x', password: { env: 'MISSING' } } }, { baseDir: dir, env: { TEST_PIN: '1' } })),
