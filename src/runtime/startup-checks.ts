@@ -7,6 +7,7 @@
 import { ConfigError } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { HsmBackend, KeyAttributes } from '../hsm/types'
+import { loadNativeUws } from '../server/uws-native'
 import { StartupError } from './exit'
 
 type Usage = 'ENCRYPT' | 'DECRYPT'
@@ -86,18 +87,38 @@ function keyMisfits (key: KeyAttributes, check: KeyCheck): string[] {
   return misfits
 }
 
-/** A port that cannot be bound is an expected failure: it names the field, without a stack trace. */
+/**
+ * A port that cannot be bound is an expected failure: it names the field, without a stack trace. Any other
+ * failure of the listener's start passes through unchanged.
+ */
 export async function listenOrExplain<T> (field: string, host: string, port: number, listening: Promise<T>): Promise<T> {
   try {
     return await listening
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const why = code === 'EADDRINUSE'
-      ? 'the port is in use'
-      : code === 'EACCES'
-        ? 'no permission to bind it'
-        // uWS gives no reason; with SO_REUSEPORT a port is refused only when held by a non-sharing socket.
-        : 'the port is in use by a program that does not share it, or binding it needs a privilege this process lacks'
-    throw new StartupError(`${field}: cannot listen on ${host}:${port}: ${why}`)
+    const why = bindFailure(err)
+    throw why === undefined ? err : new StartupError(`${field}: cannot listen on ${host}:${port}: ${why}`)
+  }
+}
+
+function bindFailure (err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') return 'the port is in use'
+  if (code === 'EACCES') return 'no permission to bind it'
+  // uWS says only this (src/server); with SO_REUSEPORT a port is refused when a non-sharing socket holds it.
+  if (err instanceof Error && err.message.startsWith('cannot listen on ')) {
+    return 'the port is in use by a program that does not share it, or binding it needs a privilege this process lacks'
+  }
+  return undefined
+}
+
+/**
+ * Loads the uWebSockets.js native binary before anything slow (the HSM login): when it cannot load on this
+ * platform, that is an expected failure with its own explanation, not a crash with a stack trace.
+ */
+export function requireNativeUws (): void {
+  try {
+    loadNativeUws()
+  } catch (err) {
+    throw new StartupError((err as Error).message)
   }
 }

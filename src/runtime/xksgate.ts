@@ -20,7 +20,7 @@ import { buildKeyStores } from '../xks/key-stores'
 import { createXksHandler } from '../xks/pipeline'
 import { readinessProbe, type LifecycleState } from './readiness'
 import { startRedisDeps, type RedisDeps } from './redis-deps'
-import { hsmStartError, listenOrExplain, requireUsableKeys } from './startup-checks'
+import { hsmStartError, listenOrExplain, requireNativeUws, requireUsableKeys } from './startup-checks'
 
 // The spec lets GetHealthStatus answer from a cached deep check no older than one minute.
 const HEALTH_MAX_AGE_MS = 60_000
@@ -45,6 +45,7 @@ export interface StartOptions {
 export async function startXksgate (config: XksgateConfig, log: Logger, options: StartOptions): Promise<RunningXksgate> {
   const { metrics } = options
   let state: LifecycleState = 'starting'
+  requireNativeUws()
   const pool = await Pkcs11Pool.start({
     modulePath: config.hsm.modulePath,
     tokenLabel: config.hsm.tokenLabel,

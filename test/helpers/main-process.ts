@@ -18,9 +18,12 @@ export interface MainResult {
   stderr: string
 }
 
-/** Runs main.js to its exit; `until` (given the output so far) may end it early with SIGTERM, e.g. once ready. */
-export async function runMain (args: string[], options: { env?: NodeJS.ProcessEnv, until?: (stdout: string) => boolean, timeoutMs?: number } = {}): Promise<MainResult> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Runs main.js (or `main`, another build of it) to its exit; `until` (given the output so far) may end it early
+ * with SIGTERM, e.g. once ready.
+ */
+export async function runMain (args: string[], options: { env?: NodeJS.ProcessEnv, until?: (stdout: string) => boolean, timeoutMs?: number, main?: string } = {}): Promise<MainResult> {
+  const child = spawn(process.execPath, [options.main ?? MAIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   let signalled = false

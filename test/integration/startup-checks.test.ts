@@ -11,7 +11,9 @@ import * as pkcs11js from 'pkcs11js'
 import t from 'tap'
 import { findSlot, initialize, loadModule } from '../../src/hsm/pkcs11/cryptoki'
 import { ensureSelfSignedCert } from '../../src/dev/tls-cert'
-import { assertStartupFailure, runMain, tokenConfig } from '../helpers/main-process'
+import { configFixture } from '../helpers/config-fixture'
+import { MAIN, assertStartupFailure, runMain, tokenConfig } from '../helpers/main-process'
+import { repoRoot } from '../helpers/paths'
 import { createTestToken, type TestToken } from '../helpers/softhsm'
 
 interface OddKey { label: string, bytes: number, extractable: boolean, sensitive: boolean }
@@ -120,4 +122,26 @@ t.test('startup checks', async t => {
     const metricsFile = write({ ...config, metrics: { host: '127.0.0.1', port } })
     assertStartupFailure(t, await runMain(['--config', metricsFile], { env }), 1, [new RegExp(`^xksgate: /metrics/port: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use$`, 'm')])
   })
+})
+
+t.test('a uWebSockets.js binary that cannot load stops the start before the HSM login, without a stack trace', async t => {
+  // A copy of the build whose node_modules has every package but uWS's binaries, as on an unsupported platform.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-nouws-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  const build = path.dirname(path.dirname(MAIN))
+  for (const dir of ['src', 'workers']) fs.cpSync(path.join(build, dir), path.join(root, 'dist', dir), { recursive: true })
+  fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'))
+  const modules = path.join(repoRoot, 'node_modules')
+  fs.mkdirSync(path.join(root, 'node_modules', '@trufflesuite', 'uws-js-unofficial'), { recursive: true })
+  fs.copyFileSync(path.join(modules, '@trufflesuite', 'uws-js-unofficial', 'package.json'), path.join(root, 'node_modules', '@trufflesuite', 'uws-js-unofficial', 'package.json'))
+  for (const name of fs.readdirSync(modules).filter(n => n !== '@trufflesuite' && !n.startsWith('.'))) {
+    fs.symlinkSync(path.join(modules, name), path.join(root, 'node_modules', name))
+  }
+  // The fixture's token exists on no HSM: reaching the HSM login would fail differently.
+  const f = configFixture()
+  t.teardown(f.cleanup)
+  const file = path.join(f.dir, 'config.json')
+  fs.writeFileSync(file, JSON.stringify({ ...f.config, cluster: { processes: 1 }, metrics: { port: null } }))
+  const result = await runMain(['--config', file], { env: f.env, main: path.join(root, 'dist', 'src', 'main.js') })
+  assertStartupFailure(t, result, 1, [/^xksgate: the uWebSockets\.js native binary cannot be loaded on this platform \(.*uws_\w+_\w+_\d+\.node\)/m])
 })
