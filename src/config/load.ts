@@ -21,9 +21,9 @@ export class ConfigError extends Error {
   }
 }
 
-// KMS's externalKeyId rule (digest §3.1).
+// KMS's externalKeyId rule (docs/xks-spec.md §3.1).
 const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
-// KMS's RawSecretAccessKey rule (digest §8.1); KMS will not accept any other secret, so neither do we.
+// KMS's RawSecretAccessKey rule (docs/xks-spec.md §8.1); KMS will not accept any other secret, so neither do we.
 const SECRET_PATTERN = /^[A-Za-z0-9/+=]{43,64}$/
 
 export interface LoadOptions {

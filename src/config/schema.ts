@@ -18,7 +18,7 @@ export const SecretRef = Type.Union([
 ], { description: 'a string, {"env": "VAR"} or {"file": "/path"}' })
 
 const Credential = Type.Object({
-  // KMS accepts only these (XksProxyAuthenticationCredentialType): digest §8.1.
+  // KMS accepts only these (XksProxyAuthenticationCredentialType): docs/xks-spec.md §8.1.
   accessKeyId: Type.String({ pattern: '^[A-Z2-7]{20,30}$' }),
   secretAccessKey: SecretRef,
 }, strict)

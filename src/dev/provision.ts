@@ -1,7 +1,7 @@
 /**
  * The embedded default: everything a newcomer needs to run xksgate on one machine, created on first use in one
  * directory and reused afterwards. A SoftHSM token with the keys the official test client expects, a
- * self-signed certificate, credentials, a config file and the KMS proxy configuration file (digest §8.1).
+ * self-signed certificate, credentials, a config file and the KMS proxy configuration file (docs/xks-spec.md §8.1).
  */
 import crypto from 'node:crypto'
 import fs from 'node:fs'

@@ -5,6 +5,7 @@ import t from 'tap'
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load'
 import { ensureSelfSignedCert } from '../../src/dev/tls-cert'
 import { FIXTURE_SECRET as SECRET, configFixture } from '../helpers/config-fixture'
+import { repoRoot } from '../helpers/paths'
 
 function fixture (): { dir: string, config: Record<string, any> } {
   const f = configFixture()
@@ -96,6 +97,14 @@ t.test('two key ids for one HSM label inside one key store are accepted', async 
   const { dir, config } = fixture()
   config.keyStores[0].keys.alias = { label: 'foo' }
   t.same(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [])
+})
+
+t.test('config/xksgate.example.json is valid once its files exist', async t => {
+  const { dir, config: fixtureConfig } = fixture()
+  const example = JSON.parse(fs.readFileSync(path.join(repoRoot, 'config', 'xksgate.example.json'), 'utf8'))
+  example.server.tls = fixtureConfig.server.tls
+  for (const credential of example.keyStores[0].credentials) credential.secretAccessKey = { file: 'secret' }
+  t.same(problemsOf(() => validateConfig(example, { baseDir: dir, env: { XKSGATE_HSM_PIN: '1234' } })), [])
 })
 
 t.test('error messages never contain secret values', async t => {
