@@ -7,9 +7,9 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import path from 'node:path'
+import { CONFIG_ERROR_EXIT } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { Logger } from '../log'
-import { CONFIG_ERROR_EXIT } from '../config/load'
 import { StartupError } from '../runtime/exit'
 import { CONFIG_FILE_ENV, WORKER_ENV, isReadyMessage } from './messages'
 
