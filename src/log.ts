@@ -1,6 +1,7 @@
 /**
- * The process logger. Request lines are built from an allow-list of fields (see xks/request-log.ts); the redact
- * paths below are a second line of defence should anyone ever log a request body or a config object.
+ * The process logger. Request lines are built from an allow-list of fields (see xks/request-log.ts). Configured
+ * secrets are `Secret` objects that print as "[redacted]" wherever they sit (config/secret.ts); the redact paths
+ * below are a second line of defence should anyone ever log a request body or a raw secret string.
  */
 import pino from 'pino'
 
@@ -10,7 +11,7 @@ export type Logger = pino.Logger
 // (measured), as much as the rest of a request's logging. Request lines come from an allow-list anyway.
 const REDACT_PATHS = [
   'plaintext', 'additionalAuthenticatedData', 'secretAccessKey', 'pin', 'authorization', 'headers.authorization',
-  'body', 'req.headers.authorization', 'config.hsm.pin',
+  'body', 'req.headers.authorization',
 ]
 
 export interface LoggerOptions {

@@ -4,22 +4,49 @@
  * process before the new one accepts connections.
  */
 import path from 'node:path'
-import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from './config/load'
-import { createLogger } from './log'
+import { exitWithUsageError, parseCommandLine } from './config/cli-args'
+import { CONFIG_ERROR_EXIT, ConfigError, loadConfig } from './config/load'
+import { createLogger, type Logger } from './log'
+import { exitOnStartupFailure } from './runtime/exit'
 import { launch } from './runtime/launch'
-import { PortInUseError } from './server/port-ownership'
+import { VERSION } from './version'
 
-async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' } } })
-  const file = values.config ?? process.env.XKSGATE_CONFIG
-  if (file === undefined) {
-    process.stderr.write('usage: xksgate --config <file.json>   (or set XKSGATE_CONFIG)\n')
-    process.exit(2)
+const PROGRAM = 'xksgate'
+
+const HELP = `usage: xksgate --config FILE [--check]
+
+  --config FILE  the JSON configuration (default: $XKSGATE_CONFIG); XKSGATE__section__field=value overrides a field
+  --check        validate the configuration (schema, secrets, cross-field rules, the TLS certificate and key) and
+                 exit without starting: 0 valid, 2 invalid. The HSM login and every configured key are checked
+                 when the proxy starts.
+  --version      print the version and exit
+  --help         print this help and exit
+
+Exit status: 0 stopped cleanly; 2 invalid command line or configuration (restarting cannot help); 1 any other
+failure, e.g. a port in use.
+`
+
+async function main (log: Logger): Promise<void> {
+  const args = parseCommandLine(PROGRAM, {
+    config: { type: 'string' },
+    check: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+    version: { type: 'boolean', default: false },
+  })
+  if (args.help) {
+    process.stdout.write(HELP)
+    return
   }
+  if (args.version) {
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`)
+    return
+  }
+  // An empty XKSGATE_CONFIG names no file.
+  const file = args.config ?? (process.env.XKSGATE_CONFIG || undefined)
+  if (file === undefined) exitWithUsageError(PROGRAM, 'no configuration: give --config FILE or set XKSGATE_CONFIG')
+  if (args.check) return check(file)
   const config = loadConfig({ file })
-  const instance = process.env.NODE_APP_INSTANCE
-  const log = createLogger({ level: config.log.level, base: { worker: 0, ...(instance !== undefined && { instance: Number(instance) }) } })
+  log.level = config.log.level
   await launch({
     config,
     configFile: path.resolve(file),
@@ -31,8 +58,20 @@ async function main (): Promise<void> {
   })
 }
 
-main().catch((err: unknown) => {
-  const known = err instanceof ConfigError || err instanceof PortInUseError
-  process.stderr.write(`xksgate: ${known ? err.message : (err as Error).stack ?? String(err)}\n`)
-  process.exit(err instanceof ConfigError ? 2 : 1)
-})
+/** --check: a verdict for a person or a deploy script, on stdout or stderr; no log line, nothing started. */
+function check (file: string): void {
+  try {
+    const config = loadConfig({ file })
+    const keys = config.keyStores.reduce((n, store) => n + Object.keys(store.keys).length, 0)
+    process.stdout.write(`${PROGRAM}: ${file} is valid (${config.keyStores.length} key store(s), ${keys} key(s))\n`)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`${PROGRAM}: ${err.message}\n`)
+    process.exitCode = CONFIG_ERROR_EXIT
+  }
+}
+
+const instance = process.env.NODE_APP_INSTANCE
+// Created before the config is read (at its default level), so that even a config error is logged as JSON.
+const log = createLogger({ level: 'info', base: { worker: 0, ...(instance !== undefined && { instance: Number(instance) }) } })
+main(log).catch((err: unknown) => exitOnStartupFailure(PROGRAM, err, log))

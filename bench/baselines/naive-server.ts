@@ -6,6 +6,7 @@ import { HealthMonitor } from '../../src/health/health-monitor'
 import { createLogger } from '../../src/log'
 import { createRedisClient } from '../../src/redis/connect'
 import { createReplayGuard } from '../../src/replay/create-replay-guard'
+import { redisConnectionOptions } from '../../src/runtime/redis-deps'
 import { VERSION } from '../../src/version'
 import { Admission } from '../../src/xks/admission'
 import { Authenticator } from '../../src/xks/authenticate'
@@ -26,10 +27,12 @@ async function main (): Promise<void> {
   const [dir, port, redisUrl] = process.argv.slice(2)
   // Reuses DIR's token, keys, credentials and certificate (and points SOFTHSM2_CONF at them).
   const env = await provisionDevEnvironment(dir, Number(port))
+  // The same Redis client settings as the proxy's, defaulted by the config schema.
+  if (redisUrl !== undefined) process.env.XKSGATE__redis = JSON.stringify({ url: redisUrl })
   const config = loadConfig({ file: env.configFile })
   const log = createLogger({ level: config.log.level })
-  const hsm = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin)
-  const redis = redisUrl === undefined ? undefined : createRedisClient({ mode: 'standalone', url: redisUrl })
+  const hsm = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin.reveal())
+  const redis = config.redis === undefined ? undefined : createRedisClient(redisConnectionOptions(config))
   const health = new HealthMonitor({
     hsm,
     keyLabel: config.health.keyLabel,

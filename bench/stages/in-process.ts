@@ -74,7 +74,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   add('replay check, in-process', perCall(i => memory.checkAndRecord(store, sigs[i], expires), CALLS),
     'MemoryReplayGuard.checkAndRecord, table sized for KMS\'s quota (1,081,800 entries)')
 
-  const client = createRedisClient({ mode: 'standalone', url: redisUrl })
+  const client = createRedisClient({ mode: 'standalone', url: redisUrl, connectTimeoutMs: 2000 })
   if (!await whenReady(client, 5000)) throw new Error('bench Redis not reachable')
   const log = createLogger({ level: 'silent' })
   const redisGuard = new RedisReplayGuard({
@@ -91,7 +91,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   add('JSON parse and validation', perCall(i => validateEncrypt(parseJsonBody(requests[i % requests.length].body), limits), CALLS),
     'parseJsonBody + validateEncrypt (strict base64 of 4 KiB plaintext and 256 B AAD)')
 
-  const sync = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin)
+  const sync = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin.reveal())
   const plaintext = crypto.randomBytes(4096)
   const gcmAad = buildGcmAad(crypto.randomBytes(256), currentCiphertextMetadata())
   const hsmUs = perCall(() => { void sync.encrypt({ deadline: Infinity, keyLabel: 'foo', plaintext, gcmAad }) }, 5000)
@@ -99,7 +99,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   await sync.close()
 
   const pool = await Pkcs11Pool.start({
-    modulePath: config.hsm.modulePath, tokenLabel: config.hsm.tokenLabel, pin: config.hsm.pin, threads: 1, sessionsPerThread: 1, ivSource: 'random', maxBatch: 32,
+    modulePath: config.hsm.modulePath, tokenLabel: config.hsm.tokenLabel, pin: config.hsm.pin.reveal(), threads: 1, sessionsPerThread: 1, ivSource: 'random', maxBatch: 32,
   })
   for (const width of [1, 4, 16]) {
     const before = pool.stats()

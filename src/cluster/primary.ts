@@ -7,8 +7,10 @@
  */
 import cluster, { type Worker } from 'node:cluster'
 import path from 'node:path'
+import { CONFIG_ERROR_EXIT } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { Logger } from '../log'
+import { StartupError } from '../runtime/exit'
 import { CONFIG_FILE_ENV, WORKER_ENV, isReadyMessage } from './messages'
 
 export interface ClusterPrimary {
@@ -24,6 +26,15 @@ export interface PrimaryOptions {
   configFile: string
   processes: number
   log: Logger
+}
+
+/**
+ * The other process a primary's line is about, under a key of its own: every line already carries the primary's
+ * own `pid` and `worker` (log.ts), and a second `pid` on one line is a duplicate key that jq would take as the
+ * line's origin.
+ */
+function identity (worker: Worker): { worker: number, pid: number | undefined } {
+  return { worker: worker.id, pid: worker.process.pid }
 }
 
 export async function startPrimary ({ config, configFile, processes, log }: PrimaryOptions): Promise<ClusterPrimary> {
@@ -43,7 +54,7 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
       ready.add(worker.id)
       port = message.port
       failures = 0
-      log.info({ worker: worker.id, pid: worker.process.pid, ready: ready.size, of: processes }, 'serving process ready')
+      log.info({ servingProcess: identity(worker), ready: ready.size, of: processes }, 'serving process ready')
       if (!started && ready.size === processes) allReady()
     })
     return worker
@@ -53,12 +64,16 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
     const wasReady = ready.delete(worker.id)
     if (stopping) return
     if (!started) {
-      failStart(new Error(`serving process ${worker.id} exited during startup (code ${code}, signal ${signal})`))
+      // Its own error is on stderr already; its exit status says whether restarting could help.
+      failStart(new StartupError(`serving process ${worker.id} exited during startup (code ${code}, signal ${signal})`, code === CONFIG_ERROR_EXIT ? code : 1))
       return
     }
     const delay = Math.min(config.cluster.restartMaxMs, config.cluster.restartMinMs * 2 ** failures)
     if (!wasReady) failures++
-    log.error({ worker: worker.id, code, signal, restartInMs: delay }, 'serving process died; replacing it')
+    // A process stopped by a signal sent to it alone exits 0 after its graceful stop: unexpected, not a crash.
+    const clean = code === 0 && signal === null
+    log[clean ? 'warn' : 'error']({ servingProcess: identity(worker), code, signal, restartInMs: delay },
+      clean ? 'serving process exited cleanly; replacing it' : 'serving process died; replacing it')
     // Not unref'd: with every process dead (and no metrics port) this timer is what keeps the primary alive.
     setTimeout(() => { if (!stopping) fork() }, delay)
   })

@@ -5,15 +5,15 @@
  */
 import cluster from 'node:cluster'
 import { loadConfig } from '../config/load'
-import { createLogger } from '../log'
+import { createLogger, type Logger } from '../log'
 import { ProcessMetrics } from '../metrics/process-metrics'
+import { exitOnStartupFailure } from '../runtime/exit'
 import { serve } from '../runtime/serve'
 import { CONFIG_FILE_ENV, type ReadyMessage } from './messages'
 
-async function main (): Promise<void> {
+async function main (worker: number, log: Logger): Promise<void> {
   const config = loadConfig({ file: process.env[CONFIG_FILE_ENV] ?? '' })
-  const worker = cluster.worker?.id ?? 0
-  const log = createLogger({ level: config.log.level, base: { worker } })
+  log.level = config.log.level
   const metrics = new ProcessMetrics()
   // Before anything slow: the primary's scrape waits for every connected process to answer.
   metrics.shareWithPrimary()
@@ -28,7 +28,7 @@ async function main (): Promise<void> {
   })
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`xksgate worker: ${(err as Error).stack ?? String(err)}\n`)
-  process.exit(1)
-})
+const worker = cluster.worker?.id ?? 0
+// Created before the config is read (at its default level), so that even a config error is logged as JSON.
+const log = createLogger({ level: 'info', base: { worker } })
+main(worker, log).catch((err: unknown) => exitOnStartupFailure(`xksgate (serving process ${worker})`, err, log))

@@ -7,7 +7,12 @@ import path from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type RawConfig, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
+import { Secret } from './secret'
+import { tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
+
+/** Exit status of a configuration or command-line error: running it again unchanged cannot help. */
+export const CONFIG_ERROR_EXIT = 2
 
 export class ConfigError extends Error {
   constructor (readonly problems: string[]) {
@@ -16,9 +21,9 @@ export class ConfigError extends Error {
   }
 }
 
-// KMS's externalKeyId rule (digest §3.1).
+// KMS's externalKeyId rule (docs/xks-spec.md §3.1).
 const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
-// KMS's RawSecretAccessKey rule (digest §8.1); KMS will not accept any other secret, so neither do we.
+// KMS's RawSecretAccessKey rule (docs/xks-spec.md §8.1); KMS will not accept any other secret, so neither do we.
 const SECRET_PATTERN = /^[A-Za-z0-9/+=]{43,64}$/
 
 export interface LoadOptions {
@@ -46,7 +51,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
 
   const raw = withDefaults as RawConfig
   const problems: string[] = []
-  const secret = (ref: SecretRefValue, field: string): string => resolveSecret(ref, field, baseDir, env, problems)
+  const secret = (ref: SecretRefValue, field: string): Secret => new Secret(resolveSecret(ref, field, baseDir, env, problems))
 
   const config: XksgateConfig = {
     ...raw,
@@ -58,7 +63,8 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
       credentials: store.credentials.map((c, j) => {
         const field = `/keyStores/${i}/credentials/${j}/secretAccessKey`
         const value = secret(c.secretAccessKey, field)
-        if (value !== '' && !SECRET_PATTERN.test(value)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
+        const revealed = value.reveal()
+        if (revealed !== '' && !SECRET_PATTERN.test(revealed)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
         return { accessKeyId: c.accessKeyId, secretAccessKey: value }
       }),
     })),
@@ -68,7 +74,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
   return deepFreeze(config)
 }
 
-function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => string, problems: string[]): ResolvedRedis {
+function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => Secret, problems: string[]): ResolvedRedis {
   const required = { standalone: ['url'], sentinel: ['sentinels', 'name'], cluster: ['nodes'] }[redis.mode] as Array<keyof typeof redis>
   for (const field of required) {
     if (redis[field] === undefined) problems.push(`/redis/${field}: required when /redis/mode is ${redis.mode}`)
@@ -104,7 +110,7 @@ function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env
 }
 
 function crossFieldProblems (config: XksgateConfig): string[] {
-  const problems: string[] = []
+  const problems: string[] = [...keyLabelProblems(config)]
   const prefixes = new Set<string>()
   const accessKeyIds = new Set<string>()
   const names = new Set<string>()
@@ -125,10 +131,31 @@ function crossFieldProblems (config: XksgateConfig): string[] {
     })
   })
   if (config.cluster.restartMinMs > config.cluster.restartMaxMs) problems.push('/cluster/restartMinMs: must not exceed /cluster/restartMaxMs')
-  for (const field of ['certFile', 'keyFile'] as const) {
-    const file = config.server.tls[field]
-    if (!fs.existsSync(file)) problems.push(`/server/tls/${field}: ${file} does not exist`)
-  }
+  problems.push(...tlsFileProblems(config.server.tls))
+  return problems
+}
+
+/**
+ * HSM labels: the health-check key is nobody's customer key (the deep check encrypts with it every few seconds,
+ * spec §GetHealthStatus), and key stores never share a key. A key store is one customer's isolated store (spec
+ * §"URI path prefix"); sharing would let one store's `disabled` or rotation leave the other's copy of the key live.
+ * Two ids for one label inside one store stay allowed: they are one customer's choice.
+ */
+function keyLabelProblems (config: XksgateConfig): string[] {
+  const problems: string[] = []
+  const owner = new Map<string, { store: number, field: string }>()
+  config.keyStores.forEach((store, i) => {
+    for (const [keyId, key] of Object.entries(store.keys)) {
+      const field = `/keyStores/${i}/keys/${keyId}/label`
+      const label = JSON.stringify(key.label)
+      if (key.label === config.health.keyLabel) {
+        problems.push(`/health/keyLabel: ${label} is also the customer key ${field}; the health check needs a key of its own`)
+      }
+      const first = owner.get(key.label)
+      if (first === undefined) owner.set(key.label, { store: i, field })
+      else if (first.store !== i) problems.push(`${field}: ${label} is also the key ${first.field} of another key store; key stores must not share HSM keys`)
+    }
+  })
   return problems
 }
 

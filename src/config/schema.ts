@@ -2,7 +2,9 @@
  * The configuration schema: one typed object, every default in one place. `load.ts` validates a file against it
  * once at startup; nothing else reads raw configuration.
  */
+import { hostname } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
+import type { Secret } from './secret'
 import { MAX_GCM_AAD_BYTES } from '../xks/gcm-aad'
 import { SPEC_MIN_AAD_BYTES, SPEC_MIN_PLAINTEXT_BYTES } from '../xks/validate'
 
@@ -16,7 +18,7 @@ export const SecretRef = Type.Union([
 ], { description: 'a string, {"env": "VAR"} or {"file": "/path"}' })
 
 const Credential = Type.Object({
-  // KMS accepts only these (XksProxyAuthenticationCredentialType): digest §8.1.
+  // KMS accepts only these (XksProxyAuthenticationCredentialType): docs/xks-spec.md §8.1.
   accessKeyId: Type.String({ pattern: '^[A-Z2-7]{20,30}$' }),
   secretAccessKey: SecretRef,
 }, strict)
@@ -26,6 +28,11 @@ const ExternalKey = Type.Object({
   label: Type.String({ minLength: 1, maxLength: 256 }),
   /** Reported as keyStatus DISABLED; Encrypt/Decrypt answer InvalidStateException. Default false. */
   disabled: Type.Optional(Type.Boolean()),
+  /**
+   * The usages the key must allow, exactly (CKA_ENCRYPT, CKA_DECRYPT), checked at startup. Absent: at least one
+   * of them. [] declares a key that can do neither, on purpose (the official test client's "impotent" key).
+   */
+  usage: Type.Optional(Type.Array(Type.Union([Type.Literal('ENCRYPT'), Type.Literal('DECRYPT')]), { uniqueItems: true })),
 }, strict)
 
 const KeyStore = Type.Object({
@@ -156,8 +163,11 @@ const Replay = Type.Object({
 }, strict)
 
 const Fleet = Type.Object({
-  /** What counts as one proxy in xksProxyFleetSize. Default: the host name (all processes of a host count once). */
-  instanceId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  /**
+   * What counts as one proxy in xksProxyFleetSize. Default: the host name, so all processes of a host count once
+   * (KMS reads the fleet size as proxies, not as processes on them).
+   */
+  instanceId: Type.String({ minLength: 1, maxLength: 200, default: hostname() }),
   heartbeatMs: Type.Integer({ minimum: 500, maximum: 60000, default: 5000 }),
   keyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'xksgate:' }),
 }, strict)
@@ -218,23 +228,22 @@ export const ConfigSchema = Type.Object({
 export type RawConfig = Static<typeof ConfigSchema>
 export type SecretRefValue = Static<typeof SecretRef>
 
-type Resolved<T> = T extends SecretRefValue ? string : T
-/** Credentials with their secrets resolved to strings. */
-export interface ResolvedCredential { accessKeyId: string, secretAccessKey: string }
+/** Credentials with their secrets resolved. */
+export interface ResolvedCredential { accessKeyId: string, secretAccessKey: Secret }
 export interface ResolvedKeyStore extends Omit<RawConfig['keyStores'][number], 'credentials'> {
   credentials: ResolvedCredential[]
 }
 
 /** The redis section with its password resolved and its CA file read. */
 export interface ResolvedRedis extends Omit<NonNullable<RawConfig['redis']>, 'password' | 'tls'> {
-  password?: string
+  password?: Secret
   tls?: boolean | { ca?: string, servername?: string, rejectUnauthorized?: boolean }
 }
 
 /** The validated, resolved, frozen configuration every module receives. */
 export interface XksgateConfig {
   readonly server: RawConfig['server']
-  readonly hsm: Omit<RawConfig['hsm'], 'pin'> & { pin: Resolved<SecretRefValue> }
+  readonly hsm: Omit<RawConfig['hsm'], 'pin'> & { pin: Secret }
   readonly health: RawConfig['health']
   readonly limits: RawConfig['limits']
   readonly auth: RawConfig['auth']

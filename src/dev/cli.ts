@@ -1,43 +1,67 @@
 /**
- * `npm run dev -- --dir DIR --port PORT [--processes N] [--redis URL] [--metrics-port PORT]`: the embedded default.
- * Provisions DIR on first use, serves on 127.0.0.1:PORT, and writes DIR/connection.json once every serving
- * process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly and removes
- * connection.json.
+ * `npm run dev -- --dir DIR --port PORT [--processes N] [--redis URL] [--metrics-port PORT] [--softhsm-module PATH]`:
+ * the embedded default. Provisions DIR on first use, serves on 127.0.0.1:PORT, and writes DIR/connection.json once
+ * every serving process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly
+ * and removes connection.json.
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../config/load'
-import { createLogger } from '../log'
+import { exitWithUsageError, parseCommandLine } from '../config/cli-args'
+import { loadConfig } from '../config/load'
+import { createLogger, type Logger } from '../log'
+import { StartupError, exitOnStartupFailure } from '../runtime/exit'
 import { launch } from '../runtime/launch'
 import { freePort } from './free-port'
 import { DEV_KEYS, provisionDevEnvironment, writeJson } from './provision'
 
-async function main (): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      dir: { type: 'string', default: '.xksgate-dev' },
-      port: { type: 'string', default: '8443' },
-      // One process starts fastest; more exercise the cluster (SO_REUSEPORT, aggregated metrics).
-      processes: { type: 'string', default: '1' },
-      redis: { type: 'string' },
-      'metrics-port': { type: 'string', default: '0' },
-    },
+const PROGRAM = 'xksgate dev'
+
+const HELP = `usage: npm run dev -- [--dir DIR] [--port PORT] [--processes N] [--redis URL] [--metrics-port PORT]
+                      [--softhsm-module PATH]
+
+  --dir DIR               where the token, certificate, secrets and config live (default .xksgate-dev)
+  --port PORT             TLS port on 127.0.0.1, 0 for a free one (default 8443)
+  --processes N           serving processes, 1-64 (default 1)
+  --redis URL             a redis:// URL for the replay cache and fleet size (default: in memory)
+  --metrics-port PORT     Prometheus port on 127.0.0.1, 0 for a free one (default 0)
+  --softhsm-module PATH   the SoftHSM library (default: the first of the usual install locations)
+  --help                  print this help and exit
+
+DIR/connection.json appears once every process serves; SIGTERM or SIGINT stops everything and removes it.
+`
+
+async function main (log: Logger): Promise<void> {
+  const values = parseCommandLine(PROGRAM, {
+    dir: { type: 'string', default: '.xksgate-dev' },
+    port: { type: 'string', default: '8443' },
+    // One process starts fastest; more exercise the cluster (SO_REUSEPORT, aggregated metrics).
+    processes: { type: 'string', default: '1' },
+    redis: { type: 'string' },
+    'metrics-port': { type: 'string', default: '0' },
+    'softhsm-module': { type: 'string' },
+    help: { type: 'boolean', default: false },
   })
+  if (values.help) {
+    process.stdout.write(HELP)
+    return
+  }
   const dir = path.resolve(values.dir)
   let port = portArg('--port', values.port)
+  const metricsPort = portArg('--metrics-port', values['metrics-port'])
   const processes = Number(values.processes)
-  if (!Number.isInteger(processes) || processes < 1 || processes > 64) throw new Error(`--processes must be 1-64, got ${values.processes}`)
+  if (!/^\d+$/.test(values.processes) || processes < 1 || processes > 64) exitWithUsageError(PROGRAM, `--processes must be 1-64, got ${values.processes}`)
   // Every process must bind the same port, so a free one is chosen here rather than by each process.
   if (port === 0 && processes > 1) port = await freePort()
 
-  const env = await provisionDevEnvironment(dir, port)
+  // Every provisioning failure (softhsm2 or openssl missing, a token that refuses its PIN) says what to do.
+  const env = await provisionDevEnvironment(dir, port, { softhsmModule: values['softhsm-module'] })
+    .catch((err: unknown) => { throw new StartupError((err as Error).message) })
   // Environment overrides reach the forked processes too (they inherit process.env and read the same file).
   process.env.XKSGATE__cluster__processes = String(processes)
-  process.env.XKSGATE__metrics__port = String(portArg('--metrics-port', values['metrics-port']))
+  process.env.XKSGATE__metrics__port = String(metricsPort)
   if (values.redis !== undefined) process.env.XKSGATE__redis = JSON.stringify({ url: values.redis })
   const config = loadConfig({ file: env.configFile })
-  const log = createLogger({ level: config.log.level, base: { worker: 0 } })
+  log.level = config.log.level
   const connectionFile = path.join(dir, 'connection.json')
   await launch({
     config,
@@ -64,11 +88,10 @@ async function main (): Promise<void> {
 
 function portArg (name: string, value: string): number {
   const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be 0-65535, got ${value}`)
+  if (!/^\d+$/.test(value) || port > 65535) exitWithUsageError(PROGRAM, `${name} must be 0-65535, got ${value}`)
   return port
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`xksgate dev: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`)
-  process.exit(1)
-})
+// Created before the config is read (at its default level), so that even a config error is logged as JSON.
+const log = createLogger({ level: 'info', base: { worker: 0 } })
+main(log).catch((err: unknown) => exitOnStartupFailure(PROGRAM, err, log))

@@ -1,12 +1,12 @@
 /**
  * The embedded default: everything a newcomer needs to run xksgate on one machine, created on first use in one
  * directory and reused afterwards. A SoftHSM token with the keys the official test client expects, a
- * self-signed certificate, credentials, a config file and the KMS proxy configuration file (digest §8.1).
+ * self-signed certificate, credentials, a config file and the KMS proxy configuration file (docs/xks-spec.md §8.1).
  */
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { provisionSoftHsm } from '../hsm/softhsm'
+import { provisionSoftHsm, type SoftHsmKeySpec } from '../hsm/softhsm'
 import { ensureSelfSignedCert } from './tls-cert'
 
 /** Key ids as the official test client names them by default, so it runs without extra settings. */
@@ -17,6 +17,14 @@ export const DEV_KEYS = {
   impotent: 'impotent_key',
 } as const
 export const DEV_HEALTH_KEY = 'xksgate-health'
+
+/** The customer keys; each one's usage is written into the config, so the startup check expects exactly it. */
+const DEV_KEY_SPECS: SoftHsmKeySpec[] = [
+  { label: DEV_KEYS.encryptDecrypt, encrypt: true, decrypt: true },
+  { label: DEV_KEYS.encryptOnly, encrypt: true, decrypt: false },
+  { label: DEV_KEYS.decryptOnly, encrypt: false, decrypt: true },
+  { label: DEV_KEYS.impotent, encrypt: false, decrypt: false },
+]
 export const DEV_URI_PREFIX = '/dev/kms/xks/v1'
 export const DEV_TOKEN_LABEL = 'xksgate-dev'
 
@@ -27,7 +35,12 @@ export interface DevEnvironment {
   secretAccessKey: string
 }
 
-export async function provisionDevEnvironment (dir: string, port: number): Promise<DevEnvironment> {
+export interface DevOptions {
+  /** The SoftHSM library; default: the first of the usual install locations that exists. */
+  softhsmModule?: string
+}
+
+export async function provisionDevEnvironment (dir: string, port: number, options: DevOptions = {}): Promise<DevEnvironment> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   const pinFile = path.join(dir, 'secrets', 'hsm-pin')
   const secretFile = path.join(dir, 'secrets', 'secret-access-key')
@@ -39,16 +52,11 @@ export async function provisionDevEnvironment (dir: string, port: number): Promi
 
   const { modulePath } = await provisionSoftHsm({
     dir: path.join(dir, 'softhsm'),
+    modulePath: options.softhsmModule,
     tokenLabel: DEV_TOKEN_LABEL,
     soPin,
     pin,
-    keys: [
-      { label: DEV_KEYS.encryptDecrypt, encrypt: true, decrypt: true },
-      { label: DEV_KEYS.encryptOnly, encrypt: true, decrypt: false },
-      { label: DEV_KEYS.decryptOnly, encrypt: false, decrypt: true },
-      { label: DEV_KEYS.impotent, encrypt: false, decrypt: false },
-      { label: DEV_HEALTH_KEY, encrypt: true, decrypt: true },
-    ],
+    keys: [...DEV_KEY_SPECS, { label: DEV_HEALTH_KEY, encrypt: true, decrypt: true }],
   })
   const { certFile, keyFile } = ensureSelfSignedCert(path.join(dir, 'tls'))
   const configFile = path.join(dir, 'config.json')
@@ -60,7 +68,10 @@ export async function provisionDevEnvironment (dir: string, port: number): Promi
       name: 'dev',
       uriPrefix: DEV_URI_PREFIX,
       credentials: [{ accessKeyId, secretAccessKey: { file: secretFile } }],
-      keys: Object.fromEntries(Object.values(DEV_KEYS).map(id => [id, { label: id }])),
+      keys: Object.fromEntries(DEV_KEY_SPECS.map(key => [key.label, {
+        label: key.label,
+        usage: [...(key.encrypt ? ['ENCRYPT'] : []), ...(key.decrypt ? ['DECRYPT'] : [])],
+      }])),
     }],
   })
   // The file KMS's console offers for download (spec §"Authentication"): what an operator pastes into KMS.

@@ -1,6 +1,6 @@
 /**
  * A self-signed certificate for the embedded default, made with the openssl command line. KMS itself needs a
- * certificate from a public CA (digest §2); this one is for local use and the conformance test client only.
+ * certificate from a public CA (docs/xks-spec.md §2); this one is for local use and the conformance test client only.
  */
 import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { type RedisClient, withinBudget } from '../redis/connect'
 
@@ -25,21 +23,21 @@ redis.call('PEXPIRE', KEYS[1], stale)
 return redis.call('ZCARD', KEYS[1])
 `
 
+/** The `fleet` section's values (defaults come from the config schema) and the client. */
 export interface FleetRegistryOptions {
   /** No client: a fleet of one (the embedded default). */
   client?: RedisClient
   logger: Logger
-  /** Default `<hostname>:<pid>:<8 hex>` (one instance per process). */
-  instanceId?: string
-  /** Heartbeat period, ms; a member silent for 3 periods is dropped. Default 5000. */
-  heartbeatMs?: number
-  /** Key prefix; the set is `<keyPrefix>fleet`. Default 'xksgate:'. */
-  keyPrefix?: string
-  /** Budget of one Redis call, ms. Default 1000 (heartbeats are off the request path). */
-  commandTimeoutMs?: number
+  /** This instance's member of the set. */
+  instanceId: string
+  /** Heartbeat period, ms; a member silent for 3 periods is dropped. */
+  heartbeatMs: number
+  /** Key prefix; the set is `<keyPrefix>fleet`. */
+  keyPrefix: string
 }
 
-export const FLEET_DEFAULTS = { heartbeatMs: 5000, keyPrefix: 'xksgate:', commandTimeoutMs: 1000 } as const
+// Budget of one Redis call: heartbeats are off the request path, so they may wait longer than a replay check.
+const BEAT_BUDGET_MS = 1000
 
 export class FleetRegistry {
   readonly instanceId: string
@@ -47,7 +45,6 @@ export class FleetRegistry {
   private readonly logger: Logger
   private readonly key: string
   private readonly heartbeatMs: number
-  private readonly budgetMs: number
   private timer: NodeJS.Timeout | undefined
   private beating = false
   private lastCount = 1
@@ -56,10 +53,9 @@ export class FleetRegistry {
   constructor (options: FleetRegistryOptions) {
     this.client = options.client
     this.logger = options.logger
-    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
-    this.heartbeatMs = options.heartbeatMs ?? FLEET_DEFAULTS.heartbeatMs
-    this.key = (options.keyPrefix ?? FLEET_DEFAULTS.keyPrefix) + 'fleet'
-    this.budgetMs = options.commandTimeoutMs ?? FLEET_DEFAULTS.commandTimeoutMs
+    this.instanceId = options.instanceId
+    this.heartbeatMs = options.heartbeatMs
+    this.key = options.keyPrefix + 'fleet'
   }
 
   /** Starts heartbeating; resolves after the first beat (whether or not Redis answered). */
@@ -81,7 +77,7 @@ export class FleetRegistry {
     this.timer = undefined
     if (this.client === undefined) return
     try {
-      await withinBudget(this.client.zrem(this.key, this.instanceId), this.budgetMs)
+      await withinBudget(this.client.zrem(this.key, this.instanceId), BEAT_BUDGET_MS)
     } catch (error) {
       this.logger.warn({ err: error }, 'fleet: could not leave the fleet; this instance ages out instead')
     }
@@ -93,7 +89,7 @@ export class FleetRegistry {
     this.beating = true
     try {
       const count = await withinBudget(
-        this.client.eval(BEAT_SCRIPT, 1, this.key, this.instanceId, 3 * this.heartbeatMs), this.budgetMs)
+        this.client.eval(BEAT_SCRIPT, 1, this.key, this.instanceId, 3 * this.heartbeatMs), BEAT_BUDGET_MS)
       this.lastCount = Math.max(1, Number(count))
       if (this.failing) this.logger.info({ fleetSize: this.lastCount }, 'fleet: heartbeat restored')
       this.failing = false

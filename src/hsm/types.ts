@@ -13,6 +13,10 @@ export interface KeyAttributes {
   canDecrypt: boolean
   /** Further usages the key allows, upper-case (WRAP, UNWRAP, SIGN, VERIFY, DERIVE), for GetKeyMetadata. */
   otherUsages: string[]
+  /** CKA_EXTRACTABLE: the key material may be wrapped out of the HSM. */
+  extractable: boolean
+  /** CKA_SENSITIVE: the key value can never be read in plaintext. */
+  sensitive: boolean
 }
 
 export type HsmFailureKind =

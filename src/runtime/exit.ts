@@ -1,4 +1,18 @@
+/**
+ * How a process ends: after a stop (exit 0, or 1 if stopping failed) or after a failed start. A failed start is
+ * one JSON line on the log and a short message on stderr; expected failures (a configuration error, an HSM that
+ * refuses the PIN, a port in use, a missing module) carry no stack trace, since the message says all there is.
+ */
+import { CONFIG_ERROR_EXIT, ConfigError } from '../config/load'
 import { flushLogger, type Logger } from '../log'
+
+/** An expected startup failure that is not the configuration's fault alone (a port in use, an HSM that is down). */
+export class StartupError extends Error {
+  constructor (message: string, readonly exitCode = 1) {
+    super(message)
+    this.name = 'StartupError'
+  }
+}
 
 /** Exits once `stopping` settles: 0 after a clean stop, 1 if stopping failed; the last log lines are flushed. */
 export function exitWhenStopped (stopping: Promise<void>, log: Logger): void {
@@ -11,4 +25,23 @@ export function exitWhenStopped (stopping: Promise<void>, log: Logger): void {
     flushLogger(log)
     process.exit(1)
   })
+}
+
+/** Reports a failed start (`program` prefixes the stderr line, e.g. "xksgate") and exits: 2 for a ConfigError. */
+export function exitOnStartupFailure (program: string, err: unknown, log: Logger): never {
+  let code = 1
+  if (err instanceof ConfigError) {
+    code = CONFIG_ERROR_EXIT
+    log.fatal({ problems: err.problems }, 'startup failed: invalid configuration')
+    process.stderr.write(`${program}: ${err.message}\n`)
+  } else if (err instanceof StartupError) {
+    code = err.exitCode
+    log.fatal({ reason: err.message }, 'startup failed')
+    process.stderr.write(`${program}: ${err.message}\n`)
+  } else {
+    log.fatal({ err }, 'startup failed')
+    process.stderr.write(`${program}: ${(err as Error).stack ?? String(err)}\n`)
+  }
+  flushLogger(log)
+  process.exit(code)
 }

@@ -16,6 +16,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server'
 import { claimPorts, fleetOf, type PortClaims } from '../server/port-ownership'
 import { exitWhenStopped } from './exit'
 import { serve } from './serve'
+import { listenOrExplain } from './startup-checks'
 
 export interface Launched {
   port: number
@@ -45,7 +46,8 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
   let metricsServer: MetricsServer | undefined
   const openMetrics = async (render: () => Promise<string>): Promise<number | undefined> => {
     if (config.metrics.port === null) return undefined
-    metricsServer = await startMetricsServer(config.metrics.host, config.metrics.port, render, log)
+    const { host, port } = config.metrics
+    metricsServer = await listenOrExplain('/metrics/port', host, port, startMetricsServer(host, port, render, log))
     return metricsServer.port
   }
   if (processes === 1) {

@@ -2,7 +2,6 @@
  * The Redis-backed parts of one serving process: a client, the replay guard on it and the fleet heartbeat.
  * Without a `redis` section: the in-process replay cache and a fleet of one.
  */
-import { hostname } from 'node:os'
 import type { XksgateConfig } from '../config/schema'
 import { FleetRegistry } from '../fleet/fleet-registry'
 import type { Logger } from '../log'
@@ -21,8 +20,8 @@ export interface RedisDeps {
 }
 
 export async function startRedisDeps (config: XksgateConfig, log: Logger): Promise<RedisDeps> {
-  const redis = config.redis === undefined ? undefined : createRedisClient(connectionOptions(config))
-  if (redis !== undefined && !await whenReady(redis, config.redis?.connectTimeoutMs ?? 2000)) {
+  const redis = config.redis === undefined ? undefined : createRedisClient(redisConnectionOptions(config))
+  if (redis !== undefined && !await whenReady(redis, config.redis!.connectTimeoutMs)) {
     // Start anyway: the guard applies its failure policy and recovers by itself; /readyz reports it meanwhile.
     log.warn({ mode: config.redis?.mode }, 'Redis not reachable at startup; continuing degraded')
   }
@@ -30,10 +29,7 @@ export async function startRedisDeps (config: XksgateConfig, log: Logger): Promi
   const fleet = new FleetRegistry({
     client: redis,
     logger: log,
-    // One id per host: KMS reads xksProxyFleetSize as proxies (hosts), not as processes on them.
-    instanceId: config.fleet.instanceId ?? hostname(),
-    heartbeatMs: config.fleet.heartbeatMs,
-    keyPrefix: config.fleet.keyPrefix,
+    ...config.fleet,
   })
   await fleet.start()
   return {
@@ -53,9 +49,10 @@ export async function startRedisDeps (config: XksgateConfig, log: Logger): Promi
   }
 }
 
-function connectionOptions (config: XksgateConfig): RedisConnectionOptions {
+/** The client settings of the `redis` section (which must be present), with the replay budget per command. */
+export function redisConnectionOptions (config: XksgateConfig): RedisConnectionOptions {
   const r = config.redis!
-  const common = { tls: r.tls, username: r.username, password: r.password, connectTimeoutMs: r.connectTimeoutMs, commandTimeoutMs: config.replay.commandTimeoutMs }
+  const common = { tls: r.tls, username: r.username, password: r.password, connectTimeoutMs: r.connectTimeoutMs }
   switch (r.mode) {
     case 'standalone': return { ...common, mode: 'standalone', url: r.url }
     case 'sentinel': return { ...common, mode: 'sentinel', sentinels: r.sentinels ?? [], name: r.name ?? '' }

@@ -21,6 +21,7 @@ import { buildKeyStores } from '../xks/key-stores'
 import { createXksHandler } from '../xks/pipeline'
 import { createReadiness, type LifecycleState } from './readiness'
 import { startRedisDeps, type RedisDeps } from './redis-deps'
+import { hsmStartError, listenOrExplain, requireNativeUws, requireUsableKeys } from './startup-checks'
 
 // The spec lets GetHealthStatus answer from a cached deep check no older than one minute.
 const HEALTH_MAX_AGE_MS = 60_000
@@ -46,10 +47,11 @@ export interface StartOptions {
 export async function startXksgate (config: XksgateConfig, log: Logger, options: StartOptions): Promise<RunningXksgate> {
   const { metrics } = options
   let state: LifecycleState = 'starting'
+  requireNativeUws()
   const pool = await Pkcs11Pool.start({
     modulePath: config.hsm.modulePath,
     tokenLabel: config.hsm.tokenLabel,
-    pin: config.hsm.pin,
+    pin: config.hsm.pin.reveal(),
     threads: config.hsm.threads,
     sessionsPerThread: config.hsm.sessionsPerThread,
     ivSource: config.hsm.ivSource,
@@ -60,12 +62,14 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       const level = event.event === 'recovery-failed' ? 'error' : event.event === 'session-opened' ? 'debug' : 'warn'
       log[level]({ hsm: event }, 'HSM session event')
     },
-  })
+  }).catch((err: unknown) => { throw hsmStartError(err) })
   const hsm = instrumentHsm(pool, metrics)
   let deps: RedisDeps | undefined
   let health: HealthMonitor | undefined
   let healthPort: HealthPort | undefined
   try {
+    // The uninstrumented pool: startup lookups are not KMS traffic.
+    await requireUsableKeys(config, pool)
     deps = await startRedisDeps(config, log)
     const replay = instrumentReplay(deps.replay, metrics)
     health = new HealthMonitor({
@@ -126,7 +130,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       fleetSize: () => fleet.fleetSize(),
       ready: readiness.isReady,
     })
-    const frontend = await UwsFrontend.listen({
+    const frontend = await listenOrExplain('/server/port', config.server.host, config.server.port, UwsFrontend.listen({
       host: config.server.host,
       port: config.server.port,
       certFile: config.server.tls.certFile,
@@ -136,9 +140,10 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       handler,
       probes,
       log,
-    })
-    if (config.healthPort.port !== undefined) {
-      healthPort = await listenHealthPort(config.healthPort.host, config.healthPort.port, { '/ping': ping, '/readyz': readiness.detailedProbe })
+    }))
+    const { host, port } = config.healthPort
+    if (port !== undefined) {
+      healthPort = await listenOrExplain('/healthPort/port', host, port, listenHealthPort(host, port, { '/ping': ping, '/readyz': readiness.detailedProbe }))
     }
     state = 'ready'
     log.info({ host: config.server.host, port: frontend.port, healthPort: healthPort?.port, stores: stores.map(s => s.uriPrefix) }, 'xksgate listening')

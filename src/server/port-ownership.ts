@@ -21,6 +21,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import net from 'node:net'
+import { StartupError } from '../runtime/exit'
 import { describeHolders, listeningProcesses } from './port-holders'
 
 export interface PortToClaim {
@@ -34,7 +35,8 @@ export interface PortClaims {
   release: () => void
 }
 
-export class PortInUseError extends Error {
+/** An expected startup failure: one line for the operator, exit 1, no stack trace (runtime/exit.ts). */
+export class PortInUseError extends StartupError {
   constructor (message: string) {
     super(message)
     this.name = 'PortInUseError'

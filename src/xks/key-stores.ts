@@ -28,6 +28,11 @@ export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeco
     index,
     uriPrefix: store.uriPrefix,
     keys: new Map(Object.entries(store.keys).map(([id, key]) => [id, { label: key.label, disabled: key.disabled ?? false }])),
-    sigv4: new CompiledSigV4Policy({ credentials: store.credentials, allowedRegions: store.allowedRegions, maxSkewSeconds }),
+    sigv4: new CompiledSigV4Policy({
+      // The one place secrets are revealed on their way into the XKS core: into the signing-key derivation.
+      credentials: store.credentials.map(c => ({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey.reveal() })),
+      allowedRegions: store.allowedRegions,
+      maxSkewSeconds,
+    }),
   }))
 }

@@ -7,18 +7,16 @@ import { startDevServer } from '../helpers/dev-server'
 import { repoRoot } from '../helpers/paths'
 
 t.test('without softhsm2 the embedded default says how to install it', async t => {
-  // A PATH holding only node and openssl: softhsm2-util cannot be found, as on a machine without the package.
-  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-bin-'))
+  // As on a machine without the package: no SoftHSM library where it is looked for.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-nohsm-'))
-  t.teardown(() => { fs.rmSync(bin, { recursive: true, force: true }); fs.rmSync(dir, { recursive: true, force: true }) })
-  fs.symlinkSync(process.execPath, path.join(bin, 'node'))
-  const result = spawnSync(path.join(bin, 'node'), [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', dir, '--port', '0'], {
-    env: { PATH: bin },
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const missing = path.join(dir, 'no-such-dir', 'libsofthsm2.so')
+  const result = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', dir, '--port', '0', '--softhsm-module', missing], {
     encoding: 'utf8',
     timeout: 30_000,
   })
   t.equal(result.status, 1)
-  t.match(result.stderr, 'softhsm2 is not installed. Install it with: sudo apt-get install -y softhsm2')
+  t.match(result.stderr, `softhsm2 is not installed. Install it with: sudo apt-get install -y softhsm2 (no SoftHSM library at ${missing})`)
   t.notOk(fs.existsSync(path.join(dir, 'connection.json')))
 })
 
@@ -52,10 +50,11 @@ t.test('an HSM that cannot be used at startup stops the proxy with the cause, an
   const first = await startDevServer()
   t.teardown(() => fs.rmSync(first.dir, { recursive: true, force: true }))
   t.equal(await first.stop(), 0)
+  // Each names the field to fix; exit 2: the configuration is at fault, restarting cannot help.
   const cases: Array<[string, Record<string, string>, RegExp]> = [
-    ['missing PKCS#11 module', { XKSGATE__hsm__modulePath: '/nonexistent/libpkcs11.so' }, /\/nonexistent\/libpkcs11\.so could not be loaded/],
-    ['wrong PIN', { XKSGATE__hsm__pin: '"000000"' }, /CKR_PIN_INCORRECT/],
-    ['unknown token', { XKSGATE__hsm__tokenLabel: 'no-such-token' }, /token label "no-such-token" not found/],
+    ['missing PKCS#11 module', { XKSGATE__hsm__modulePath: '/nonexistent/libpkcs11.so' }, /^ {2}\/hsm\/modulePath: PKCS#11 module \/nonexistent\/libpkcs11\.so could not be loaded/m],
+    ['wrong PIN', { XKSGATE__hsm__pin: '"000000"' }, /^ {2}\/hsm\/pin: C_Login: CKR_PIN_INCORRECT$/m],
+    ['unknown token', { XKSGATE__hsm__tokenLabel: 'no-such-token' }, /^ {2}\/hsm\/tokenLabel: token label "no-such-token" not found/m],
   ]
   for (const [name, env, cause] of cases) {
     const result = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/dev/cli.js'), '--dir', first.dir, '--port', '0'], {
@@ -63,8 +62,10 @@ t.test('an HSM that cannot be used at startup stops the proxy with the cause, an
       encoding: 'utf8',
       timeout: 60_000,
     })
-    t.not(result.status, 0, `${name}: exits non-zero`)
-    t.match(result.stdout + result.stderr, cause, `${name}: says why`)
+    t.equal(result.status, 2, `${name}: exits 2`)
+    t.match(result.stderr, cause, `${name}: names the field and says why`)
+    t.notMatch(result.stderr, /^\s+at \S/m, `${name}: no stack trace`)
+    t.match(result.stdout, /"level":60,.*"msg":"startup failed: invalid configuration"/, `${name}: one fatal JSON line`)
     t.notOk(fs.existsSync(path.join(first.dir, 'connection.json')), `${name}: never claims to be ready`)
   }
 })

@@ -165,7 +165,7 @@ t.test('TokenSession against a real SoftHSM token', async t => {
 
   t.test('describeKey and tokenInfo', async t => {
     t.same(value(inGate(() => session.describeKey('foo'))), {
-      label: 'foo', keyType: 'AES', keyBits: 256, canEncrypt: true, canDecrypt: true, otherUsages: [],
+      label: 'foo', keyType: 'AES', keyBits: 256, canEncrypt: true, canDecrypt: true, otherUsages: [], extractable: false, sensitive: true,
     })
     t.match(value(inGate(() => session.describeKey('dec-only'))), { canEncrypt: false, canDecrypt: true })
     t.match(value(inGate(() => session.describeKey('aes128'))), { keyType: 'AES', keyBits: 128 })

@@ -26,7 +26,7 @@ const inFiveMinutes = (): number => Date.now() + 300_000
 interface Harness { guard: RedisReplayGuard, client: RedisClient, warnings: string[] }
 
 async function connect (redis: TestRedis): Promise<RedisClient> {
-  const client = createRedisClient({ mode: 'standalone', url: redis.url, maxReconnectDelayMs: 100 })
+  const client = createRedisClient({ mode: 'standalone', url: redis.url, connectTimeoutMs: 1000, commandTimeoutMs: BUDGET_MS, maxReconnectDelayMs: 100 })
   if (!await whenReady(client, 5000)) throw new Error('test redis not ready')
   return client
 }

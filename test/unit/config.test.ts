@@ -3,28 +3,14 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load'
-
-const SECRET = 'FYtE5EFA5FT0mCc3DrGUe2sti527BitkQ0Zr9MO9fvE'
+import { ensureSelfSignedCert } from '../../src/dev/tls-cert'
+import { FIXTURE_SECRET as SECRET, configFixture } from '../helpers/config-fixture'
+import { repoRoot } from '../helpers/paths'
 
 function fixture (): { dir: string, config: Record<string, any> } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-config-'))
-  fs.writeFileSync(path.join(dir, 'cert.pem'), 'x')
-  fs.writeFileSync(path.join(dir, 'key.pem'), 'x')
-  fs.writeFileSync(path.join(dir, 'secret'), SECRET + '\n')
-  return {
-    dir,
-    config: {
-      server: { tls: { certFile: 'cert.pem', keyFile: 'key.pem' } },
-      hsm: { tokenLabel: 'tok', pin: { env: 'TEST_PIN' } },
-      health: { keyLabel: 'health' },
-      keyStores: [{
-        name: 'a',
-        uriPrefix: '/a/kms/xks/v1',
-        credentials: [{ accessKeyId: 'AKIAI2SFODNN7EXAMPLE', secretAccessKey: { file: 'secret' } }],
-        keys: { foo: { label: 'foo' } },
-      }],
-    },
-  }
+  const f = configFixture()
+  t.teardown(f.cleanup)
+  return f
 }
 
 function problemsOf (fn: () => unknown): string[] {
@@ -43,12 +29,12 @@ t.test('a minimal config gets every default, resolved secrets and absolute paths
   t.equal(loaded.server.port, 8443)
   t.equal(loaded.server.maxBodyBytes, 65536)
   t.equal(loaded.hsm.threads, 1)
-  t.equal(loaded.hsm.pin, '1234')
+  t.equal(loaded.hsm.pin.reveal(), '1234')
   t.equal(loaded.limits.maxPlaintextBytes, 8192)
   t.equal(loaded.auth.maxSkewSeconds, 300)
-  t.equal(loaded.keyStores[0].credentials[0].secretAccessKey, SECRET, 'trailing newline of a secret file is dropped')
+  t.equal(loaded.keyStores[0].credentials[0].secretAccessKey.reveal(), SECRET, 'trailing newline of a secret file is dropped')
   t.equal(loaded.keyStores[0].keys.foo.disabled, undefined, 'absent means enabled')
-  t.equal(loaded.server.tls.certFile, path.join(dir, 'cert.pem'))
+  t.equal(loaded.server.tls.certFile, path.join(dir, 'tls', 'cert.pem'))
   t.ok(Object.isFrozen(loaded.keyStores[0].credentials[0]), 'deeply frozen')
 })
 
@@ -77,7 +63,11 @@ const cases: Array<[string, (c: Record<string, any>) => void, RegExp]> = [
   ['AAD limit past the u16 length prefix', c => { c.limits = { maxAadBytes: 65536 } }, /\/limits\/maxAadBytes/],
   ['health interval above one minute', c => { c.health.intervalMs = 61000 }, /\/health\/intervalMs/],
   ['bad key id', c => { c.keyStores[0].keys = { 'bad/id': { label: 'x' } } }, /\/keyStores\/0\/keys/],
-  ['missing certificate', c => { c.server.tls.certFile = 'absent.pem' }, /\/server\/tls\/certFile: .*absent\.pem does not exist/],
+  ['missing certificate', c => { c.server.tls.certFile = 'absent.pem' }, /^\/server\/tls\/certFile: cannot read .*absent\.pem: ENOENT$/],
+  ['certificate file without a certificate', c => { c.server.tls.certFile = 'secret' }, /^\/server\/tls\/certFile: .*secret holds no PEM certificate$/],
+  ['key file without a key', c => { c.server.tls.keyFile = c.server.tls.certFile }, /^\/server\/tls\/keyFile: .*cert\.pem holds no unencrypted PEM private key$/],
+  ['health key that is a customer key', c => { c.health.keyLabel = 'foo' }, /^\/health\/keyLabel: "foo" is also the customer key \/keyStores\/0\/keys\/foo\/label/],
+  ['one HSM key in two key stores', c => { c.keyStores.push({ name: 'b', uriPrefix: '/b/kms/xks/v1', credentials: [{ accessKeyId: 'BKIAI2SFODNN7EXAMPLE', secretAccessKey: SECRET }], keys: { bar: { label: 'foo' } } }) }, /^\/keyStores\/1\/keys\/bar\/label: "foo" is also the key \/keyStores\/0\/keys\/foo\/label of another key store/],
   ['duplicate prefix', c => { c.keyStores.push({ ...c.keyStores[0], name: 'b', credentials: [{ accessKeyId: 'BKIAI2SFODNN7EXAMPLE', secretAccessKey: SECRET }] }) }, /\/keyStores\/1\/uriPrefix: .* is used by another key store/],
   ['duplicate access key id', c => { c.keyStores.push({ ...c.keyStores[0], name: 'b', uriPrefix: '/b/kms/xks/v1' }) }, /\/keyStores\/1\/credentials\/0\/accessKeyId: used more than once/],
   ['no key stores', c => { c.keyStores = [] }, /\/keyStores/],
@@ -91,6 +81,31 @@ for (const [name, mutate, expected] of cases) {
     t.ok(problems.some(p => expected.test(p)), `${expected} in ${JSON.stringify(problems)}`)
   })
 }
+
+t.test('a certificate and a key that do not belong together name /server/tls, before any server sees them', async t => {
+  const { dir, config } = fixture()
+  const other = ensureSelfSignedCert(path.join(dir, 'other-tls'))
+  config.server.tls.keyFile = other.keyFile
+  const problems = problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } }))
+  t.same(problems, [`/server/tls: the private key in ${other.keyFile} does not belong to the certificate in ${path.join(dir, 'tls', 'cert.pem')}`])
+  t.notMatch(problems.join('\n'), /PRIVATE KEY/, 'the key itself is never quoted')
+  config.server.tls.certFile = other.certFile
+  t.same(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [], 'the matching pair is accepted')
+})
+
+t.test('two key ids for one HSM label inside one key store are accepted', async t => {
+  const { dir, config } = fixture()
+  config.keyStores[0].keys.alias = { label: 'foo' }
+  t.same(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [])
+})
+
+t.test('config/xksgate.example.json is valid once its files exist', async t => {
+  const { dir, config: fixtureConfig } = fixture()
+  const example = JSON.parse(fs.readFileSync(path.join(repoRoot, 'config', 'xksgate.example.json'), 'utf8'))
+  example.server.tls = fixtureConfig.server.tls
+  for (const credential of example.keyStores[0].credentials) credential.secretAccessKey = { file: 'secret' }
+  t.same(problemsOf(() => validateConfig(example, { baseDir: dir, env: { XKSGATE_HSM_PIN: '1234' } })), [])
+})
 
 t.test('error messages never contain secret values', async t => {
   const { dir, config } = fixture()
@@ -107,9 +122,11 @@ t.test('runtime sections: defaults, Redis password by reference, mode-specific f
   t.same(plain.cluster, { processes: 1, restartMinMs: 100, restartMaxMs: 10000 })
   t.same(plain.shutdown, { graceMs: 0, drainMs: 10000, lingerMs: 1000 })
   t.same(plain.metrics, { port: 9464, host: '127.0.0.1' })
+  t.same(plain.fleet, { instanceId: os.hostname(), heartbeatMs: 5000, keyPrefix: 'xksgate:' }, 'one fleet member per host by default')
   const withRedis = validateConfig({ ...config, redis: { url: 'rediss://r:6380', password: { env: 'REDIS_PW' } } }, { baseDir: dir, env: { TEST_PIN: '1', REDIS_PW: 's3cret' } })
-  t.equal(withRedis.redis?.password, 's3cret')
+  t.equal(withRedis.redis?.password?.reveal(), 's3cret')
   t.equal(withRedis.redis?.mode, 'standalone')
+  t.equal(withRedis.redis?.connectTimeoutMs, 2000)
   t.same(problemsOf(() => validateConfig({ ...config, redis: { mode: 'sentinel', sentinels: [{ host: 'a', port: 26379 }] } }, { baseDir: dir, env: { TEST_PIN: '1' } })),
     ['/redis/name: required when /redis/mode is sentinel'])
   t.same(problemsOf(() => validateConfig({ ...config, redis: { url: 'redis://x', password: { env: 'MISSING' } } }, { baseDir: dir, env: { TEST_PIN: '1' } })),

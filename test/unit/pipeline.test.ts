@@ -1,6 +1,7 @@
 import aws4 from 'aws4'
 import pino from 'pino'
 import t from 'tap'
+import { Secret } from '../../src/config/secret'
 import type { HealthMonitor } from '../../src/health/health-monitor'
 import type { HsmBackend, HsmOutcome, EncryptResult } from '../../src/hsm/types'
 import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
@@ -26,7 +27,7 @@ function hsmAnsweringAfter (ms: number): HsmBackend {
 
 function handlerWith (hsm: HsmBackend, admission = new Admission(8)) {
   const stores = buildKeyStores([{
-    name: 'ks', uriPrefix: PREFIX, credentials: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET }], keys: { foo: { label: 'foo' } },
+    name: 'ks', uriPrefix: PREFIX, credentials: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: new Secret(SECRET) }], keys: { foo: { label: 'foo' } },
   }], 300)
   return createXksHandler({
     stores,

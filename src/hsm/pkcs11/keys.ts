@@ -24,7 +24,7 @@ const OTHER_USAGES: Array<[number, string]> = [
 ]
 
 const ATTRIBUTE_TYPES = [pkcs11js.CKA_KEY_TYPE, pkcs11js.CKA_VALUE_LEN, pkcs11js.CKA_ENCRYPT, pkcs11js.CKA_DECRYPT,
-  ...OTHER_USAGES.map(([type]) => type)]
+  pkcs11js.CKA_EXTRACTABLE, pkcs11js.CKA_SENSITIVE, ...OTHER_USAGES.map(([type]) => type)]
 
 /** CK_ULONG is 8 bytes on LP64 platforms and 4 on Windows. */
 function readUlong (value: unknown): number {
@@ -64,6 +64,8 @@ export function findKey (api: Pkcs11Api, session: Handle, label: string): Cached
       canEncrypt: readBool(byType.get(pkcs11js.CKA_ENCRYPT)),
       canDecrypt: readBool(byType.get(pkcs11js.CKA_DECRYPT)),
       otherUsages: OTHER_USAGES.filter(([type]) => readBool(byType.get(type))).map(([, name]) => name),
+      extractable: readBool(byType.get(pkcs11js.CKA_EXTRACTABLE)),
+      sensitive: readBool(byType.get(pkcs11js.CKA_SENSITIVE)),
     },
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * Startup checks that need the running process: the HSM login, every configured key, and the listening ports.
+ * Each failure names the configuration field to fix. A key that is missing or unfit stops the start rather than
+ * serving degraded: otherwise it would surface only when KMS calls CreateKey or Encrypt, as an error in the
+ * customer's CloudTrail, while the operator who could fix it is the one starting the proxy now.
+ */
+import { ConfigError } from '../config/load'
+import type { XksgateConfig } from '../config/schema'
+import type { HsmBackend, KeyAttributes } from '../hsm/types'
+import { loadNativeUws } from '../server/uws-native'
+import { StartupError } from './exit'
+
+type Usage = 'ENCRYPT' | 'DECRYPT'
+
+// The HSM pool reports a failed start as text only; these are the causes an operator fixes in the configuration.
+const HSM_START_FIELDS: Array<[RegExp, string]> = [
+  [/could not be loaded/, '/hsm/modulePath'],
+  [/token label .* not found/, '/hsm/tokenLabel'],
+  [/C_Login: CKR_PIN_/, '/hsm/pin'],
+]
+
+/** The pool's start failure as a configuration error naming its field, or (e.g. a login timeout) a StartupError. */
+export function hsmStartError (err: unknown): Error {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/^HSM worker could not start: /, '')
+  const field = HSM_START_FIELDS.find(([pattern]) => pattern.test(message))?.[1]
+  return field === undefined ? new StartupError(`/hsm: ${message}`) : new ConfigError([`${field}: ${message}`])
+}
+
+interface KeyCheck {
+  field: string
+  label: string
+  /** The usages the key must allow exactly; undefined: at least one of them. */
+  usage?: readonly Usage[]
+  /** Who needs the usages, for the message. */
+  purpose: string
+}
+
+function keysToCheck (config: XksgateConfig): KeyCheck[] {
+  const customerKeys = config.keyStores.flatMap((store, i) => Object.entries(store.keys).map(([keyId, key]) => ({
+    field: `/keyStores/${i}/keys/${keyId}`, label: key.label, usage: key.usage, purpose: `/keyStores/${i}/keys/${keyId}/usage`,
+  })))
+  // The deep health check encrypts and decrypts with its key (spec §GetHealthStatus).
+  return [...customerKeys, { field: '/health/keyLabel', label: config.health.keyLabel, usage: ['ENCRYPT', 'DECRYPT'], purpose: 'the deep health check' }]
+}
+
+/** Key lookups at startup are not on KMS's clock: a slow HSM gets time, a hung one still fails the start. */
+const STARTUP_LOOKUP_MS = 10_000
+/**
+ * Looks up every configured key and the health-check key through the running backend. Throws a ConfigError
+ * listing each missing or unfit key (disabled ones included: they are still KMS keys that may be re-enabled).
+ */
+export async function requireUsableKeys (config: XksgateConfig, hsm: HsmBackend): Promise<void> {
+  const checks = keysToCheck(config)
+  const deadline = Date.now() + STARTUP_LOOKUP_MS
+  const outcomes = await Promise.all(checks.map(async check => await hsm.describeKey(check.label, deadline)))
+  const problems: string[] = []
+  const lookupFailures: string[] = []
+  checks.forEach((check, i) => {
+    const outcome = outcomes[i]
+    const key = `the key labelled ${JSON.stringify(check.label)}`
+    if (!outcome.ok) {
+      if (outcome.failure.kind === 'KeyNotFound') problems.push(`${check.field}: no secret key labelled ${JSON.stringify(check.label)} on token ${JSON.stringify(config.hsm.tokenLabel)}`)
+      else lookupFailures.push(`${check.field}: ${key} could not be looked up: ${outcome.failure.message}`)
+      return
+    }
+    const misfits = keyMisfits(outcome.value, check)
+    if (misfits.length > 0) problems.push(`${check.field}: ${key} ${misfits.join('; ')}`)
+  })
+  if (problems.length > 0) throw new ConfigError(problems)
+  if (lookupFailures.length > 0) throw new StartupError(lookupFailures.join('\n'))
+}
+
+/** Why a key cannot serve: XKS v1 keys are AES-256 (spec §GetKeyMetadata) and must never leave the HSM. */
+function keyMisfits (key: KeyAttributes, check: KeyCheck): string[] {
+  const misfits: string[] = []
+  if (key.keyType !== 'AES' || key.keyBits !== 256) misfits.push(`is ${key.keyType}-${key.keyBits}, not AES-256`)
+  if (key.extractable) misfits.push('is extractable (CKA_EXTRACTABLE true): its material can leave the HSM')
+  if (!key.sensitive) misfits.push('is not sensitive (CKA_SENSITIVE false): its value can be read out')
+  const allowed: Usage[] = [...(key.canEncrypt ? ['ENCRYPT' as const] : []), ...(key.canDecrypt ? ['DECRYPT' as const] : [])]
+  if (check.usage === undefined) {
+    if (allowed.length === 0) misfits.push(`allows neither ENCRYPT nor DECRYPT (set ${check.purpose} to [] if that is meant)`)
+    return misfits
+  }
+  for (const usage of check.usage) {
+    if (!allowed.includes(usage)) misfits.push(`lacks ${usage} (CKA_${usage} false), which ${check.purpose} requires`)
+  }
+  for (const usage of allowed) {
+    if (!check.usage.includes(usage)) misfits.push(`allows ${usage}, which ${check.purpose} does not list`)
+  }
+  return misfits
+}
+
+/**
+ * A port that cannot be bound is an expected failure: it names the field, without a stack trace. Any other
+ * failure of the listener's start passes through unchanged.
+ */
+export async function listenOrExplain<T> (field: string, host: string, port: number, listening: Promise<T>): Promise<T> {
+  try {
+    return await listening
+  } catch (err) {
+    const why = bindFailure(err)
+    throw why === undefined ? err : new StartupError(`${field}: cannot listen on ${host}:${port}: ${why}`)
+  }
+}
+
+function bindFailure (err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') return 'the port is in use'
+  if (code === 'EACCES') return 'no permission to bind it'
+  // uWS says only this (src/server); with SO_REUSEPORT a port is refused when a non-sharing socket holds it.
+  if (err instanceof Error && err.message.startsWith('cannot listen on ')) {
+    return 'the port is in use by a program that does not share it, or binding it needs a privilege this process lacks'
+  }
+  return undefined
+}
+
+/**
+ * Loads the uWebSockets.js native binary before anything slow (the HSM login): when it cannot load on this
+ * platform, that is an expected failure with its own explanation, not a crash with a stack trace.
+ */
+export function requireNativeUws (): void {
+  try {
+    loadNativeUws()
+  } catch (err) {
+    throw new StartupError((err as Error).message)
+  }
+}
