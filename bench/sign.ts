@@ -1,7 +1,7 @@
 import crypto from 'node:crypto'
 
 /**
- * SigV4 for the load generator, as KMS signs (digest §8.2): SignedHeaders `host;x-amz-date`, service
+ * SigV4 for the load generator, as KMS signs (docs/xks-spec.md §8.2): SignedHeaders `host;x-amz-date`, service
  * `kms-xks-proxy`. Written on node:crypto rather than aws4 because the client shares two cores with the server:
  * the signing key is derived once per day, the body hash comes from the caller (see wire.ts), so a request
  * costs one small SHA-256 and one HMAC here.

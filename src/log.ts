@@ -22,13 +22,33 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream
 }
 
+/**
+ * stdout, written asynchronously in chunks of at least 4 KiB (one write per line cost ~1 µs more per request,
+ * measured) and flushed every 250 ms, so a quiet proxy's lines still come out promptly. If the reader of stdout
+ * stops reading, at most 16 MiB wait in memory: lines beyond that are dropped and counted
+ * (xksgate_log_lines_dropped_total), so a stuck log pipe costs log lines, never memory or request latency.
+ */
+const STDOUT = { dest: 1, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024, periodicFlush: 250 }
+let dropped = 0
+
+/** Log lines dropped because stdout was not being read (see STDOUT). */
+export function droppedLogLines (): number {
+  return dropped
+}
+
+function stdoutDestination (): pino.DestinationStream {
+  const stream = pino.destination(STDOUT)
+  stream.on('drop', () => { dropped++ })
+  return stream
+}
+
 export function createLogger ({ level, base = {}, destination }: LoggerOptions): Logger {
   return pino({
     level,
     base: { pid: process.pid, ...base },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  }, destination ?? pino.destination({ dest: 1, sync: false }))
+  }, destination ?? stdoutDestination())
 }
 
 /** Flush an asynchronous destination before the process exits, so the last lines (shutdown, fatal) are kept. */

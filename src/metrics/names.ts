@@ -33,5 +33,7 @@ export const METRIC = {
   /** XksExternalKeyManagerStates analogue: 1 for the state the deep health check last saw (per process, summed). */
   ekmState: 'xksgate_ekm_health_state',
   fleetSize: 'xksgate_fleet_size',
+  /** Log lines dropped because stdout was not read and 16 MiB were waiting (src/log.ts). */
+  logLinesDropped: 'xksgate_log_lines_dropped_total',
   ready: 'xksgate_ready',
 } as const

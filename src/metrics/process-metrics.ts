@@ -8,6 +8,7 @@ import type { HealthMonitor } from '../health/health-monitor'
 import type { HsmBackend } from '../hsm/types'
 import type { ReplayGuard } from '../replay/types'
 import type { RequestLogEntry } from '../xks/request-log'
+import { droppedLogLines } from '../log'
 import { METRIC } from './names'
 
 // KMS gives a request 250 ms; the buckets are dense below that and sparse above.
@@ -110,6 +111,7 @@ export class ProcessMetrics {
       })
       c.inc(0)
     }
+    counter(METRIC.logLinesDropped, 'Log lines dropped: stdout was not read and 16 MiB were waiting', droppedLogLines)
     counter(METRIC.hsmBatches, 'Batches of operations sent to the HSM worker threads', () => s.hsm.stats().batches)
     counter(METRIC.hsmBatchedOps, 'Operations carried by those batches', () => s.hsm.stats().batchedOps)
     const local = (): ReturnType<ReplayGuard['localStats']> => s.replay.localStats()

@@ -90,7 +90,7 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
  */
 async function claimServingPorts (config: XksgateConfig, configFile: string): Promise<PortClaims> {
   return await claimPorts(fleetOf(configFile), [
-    { field: 'server.port', host: config.server.host, port: config.server.port },
-    ...(config.healthPort.port === undefined ? [] : [{ field: 'healthPort.port', host: config.healthPort.host, port: config.healthPort.port }]),
+    { field: '/server/port', host: config.server.host, port: config.server.port },
+    ...(config.healthPort.port === undefined ? [] : [{ field: '/healthPort/port', host: config.healthPort.host, port: config.healthPort.port }]),
   ])
 }

@@ -25,7 +25,7 @@ import { StartupError } from '../runtime/exit'
 import { describeHolders, listeningProcesses } from './port-holders'
 
 export interface PortToClaim {
-  /** The config field that chose the port, for the message (e.g. `server.port`). */
+  /** The config field that chose the port, named as config errors name fields (e.g. `/server/port`). */
   field: string
   host: string
   port: number
@@ -92,8 +92,8 @@ async function claimPort (fleet: Fleet, { field, host, port }: PortToClaim): Pro
     const holder = await ask(name)
     if (holder !== undefined) {
       if (holder.id !== fleet.id) {
-        throw new PortInUseError(`${field} ${port} on ${host} is already served by ${holder.description} (pid ${holder.pid}). ` +
-          `Only the processes of one cluster primary or one PM2 app may share a port: stop that one or choose another ${field}.`)
+        throw new PortInUseError(`${field}: port ${port} on ${host} is already served by ${holder.description} (pid ${holder.pid}). ` +
+          'Only the processes of one cluster primary or one PM2 app may share a port: stop that one or choose another port.')
       }
       await member.join()
       return member
@@ -104,8 +104,8 @@ async function claimPort (fleet: Fleet, { field, host, port }: PortToClaim): Pro
       continue
     }
     if (Date.now() > deadline) {
-      throw new PortInUseError(`${field} ${port} on ${host} is already in use by ${describeHolders(listeningProcesses(port))}, ` +
-        `which is not a member of this xksgate fleet. Stop it or choose another ${field}.`)
+      throw new PortInUseError(`${field}: port ${port} on ${host} is already in use by ${describeHolders(listeningProcesses(port))}, ` +
+        'which is not a member of this xksgate fleet. Stop it or choose another port.')
     }
     await new Promise(resolve => setTimeout(resolve, RETRY_MS))
   }

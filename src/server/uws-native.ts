@@ -1,7 +1,8 @@
 /**
  * Loads the uWebSockets.js native binary directly. The package's own entry point silently falls back to a slow
- * pure-JS implementation when the binary fails to load (STACK_NOTES.md); a production proxy must refuse to start
- * instead of quietly running at a fraction of its capacity.
+ * pure-JS implementation when the binary fails to load (it prints only a warning; seen on Debian 12 with the
+ * newer builds that need glibc 2.38); a production proxy must refuse to start instead of quietly running at a
+ * fraction of its capacity.
  */
 import path from 'node:path'
 import type * as Uws from '@trufflesuite/uws-js-unofficial'

@@ -1,6 +1,6 @@
 /**
  * Strict standard base64 (RFC 4648 §4: alphabet A-Z a-z 0-9 + /, '=' padding), as the XKS spec requires for
- * every binary field (digest §5, §6.6).
+ * every binary field (docs/xks-spec.md §5, §6.6).
  *
  * Node's Buffer.from(s, 'base64') is lenient: it skips foreign characters, accepts missing padding and the
  * base64url alphabet, so two different strings can decode to the same bytes. Strict here also means canonical:
@@ -33,7 +33,7 @@ export function decodeBase64 (value: string, field: string): Buffer {
 
 /**
  * A compact JSON object whose values are the base64 of `fields`, in order: the success body of Encrypt and
- * Decrypt. Node always writes standard, padded base64, which is what KMS expects (digest §6.6). Built by concatenation because JSON.stringify scans every character of a multi-kilobyte string for
+ * Decrypt. Node always writes standard, padded base64, which is what KMS expects (docs/xks-spec.md §6.6). Built by concatenation because JSON.stringify scans every character of a multi-kilobyte string for
  * escapes (~25 µs for 4 KiB of base64, measured), and base64 never needs one. Keys are the spec's field names.
  */
 export function base64JsonObject (fields: ReadonlyArray<readonly [string, Buffer]>): string {

@@ -1,7 +1,7 @@
 /**
  * xksgate's ciphertextMetadata. THIS BYTE FORMAT IS A COMPATIBILITY PROMISE: KMS stores the metadata an Encrypt
  * returns inside the customer's CiphertextBlob and sends it back on every Decrypt, for as long as the blob lives
- * (digest §5.2, §6.4). Every future xksgate must keep reading every version listed here.
+ * (docs/xks-spec.md §5.2, §6.4). Every future xksgate must keep reading every version listed here.
  *
  * Format version 1 (emitted by every Encrypt), exactly 4 bytes (spec limit: 20):
  *
@@ -12,7 +12,7 @@
  *
  * AAD scheme ids:
  *   1  gcmAAD = u16be(len AAD) || AAD || u8(len CM) || CM, where CM is the ciphertextMetadata exactly as
- *      received (digest §6.3, the spec's recommended formula; see gcm-aad.ts).
+ *      received (docs/xks-spec.md §6.3, the spec's recommended formula; see gcm-aad.ts).
  *
  * Decrypt decides the scheme from the metadata it receives (aadSchemeFor):
  *   - empty or absent: scheme 1 (ciphertexts made without metadata);

@@ -1,5 +1,5 @@
 /**
- * The XKS error table, defined per XKS Proxy API spec v1.0.3 §"Error Codes" (digest §7.2).
+ * The XKS error table, defined per XKS Proxy API spec v1.0.3 §"Error Codes" (docs/xks-spec.md §7.2).
  *
  * Every error the proxy can answer is listed here once, with its HTTP status and a default message. The body of
  * each error with its default message is built once, at module load, so the common failures (429 under overload,

@@ -3,13 +3,13 @@
  */
 import { XksError } from './errors'
 
-/** The u16 length prefix caps the AAD (digest §6.3); the validator answers 501 above its configured maximum. */
+/** The u16 length prefix caps the AAD (docs/xks-spec.md §6.3); the validator answers 501 above its configured maximum. */
 export const MAX_GCM_AAD_BYTES = 0xffff
-/** The u8 length prefix caps the metadata; the spec's own limit is far lower (20 bytes, digest §6.4). */
+/** The u8 length prefix caps the metadata; the spec's own limit is far lower (20 bytes, docs/xks-spec.md §6.4). */
 const MAX_CM_BYTES = 0xff
 
 /**
- * gcmAAD = u16be(len AAD) || AAD || u8(len CM) || CM (digest §6.3, AAD scheme 1).
+ * gcmAAD = u16be(len AAD) || AAD || u8(len CM) || CM (docs/xks-spec.md §6.3, AAD scheme 1).
  * The length prefixes stop metadata from being moved into the AAD field (or back) with the tag still valid.
  * Absent fields are 0-byte buffers; their length bytes are still written.
  */

@@ -1,5 +1,5 @@
 /**
- * How an HSM failure becomes an XKS error (digest §7.2, §7.3). Only data errors are the caller's fault; the rest
+ * How an HSM failure becomes an XKS error (docs/xks-spec.md §7.2, §7.3). Only data errors are the caller's fault; the rest
  * are retryable for KMS (InternalException, DependencyTimeoutException).
  */
 import type { HsmFailure } from '../hsm/types'

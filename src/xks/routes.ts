@@ -1,7 +1,7 @@
 /**
- * Request routing (digest §3, §7.4 step 1). Paths are matched exactly as received: SigV4 signs the path
- * verbatim (digest §8.3), so there is no dot-segment normalisation, trailing-slash or case folding, and no
- * percent-decoding (valid XKS paths never need it, digest §3.1).
+ * Request routing (docs/xks-spec.md §3, §7.4 step 1). Paths are matched exactly as received: SigV4 signs the path
+ * verbatim (docs/xks-spec.md §8.3), so there is no dot-segment normalisation, trailing-slash or case folding, and no
+ * percent-decoding (valid XKS paths never need it, docs/xks-spec.md §3.1).
  */
 import { XksError } from './errors'
 
@@ -10,7 +10,7 @@ export type XksOperation = 'health' | 'metadata' | 'encrypt' | 'decrypt'
 export interface RouteMatch<S> { store: S; operation: XksOperation; keyId?: string }
 
 /**
- * 405 for a non-POST method on an API path (digest §2). The error table has no 405 entry and the spec names no
+ * 405 for a non-POST method on an API path (docs/xks-spec.md §2). The error table has no 405 entry and the spec names no
  * errorName for it, so the body keeps errorName ValidationException (a valid XKS name) with status 405. `allow`
  * is the value for the Allow header that RFC 9110 §15.5.6 requires on a 405.
  */
@@ -23,10 +23,10 @@ export class MethodNotAllowedError extends XksError {
   }
 }
 
-const MAX_URI_CHARS = 256 // digest §3.1
+const MAX_URI_CHARS = 256 // docs/xks-spec.md §3.1
 const MIN_PREFIX_CHARS = 10
 const MAX_PREFIX_CHARS = 128
-/** KMS's own pattern for XksProxyUriPath (digest §3.1). Used at config time only. */
+/** KMS's own pattern for XksProxyUriPath (docs/xks-spec.md §3.1). Used at config time only. */
 const URI_PREFIX_PATTERN = /^(\/[a-zA-Z0-9/_-]+\/kms\/xks\/v\d{1,2})$|^(\/kms\/xks\/v\d{1,2})$/
 const MAX_KEY_ID_CHARS = 128
 const HEALTH = 'health'
@@ -35,7 +35,7 @@ const KEY_OPERATIONS: ReadonlyMap<string, XksOperation> = new Map([
   ['metadata', 'metadata'], ['encrypt', 'encrypt'], ['decrypt', 'decrypt'],
 ])
 
-/** 1 for each character allowed in an externalKeyId, [A-Za-z0-9._-] (digest §3.1). */
+/** 1 for each character allowed in an externalKeyId, [A-Za-z0-9._-] (docs/xks-spec.md §3.1). */
 const KEY_ID_CHARS = new Uint8Array(128)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-') KEY_ID_CHARS[c.charCodeAt(0)] = 1
 
@@ -77,7 +77,7 @@ export class RouteTable<S extends { uriPrefix: string }> {
   }
 
   /**
-   * Order (digest §7.4 step 1, §3.2): unknown path or prefix → 404 InvalidUriPathException; method other than
+   * Order (docs/xks-spec.md §7.4 step 1, §3.2): unknown path or prefix → 404 InvalidUriPathException; method other than
    * POST → 405; syntactically invalid key id → 404 KeyNotFoundException (no key can have that id).
    */
   match (method: string, path: string): RouteMatch<S> {

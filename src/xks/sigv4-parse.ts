@@ -1,5 +1,5 @@
 /**
- * Parsing of the SigV4 inputs KMS sends (spec digest §8.2, §8.3): the Authorization header and X-Amz-Date.
+ * Parsing of the SigV4 inputs KMS sends (spec docs/xks-spec.md §8.2, §8.3): the Authorization header and X-Amz-Date.
  * Pure string checks, no cryptography; every failure is a 401 AuthenticationFailedException (§8.3).
  */
 import { XksError } from './errors'

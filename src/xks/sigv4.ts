@@ -1,5 +1,5 @@
 /**
- * The SigV4 verification stage (spec digest §8): proves a request was signed by KMS with a credential of the key
+ * The SigV4 verification stage (spec docs/xks-spec.md §8): proves a request was signed by KMS with a credential of the key
  * store it addresses, recently. Every failure throws a 401 AuthenticationFailedException whose message says why
  * without echoing secrets or the Authorization header.
  *

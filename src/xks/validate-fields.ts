@@ -1,9 +1,9 @@
 /**
  * Field-level checks shared by the request validators (validate.ts). Every error names the field and never
- * echoes its value: the value may be plaintext, which must never reach a log (digest §11).
+ * echoes its value: the value may be plaintext, which must never reach a log (docs/xks-spec.md §11).
  *
  * A JSON null is treated as an absent field: a required one is then "required", an optional one is skipped.
- * KMS and the test client never send null (digest §14); accepting it for optional fields costs nothing.
+ * KMS and the test client never send null (docs/xks-spec.md §14); accepting it for optional fields costs nothing.
  */
 import { base64Length, decodeBase64 } from './base64'
 import { XksError } from './errors'
@@ -43,7 +43,7 @@ function base64String (value: unknown, field: string): string {
 
 /**
  * A payload field whose maximum is ours to configure: above it the answer is 501 UnsupportedOperationException
- * (digest §7.2, §7.4 step 5). The string length is checked first, so an oversized value is never decoded.
+ * (docs/xks-spec.md §7.2, §7.4 step 5). The string length is checked first, so an oversized value is never decoded.
  */
 export function payloadBytes (value: unknown, field: string, maxBytes: number): Buffer {
   const text = base64String(value, field)
@@ -58,7 +58,7 @@ function tooLarge (field: string, maxBytes: number): never {
 }
 
 /**
- * A field whose size the spec fixes (IV, tag, metadata): any other size is malformed input, 400 (digest §7.4
+ * A field whose size the spec fixes (IV, tag, metadata): any other size is malformed input, 400 (docs/xks-spec.md §7.4
  * step 4). `sizeRule` is the error message for a wrong size; the caller checks the exact lengths it allows.
  */
 export function boundedBytes (value: unknown, field: string, maxBytes: number, sizeRule: string): Buffer {

@@ -1,7 +1,7 @@
 /**
- * requestMetadata (digest §4). The proxy checks only presence and types: kmsRequestId is opaque, kmsOperation
+ * requestMetadata (docs/xks-spec.md §4). The proxy checks only presence and types: kmsRequestId is opaque, kmsOperation
  * may hold values the spec does not list yet, ARNs are not parsed (awsPrincipalArn may be "AWS Internal"), and
- * unknown members are ignored (digest §4.1).
+ * unknown members are ignored (docs/xks-spec.md §4.1).
  */
 import { XksError } from './errors'
 import { type Json, fail, isAbsent, isJsonObject, optionalString, requiredString } from './validate-fields'
@@ -17,15 +17,15 @@ export interface RequestMetadata {
 }
 
 /**
- * Which members an API requires (digest §4.2 matrix): health needs kmsRequestId and kmsOperation, keyMetadata
+ * Which members an API requires (docs/xks-spec.md §4.2 matrix): health needs kmsRequestId and kmsOperation, keyMetadata
  * adds awsPrincipalArn, crypto (Encrypt/Decrypt) adds kmsKeyArn. Other known members are optional everywhere and
  * type-checked when present.
  */
 export type MetadataLevel = 'health' | 'keyMetadata' | 'crypto'
 
 /**
- * The spec requires support for ARNs up to 2048 characters (digest §4.1). Longer ones exceed our maximum, which
- * the spec answers with 501 UnsupportedOperationException (digest §7.2); IAM itself caps ARNs at 2048.
+ * The spec requires support for ARNs up to 2048 characters (docs/xks-spec.md §4.1). Longer ones exceed our maximum, which
+ * the spec answers with 501 UnsupportedOperationException (docs/xks-spec.md §7.2); IAM itself caps ARNs at 2048.
  */
 export const MAX_ARN_CHARS = 2048
 

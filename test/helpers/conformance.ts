@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the conformance and behaviour integration tests: one dev server per test file, request bodies
- * shaped like KMS and the official test client send them, and strict response assertions (digest §5, §7, §14).
+ * shaped like KMS and the official test client send them, and strict response assertions (docs/xks-spec.md §5, §7, §14).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -62,7 +62,7 @@ export const EMPTY_METADATA = '{\n    "requestMetadata": {\n    }\n}'
 export interface FailureCase { name: string, request: () => SendOptions, status: number, errorName: string }
 
 /**
- * The three failures the test client checks on every API (digest §14): an access key id and a secret it does not
+ * The three failures the test client checks on every API (docs/xks-spec.md §14): an access key id and a secret it does not
  * know (each prefixed with 'Invalid') → 401, and '/invalid' inserted into the URI prefix → 404. `request` builds
  * a valid request for the API; `h` is read only when a case runs.
  */
@@ -111,7 +111,7 @@ export const b64 = (bytes: Buffer): string => bytes.toString('base64')
 export const fromB64 = (text: unknown): Buffer => Buffer.from(String(text), 'base64')
 export const randomB64 = (n: number): string => b64(randomBytes(n))
 
-/** The test client's inputs: the spec's example AAD (digest §5.2), a second AAD and its two plaintexts. */
+/** The test client's inputs: the spec's example AAD (docs/xks-spec.md §5.2), a second AAD and its two plaintexts. */
 export const SAMPLE = {
   plaintext: b64(Buffer.from('plaintext\n')),
   hello: b64(Buffer.from('Hello World!')),
@@ -132,7 +132,7 @@ export function encryptBody (input: EncryptInput): Record<string, unknown> {
   }
 }
 
-/** A Decrypt body from an Encrypt response; ciphertextMetadata only when the response had one (digest §14). */
+/** A Decrypt body from an Encrypt response; ciphertextMetadata only when the response had one (docs/xks-spec.md §14). */
 export function decryptBody (encrypted: Record<string, unknown>, aad?: string): Record<string, unknown> {
   return {
     requestMetadata: metadataFor('Decrypt', { kmsViaService: 'ebs' }),
@@ -145,7 +145,7 @@ export function decryptBody (encrypted: Record<string, unknown>, aad?: string): 
   }
 }
 
-/** CDIV = SHA-256(AAD || CM || IV || ciphertext || tag) over decoded bytes, absent fields empty (digest §6.5). */
+/** CDIV = SHA-256(AAD || CM || IV || ciphertext || tag) over decoded bytes, absent fields empty (docs/xks-spec.md §6.5). */
 export function expectedCdiv (aad: string | undefined, encrypted: Record<string, unknown>): string {
   const hash = createHash('sha256').update(fromB64(aad ?? ''))
   for (const field of ['ciphertextMetadata', 'initializationVector', 'ciphertext', 'authenticationTag']) {
@@ -154,10 +154,10 @@ export function expectedCdiv (aad: string | undefined, encrypted: Record<string,
   return hash.digest('base64')
 }
 
-/** Standard padded base64 (RFC 4648 §4), as the spec requires of every binary field (digest §6.6). */
+/** Standard padded base64 (RFC 4648 §4), as the spec requires of every binary field (docs/xks-spec.md §6.6). */
 const STANDARD_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
-/** Content-Type application/json and a compact single-line JSON object body (digest §2, §14). */
+/** Content-Type application/json and a compact single-line JSON object body (docs/xks-spec.md §2, §14). */
 export function assertJsonResponse (t: Test, res: XksResponse): void {
   const mediaType = String(res.headers['content-type'] ?? '').split(';', 1)[0].trim()
   t.equal(mediaType, 'application/json', 'Content-Type is application/json')
@@ -168,7 +168,7 @@ export function assertJsonResponse (t: Test, res: XksResponse): void {
   t.equal(JSON.stringify(parsed), res.body, 'body is compact JSON')
 }
 
-/** An XKS error: exact status and errorName; errorMessage, if any, < 512 printable ASCII characters (digest §7.1). */
+/** An XKS error: exact status and errorName; errorMessage, if any, < 512 printable ASCII characters (docs/xks-spec.md §7.1). */
 export function assertXksError (t: Test, res: XksResponse, status: number, errorName: string): void {
   t.equal(res.status, status, `HTTP ${status}`)
   t.equal(res.json.errorName, errorName, errorName)

@@ -33,7 +33,7 @@ export interface SendOptions {
   headers?: Record<string, string>
   /** Send without any Authorization header. */
   unsigned?: boolean
-  /** Also sign Content-Type, as curl --aws-sigv4 does with -H "Content-Type:application/json" (digest §8.2). */
+  /** Also sign Content-Type, as curl --aws-sigv4 does with -H "Content-Type:application/json" (docs/xks-spec.md §8.2). */
   signContentType?: boolean
 }
 

@@ -1,8 +1,8 @@
 /**
- * The 21 Encrypt/Decrypt cases of the official test client (test_encrypt_decrypt, digest §14): 5 rejected
+ * The 21 Encrypt/Decrypt cases of the official test client (test_encrypt_decrypt, docs/xks-spec.md §14): 5 rejected
  * Encrypts, then 8 Encrypt → Decrypt pairs (2 cases each). Asserted more strictly than the client does: exact
  * status and errorName, exactly the spec's response fields with their byte lengths, our own CDIV recomputation
- * (digest §6.5) and the decrypted plaintext itself. Bodies are pretty-printed like the client's heredocs.
+ * (docs/xks-spec.md §6.5) and the decrypted plaintext itself. Bodies are pretty-printed like the client's heredocs.
  */
 import t from 'tap'
 import {
@@ -14,7 +14,7 @@ import type { SendOptions } from '../helpers/xks-client'
 const h = useDevServer(t, { curlStyle: true })
 
 const { plaintext: PLAINTEXT, hello: HELLO, aad: AAD, otherAad: OTHER_AAD } = SAMPLE
-// The client's large case: 4096 random plaintext bytes with 8192 random AAD bytes in one request (digest §12).
+// The client's large case: 4096 random plaintext bytes with 8192 random AAD bytes in one request (docs/xks-spec.md §12).
 const LARGE_PLAINTEXT = randomB64(4096)
 const LARGE_AAD = randomB64(8192)
 

@@ -1,6 +1,6 @@
 /**
- * The 6 GetHealthStatus cases of the official test client (test_get_health_status, digest §14), asserted more
- * strictly: exact status and errorName, and the response fields of spec §GetHealthStatus (digest §5.4).
+ * The 6 GetHealthStatus cases of the official test client (test_get_health_status, docs/xks-spec.md §14), asserted more
+ * strictly: exact status and errorName, and the response fields of spec §GetHealthStatus (docs/xks-spec.md §5.4).
  */
 import t from 'tap'
 import { EMPTY_METADATA, assertSuccess, credentialAndPrefixCases, pretty, testFailures, useDevServer } from '../helpers/conformance'

@@ -1,7 +1,7 @@
 /**
  * The 14 key-usage cases the official test client runs with `-a` (test_encrypt_only_key, test_decrypt_only_key,
- * test_impotent_key, digest §14): an encrypt-only key encrypts but cannot decrypt, and cannot encrypt with a CDIV
- * because the verification decrypt needs DECRYPT (digest §6.5); a decrypt-only key and a key with neither usage
+ * test_impotent_key, docs/xks-spec.md §14): an encrypt-only key encrypts but cannot decrypt, and cannot encrypt with a CDIV
+ * because the verification decrypt needs DECRYPT (docs/xks-spec.md §6.5); a decrypt-only key and a key with neither usage
  * cannot encrypt at all. Every refusal is 400 InvalidKeyUsageException.
  */
 import t from 'tap'

@@ -1,6 +1,6 @@
 /**
- * The 8 GetKeyMetadata cases of the official test client (test_get_key_metadata, digest §14), asserted more
- * strictly: exact status and errorName, and exactly the response fields of spec §GetKeyMetadata (digest §5.1).
+ * The 8 GetKeyMetadata cases of the official test client (test_get_key_metadata, docs/xks-spec.md §14), asserted more
+ * strictly: exact status and errorName, and exactly the response fields of spec §GetKeyMetadata (docs/xks-spec.md §5.1).
  */
 import t from 'tap'
 import { EMPTY_METADATA, assertSuccess, credentialAndPrefixCases, pretty, testFailures, useDevServer } from '../helpers/conformance'
@@ -8,7 +8,7 @@ import { metadataFor } from '../helpers/xks-client'
 
 const h = useDevServer(t, { curlStyle: true })
 
-/** The client's body: DescribeKey or CreateKey, still with kmsKeyArn and kmsViaService (digest §16.2). */
+/** The client's body: DescribeKey or CreateKey, still with kmsKeyArn and kmsViaService (docs/xks-spec.md §16.2). */
 const body = (kmsOperation: string): string => pretty({ requestMetadata: metadataFor(kmsOperation, { kmsViaService: 'ebs' }) })
 
 for (const kmsOperation of ['DescribeKey', 'CreateKey']) {

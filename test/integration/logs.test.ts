@@ -41,7 +41,7 @@ t.test('the duplicate-key check finds what JSON.parse hides', async t => {
 })
 
 t.test('a cluster run logs no duplicate key, and a clean exit of one process as a warning, not an error', async t => {
-  const server = await startDevServer({ args: ['--processes', '2'], env: { ...TWO_CORE_SIZING, XKSGATE__shutdown__lingerMs: '0' } })
+  const server = await startDevServer({ args: ['--processes', '2'], env: { ...TWO_CORE_SIZING, XKSGATE__replay__allowProcessLocal: 'true', XKSGATE__shutdown__lingerMs: '0' } })
   t.teardown(server.stop)
   const lines = (): Array<Record<string, any>> => server.output().split('\n').filter(l => l !== '').map(l => JSON.parse(l))
   // Log writes are asynchronous: a process may be ready a moment before its line reaches the pipe.

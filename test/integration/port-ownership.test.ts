@@ -30,7 +30,7 @@ async function uwsListener (t: Test, port: number): Promise<void> {
 
 const A = { id: 'fleet A', description: 'fleet A' }
 const B = { id: 'fleet B', description: 'fleet B' }
-const portOf = (port: number): Array<{ field: string, host: string, port: number }> => [{ field: 'server.port', host: '127.0.0.1', port }]
+const portOf = (port: number): Array<{ field: string, host: string, port: number }> => [{ field: '/server/port', host: '127.0.0.1', port }]
 
 async function refusal (claim: Promise<PortClaims>): Promise<string> {
   const err = await claim.then(() => undefined, (e: unknown) => e)
@@ -43,7 +43,7 @@ t.test('claims', async t => {
     const port = await freePort()
     await uwsListener(t, port)
     const message = await refusal(claimPorts(A, portOf(port)))
-    t.match(message, `server.port ${port} on 127.0.0.1 is already in use by pid ${process.pid} (`)
+    t.match(message, `/server/port: port ${port} on 127.0.0.1 is already in use by pid ${process.pid} (`)
   })
 
   await t.test('siblings share a port; another fleet is refused, also after the announcer left', async t => {
@@ -53,7 +53,7 @@ t.test('claims', async t => {
     const sibling = await claimPorts(A, portOf(port))
     t.teardown(() => sibling.release())
     t.pass('a second member of fleet A shares the port')
-    t.match(await refusal(claimPorts(B, portOf(port))), `server.port ${port} on 127.0.0.1 is already served by fleet A (pid ${process.pid})`)
+    t.match(await refusal(claimPorts(B, portOf(port))), `/server/port: port ${port} on 127.0.0.1 is already served by fleet A (pid ${process.pid})`)
     // The announcer goes (a PM2 reload stops instance 0); the sibling still serves and takes over the announcement.
     first.release()
     t.match(await refusal(claimPorts(B, portOf(port))), 'is already served by fleet A', 'still refused: the sibling announces now')
@@ -105,7 +105,7 @@ t.test('a second proxy on a port a dev proxy serves exits non-zero, and the firs
     fs.rmSync(first.dir, { recursive: true, force: true })
   })
   const output = await secondProxyRefused(t, first, port)
-  t.match(output, `xksgate dev: server.port ${port} on 127.0.0.1 is already served by xksgate with config ${path.join(first.dir, 'config.json')} ` +
+  t.match(output, `xksgate dev: /server/port: port ${port} on 127.0.0.1 is already served by xksgate with config ${path.join(first.dir, 'config.json')} ` +
     `(pid ${first.process.pid})`)
 
   // main.js with the first proxy's very config file: still another fleet, refused before it opens the HSM.
@@ -113,7 +113,7 @@ t.test('a second proxy on a port a dev proxy serves exits non-zero, and the firs
     env: { ...process.env, XKSGATE__cluster__processes: '1', SOFTHSM2_CONF: path.join(first.dir, 'softhsm', 'softhsm2.conf') },
   }).then(() => undefined, (e: unknown) => e as { code: number, stderr: string })
   t.equal(main?.code, 1, 'main.js exits 1')
-  t.match(main?.stderr, new RegExp(`^xksgate: server.port ${port} on 127.0.0.1 is already served by xksgate with config .* \\(pid ${first.process.pid}\\)`))
+  t.match(main?.stderr, new RegExp(`^xksgate: /server/port: port ${port} on 127.0.0.1 is already served by xksgate with config .* \\(pid ${first.process.pid}\\)`))
   t.notMatch(main?.stderr, /\n\s+at /, 'a message, not a stack trace')
 
   const client = new XksClient(first.connection)
@@ -126,7 +126,7 @@ t.test('a second proxy on a port a dev proxy serves exits non-zero, and the firs
 
 t.test('the two processes of one cluster primary share the port; a second proxy on it is refused', async t => {
   const port = await freePort()
-  const cluster = await startDevServer({ args: ['--port', String(port), '--processes', '2'], env: TWO_CORE_SIZING })
+  const cluster = await startDevServer({ args: ['--port', String(port), '--processes', '2'], env: { ...TWO_CORE_SIZING, XKSGATE__replay__allowProcessLocal: 'true' } })
   t.teardown(async () => {
     await cluster.stop()
     fs.rmSync(cluster.dir, { recursive: true, force: true })
@@ -134,5 +134,5 @@ t.test('the two processes of one cluster primary share the port; a second proxy 
   const metrics = (await fetchText((cluster.connection as RuntimeConnection).metricsUrl ?? '')).body
   t.equal(sample(metrics, 'xksgate_ready'), 2, 'both serving processes bound the port and are ready')
   const output = await secondProxyRefused(t, cluster, port)
-  t.match(output, `server.port ${port} on 127.0.0.1 is already served by xksgate with config ${path.join(cluster.dir, 'config.json')} (pid ${cluster.process.pid})`, 'named: the primary')
+  t.match(output, `/server/port: port ${port} on 127.0.0.1 is already served by xksgate with config ${path.join(cluster.dir, 'config.json')} (pid ${cluster.process.pid})`, 'named: the primary')
 })

@@ -98,7 +98,7 @@ t.test('startup checks', async t => {
   })
 
   await t.test('a serving process that fails its checks fails a cluster start with the same status', async t => {
-    const file = write({ ...withKeys({ missing: { label: 'no-such-key' } }), cluster: { processes: 2 } }, 'cluster.json')
+    const file = write({ ...withKeys({ missing: { label: 'no-such-key' } }), cluster: { processes: 2 }, replay: { allowProcessLocal: true } }, 'cluster.json')
     const result = await runMain(['--config', file], { env })
     t.equal(result.status, 2, 'exit 2: the configuration is at fault')
     t.match(result.stderr, /^xksgate \(serving process 1\): invalid configuration:\n {2}\/keyStores\/0\/keys\/missing: no secret key/m)
@@ -118,7 +118,7 @@ t.test('startup checks', async t => {
     t.teardown(() => holder.close())
     const port = (holder.address() as net.AddressInfo).port
     const tlsFile = write({ ...config, server: { ...config.server, port } })
-    assertStartupFailure(t, await runMain(['--config', tlsFile], { env }), 1, [new RegExp(`^xksgate: /server/port: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use by a program that does not share it`, 'm')])
+    assertStartupFailure(t, await runMain(['--config', tlsFile], { env }), 1, [new RegExp(`^xksgate: /server/port: port ${port} on 127\\.0\\.0\\.1 is already in use by pid \\d+ .*which is not a member of this xksgate fleet`, 'm')])
     const metricsFile = write({ ...config, metrics: { host: '127.0.0.1', port } })
     assertStartupFailure(t, await runMain(['--config', metricsFile], { env }), 1, [new RegExp(`^xksgate: /metrics/port: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use$`, 'm')])
   })

@@ -12,7 +12,7 @@ t.test('accepts canonical standard padded base64', async t => {
 
 t.test('rejects what Node would silently accept', async t => {
   const bad = [
-    'SGVsbG8g!!V29ybGQh', // foreign characters (digest §6.6)
+    'SGVsbG8g!!V29ybGQh', // foreign characters (docs/xks-spec.md §6.6)
     'SGVsbG8gV29ybGQ', // missing padding
     'a2V5X3ZlcnNpb249MQ', // missing padding
     'a2V5X3ZlcnNpb249MQ=', // wrong padding
@@ -57,7 +57,7 @@ t.test('round-trips every length and byte value through the response encoder', a
   t.same(decodeBase64(encodeBase64(all), 'x'), all)
 })
 
-t.test('base64Length matches the spec sizes (digest §12)', async t => {
+t.test('base64Length matches the spec sizes (docs/xks-spec.md §12)', async t => {
   t.equal(base64Length(4300), 5736)
   t.equal(base64Length(8192), 10924)
   t.equal(base64Length(20), 28)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { XKS_ERRORS, XksError, type XksErrorName, sanitizeErrorMessage } from '../../src/xks/errors'
 
-/** The spec's error table (digest §7.2). */
+/** The spec's error table (docs/xks-spec.md §7.2). */
 const SPEC_TABLE: Record<string, number> = {
   ValidationException: 400,
   InvalidStateException: 400,

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { HsmFailureKind } from '../../src/hsm/types'
 import { xksErrorFor } from '../../src/xks/hsm-failures'
 
-// Every HSM failure kind maps to exactly one XKS error (digest §7.2): data and key errors are the caller's,
+// Every HSM failure kind maps to exactly one XKS error (docs/xks-spec.md §7.2): data and key errors are the caller's,
 // the rest are retryable for KMS (429/500/503), and the internal cause rides along for logs only.
 const expected: Record<HsmFailureKind, [string, number]> = {
   KeyNotFound: ['KeyNotFoundException', 404],

@@ -78,7 +78,7 @@ t.test('a syntactically invalid key id in a correct path is 404 KeyNotFoundExcep
   }
 })
 
-t.test('validateUriPrefix follows the KMS pattern (digest §3.1)', async t => {
+t.test('validateUriPrefix follows the KMS pattern (docs/xks-spec.md §3.1)', async t => {
   for (const ok of ['/kms/xks/v1', '/kms/xks/v12', '/a/kms/xks/v1', PREFIXED.uriPrefix, '/a_b-C/1/kms/xks/v2', '/' + 'p'.repeat(116) + '/kms/xks/v1']) {
     t.equal(validateUriPrefix(ok), undefined, ok)
   }

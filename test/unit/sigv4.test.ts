@@ -17,7 +17,7 @@ const readVectors = <T>(name: string): T[] => JSON.parse(fs.readFileSync(vectorP
 const botocore = readVectors<BotocoreVector>('botocore_vectors.json')
 const curl = readVectors<CurlCapture>('curl_caps.json')
 
-// Credentials from TEST_VECTORS.md §B1 (botocore) and §B2 (curl).
+// Credentials the vectors in test/vectors/botocore_vectors.json and curl_caps.json were signed with.
 const BOTO = { accessKeyId: 'AKIAI2SFODNN7EXAMPLE', secretAccessKey: 'FYtE5EFA5FT0mCc3DrGUe2sti527BitkQ0Zr9MO9fvE' }
 const CURL = { accessKeyId: 'HGIE2BUAFNDMBCMSQVWLGCEXAMPLE', secretAccessKey: 'VU6W2byoiBrhDqNGbx703oL0syCAmhlQgwNUT123456' }
 const NEXT = { accessKeyId: 'NEXTKEYID2345672345672345', secretAccessKey: 'bmV4dCBzZWNyZXQgZm9yIHJvdGF0aW9uIHRlc3RzIG9ubHkh' }
@@ -27,7 +27,7 @@ const verifySigV4 = (req: XksHttpRequest, p: SigV4Policy, nowMs: number): SigV4P
 
 const VECTOR_TIME = Date.UTC(2024, 4, 15, 12, 0, 0) // 20240515T120000Z
 const CURL_TIME = Date.UTC(2026, 10, 28, 15, 9, 33) // 20261128T150933Z
-const NOW = VECTOR_TIME + 240_000 // TEST_VECTORS.md §B3: verifier clock 12:04:00Z
+const NOW = VECTOR_TIME + 240_000 // the vectors' verifier clock, 12:04:00Z
 
 function botoRequest (v: BotocoreVector): XksHttpRequest {
   return {
@@ -66,7 +66,7 @@ interface SignOptions {
   credential?: typeof BOTO, region?: string, signedHeaders?: string[], service?: string
 }
 
-/** An independent signer written from spec digest §8.3 (path verbatim, spaces collapsed), used to build cases. */
+/** An independent signer written from spec docs/xks-spec.md §8.3 (path verbatim, spaces collapsed), used to build cases. */
 function canonicalRequest (req: XksHttpRequest, signedHeaders: string[]): string {
   const lines = signedHeaders.map(n => n + ':' + req.headers[n].trim().replace(/ +/g, ' ') + '\n').join('')
   return [req.method, req.path, '', lines, signedHeaders.join(';'), sha256(req.body)].join('\n')

@@ -106,7 +106,7 @@ t.test('optional fields absent, empty or null', async t => {
   t.equal(validateDecrypt(body('decrypt', 'requestMetadata.kmsViaService', null), LIMITS).metadata.kmsViaService, undefined)
 })
 
-t.test('spec minima and limits are accepted (digest §12)', async t => {
+t.test('spec minima and limits are accepted (docs/xks-spec.md §12)', async t => {
   const big = validateEncrypt({ ...body('encrypt'), plaintext: b64(4300), additionalAuthenticatedData: b64(8192) }, LIMITS)
   t.equal(big.plaintext.length, 4300)
   t.equal(big.aad.length, 8192)
@@ -122,7 +122,7 @@ t.test('spec minima and limits are accepted (digest §12)', async t => {
   t.equal(validateEncrypt({ ...body('encrypt'), plaintext: b64(6000), additionalAuthenticatedData: b64(65535) }, larger).aad.length, 65535)
 })
 
-t.test('unknown fields, unknown kmsOperation and odd principals are tolerated (digest §4.1)', async t => {
+t.test('unknown fields, unknown kmsOperation and odd principals are tolerated (docs/xks-spec.md §4.1)', async t => {
   for (const op of ['health', 'metadata', 'encrypt', 'decrypt'] as const) {
     const json = body(op, 'requestMetadata.kmsOperation', 'BulkEncrypt')
     json.futureField = { nested: [1, 2, 3] }
@@ -132,7 +132,7 @@ t.test('unknown fields, unknown kmsOperation and odd principals are tolerated (d
   }
   t.doesNotThrow(() => validateMetadata(body('metadata', 'requestMetadata.awsPrincipalArn', 'AWS Internal')))
   t.doesNotThrow(() => validateEncrypt(body('encrypt', 'requestMetadata.kmsRequestId', 'not-a-uuid'), LIMITS))
-  // The test client's GetKeyMetadata carries kmsKeyArn and kmsViaService (digest §16.2)
+  // The test client's GetKeyMetadata carries kmsKeyArn and kmsViaService (docs/xks-spec.md §16.2)
   const tc = body('metadata', 'requestMetadata.kmsOperation', 'DescribeKey')
   Object.assign(tc.requestMetadata as Json, { kmsKeyArn: META.kmsKeyArn, kmsViaService: 'ebs' })
   t.equal(validateMetadata(tc).metadata.kmsKeyArn, META.kmsKeyArn)
@@ -144,7 +144,7 @@ type Row = [Operation, string | undefined, unknown, readonly [string, number], s
 
 /** [operation, field path, replacement value (DELETE removes it), expected error, expected message]. */
 const TABLE: Row[] = [
-  // requestMetadata shape (digest §4.1, §16.1: health too)
+  // requestMetadata shape (docs/xks-spec.md §4.1, §16.1: health too)
   ...(['health', 'metadata', 'encrypt', 'decrypt'] as const).flatMap((op): Row[] => [
     [op, 'requestMetadata', DELETE, E400, 'requestMetadata is required'],
     [op, 'requestMetadata', null, E400, 'requestMetadata is required'],
@@ -162,7 +162,7 @@ const TABLE: Row[] = [
     [op, 'requestMetadata.awsPrincipalArn', 'a'.repeat(2049), E501, 'requestMetadata.awsPrincipalArn is longer than 2048 characters'],
     [op, 'requestMetadata.kmsKeyArn', 'a'.repeat(2049), E501, 'requestMetadata.kmsKeyArn is longer than 2048 characters'],
   ]),
-  // Presence matrix (digest §4.2)
+  // Presence matrix (docs/xks-spec.md §4.2)
   ...(['metadata', 'encrypt', 'decrypt'] as const).flatMap((op): Row[] => [
     [op, 'requestMetadata.awsPrincipalArn', DELETE, E400, 'requestMetadata.awsPrincipalArn is required'],
     [op, 'requestMetadata.awsPrincipalArn', 7, E400, 'requestMetadata.awsPrincipalArn must be a string'],

@@ -1,6 +1,6 @@
 /**
  * Encrypt (spec §Encrypt). The AES-GCM AAD binds the request AAD and our ciphertextMetadata together
- * (digest §6.3); the CDIV, when asked for, is computed before the verification decrypt (spec Appendix C).
+ * (docs/xks-spec.md §6.3); the CDIV, when asked for, is computed before the verification decrypt (spec Appendix C).
  */
 import type { HsmBackend } from '../../hsm/types'
 import { base64JsonObject } from '../base64'

@@ -1,6 +1,6 @@
 /**
  * GetHealthStatus (spec §GetHealthStatus). Answers 200 with the EKM's truthful state even when the HSM is down:
- * UNAVAILABLE tells KMS more than an error would (digest §5.4).
+ * UNAVAILABLE tells KMS more than an error would (docs/xks-spec.md §5.4).
  */
 import type { HealthMonitor, HealthSnapshot } from '../../health/health-monitor'
 
