@@ -34,6 +34,8 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
   t.teardown(pm2.kill)
   await pm2.cmd('start', 'ecosystem.config.cjs')
   t.teardown(async () => { await pm2.cmd('delete', 'xksgate-test').catch(() => '') })
+  // pm2 start can return before the second instance is online on a busy machine.
+  await until('two instances online', async () => (await pm2.pids('xksgate-test')).length === 2, 30_000)
   const before = await pm2.pids('xksgate-test')
   t.equal(before.length, 2, 'two instances online')
 
