@@ -21,6 +21,9 @@ export interface RedisDeps {
 
 export async function startRedisDeps (config: XksgateConfig, log: Logger): Promise<RedisDeps> {
   const redis = config.redis === undefined ? undefined : createRedisClient(redisConnectionOptions(config))
+  // Until the replay guard attaches its own listener, ioredis would print every failed connection attempt to
+  // stderr as raw text; the outage is logged as JSON below (and by the guard) instead.
+  redis?.on('error', () => {})
   if (redis !== undefined && !await whenReady(redis, config.redis!.connectTimeoutMs)) {
     // Start anyway: the guard applies its failure policy and recovers by itself; /readyz reports it meanwhile.
     log.warn({ mode: config.redis?.mode }, 'Redis not reachable at startup; continuing degraded')
