@@ -31,8 +31,10 @@ async function serverUsPerRequest (cfg: BenchConfig, dir: string, script: string
 export async function transportStages (cfg: BenchConfig, dir: string): Promise<StageCost[]> {
   const bare = await serverUsPerRequest(cfg, dir, 'transport-server.js')
   const frontend = await serverUsPerRequest(cfg, dir, 'frontend-server.js')
+  const https = await serverUsPerRequest(cfg, dir, 'https-transport-server.js')
   return [
     { stage: 'transport (TLS, HTTP parse, write)', us: bare, how: 'bare uWS SSLApp answering a fixed body, under the bench client (closed loop)' },
     { stage: 'frontend: head copy, body read, dispatch', us: frontend - bare, how: 'UwsFrontend with a constant handler, minus the bare transport' },
+    { stage: 'transport, node:https (the naive design\'s)', us: https, how: 'node:https keep-alive server answering a fixed body, same client and load' },
   ]
 }
