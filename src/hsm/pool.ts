@@ -287,9 +287,13 @@ export class Pkcs11Pool implements HsmBackend {
     const now = Date.now()
     for (const p of this.#queue) if (now > p.op.deadline) settle(p, overloaded(p.op))
     this.#queue = this.#queue.filter(p => !p.settled)
+    const late: Pending[] = []
     for (const link of this.#links.values()) {
-      for (const batch of link.batches) for (const p of batch) if (!p.settled && now > p.op.deadline) settle(p, timedOut(p.op))
+      for (const batch of link.batches) for (const p of batch) if (!p.settled && now > p.op.deadline) late.push(p)
     }
+    // Timers run before I/O in each event-loop turn: on a saturated loop a worker's answer may already be
+    // waiting behind this timer, so decide once the pending messages have been handled.
+    if (late.length > 0) setImmediate(() => { for (const p of late) settle(p, timedOut(p.op)) })
     if (this.#queue.length === 0 && this.#opsInFlight === 0) this.#batchDone([])
   }
 

@@ -81,11 +81,11 @@ t.test('a request still unanswered at the budget gets 503 DependencyTimeoutExcep
 
 t.test('the budget counts from the arrival of the request head: a request already late is shed with 429', async t => {
   const late = signedEncrypt()
-  late.receivedAt -= 40 // 10 ms of the 50 ms budget left when the pipeline sees it: under a quarter
+  late.receivedAt -= 40 // 10 ms of the 50 ms budget left when the pipeline sees it: under half
   const res = await handlerWith(hsmAnsweringAfter(0))(late)
   t.equal(res.status, 429)
   t.equal(JSON.parse(res.body).errorName, 'ThrottlingException')
   const inTime = signedEncrypt()
   inTime.receivedAt -= 20 // 30 ms left
-  t.equal((await handlerWith(hsmAnsweringAfter(0))(inTime)).status, 200, 'with more than a quarter left it is served')
+  t.equal((await handlerWith(hsmAnsweringAfter(0))(inTime)).status, 200, 'with more than half left it is served')
 })
