@@ -275,11 +275,15 @@ export class Pkcs11Pool implements HsmBackend {
   #batchDone (batch: Pending[]): void {
     this.#opsInFlight -= batch.length
     this.#flush()
-    if (this.#queue.length === 0 && this.#opsInFlight === 0) {
-      clearInterval(this.#deadlineTimer)
-      this.#deadlineTimer = undefined
-      this.#onIdle?.()
-    }
+    this.#whenIdle()
+  }
+
+  /** With nothing queued or in flight, the deadline check stops and a waiting close() goes on. */
+  #whenIdle (): void {
+    if (this.#queue.length > 0 || this.#opsInFlight > 0) return
+    clearInterval(this.#deadlineTimer)
+    this.#deadlineTimer = undefined
+    this.#onIdle?.()
   }
 
   /** Answers every operation past its deadline: Overloaded while still queued here, Timeout once a worker has it. */
@@ -294,7 +298,7 @@ export class Pkcs11Pool implements HsmBackend {
     // Timers run before I/O in each event-loop turn: on a saturated loop a worker's answer may already be
     // waiting behind this timer, so decide once the pending messages have been handled.
     if (late.length > 0) setImmediate(() => { for (const p of late) settle(p, timedOut(p.op)) })
-    if (this.#queue.length === 0 && this.#opsInFlight === 0) this.#batchDone([])
+    this.#whenIdle()
   }
 
   /** A dead worker's batches fail (retryable), its lane is freed for its successor, and the rest go elsewhere. */

@@ -48,13 +48,13 @@ export interface XksCoreDeps {
 export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
 
 const THROTTLED = new XksError('ThrottlingException')
+const THROTTLED_RESPONSE: XksHttpResponse = Object.freeze({ status: THROTTLED.status, body: THROTTLED.toBody() })
 /**
  * A request with less than this share of its budget left when the pipeline starts is shed. Normally one
  * arrives with all but a millisecond of it; only a saturated event loop makes requests this late, and then the
  * rest of their path (Redis, the HSM queue) is slow too.
  */
 const LATE_SHARE = 0.5
-const THROTTLED_RESPONSE: XksHttpResponse = Object.freeze({ status: THROTTLED.status, body: THROTTLED.toBody() })
 
 export function createXksHandler (deps: XksCoreDeps): XksHandler {
   const routes = new RouteTable(deps.stores)
