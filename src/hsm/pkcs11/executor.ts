@@ -26,7 +26,7 @@ export type WorkerMessage =
   | { hsmStartFailed: string, threadId: number }
   | { hsmEvent: HsmEvent }
 
-/** On a worker's port, besides batches (ArrayBuffers): close this thread's sessions, answered by `sessionsClosed`. */
+/** On a worker's port, besides batches (ArrayBuffers): close this thread's sessions, answered with SESSIONS_CLOSED. */
 export const CLOSE_SESSIONS = 'close-sessions'
 export const SESSIONS_CLOSED = 'sessions-closed'
 
