@@ -1,9 +1,11 @@
 /**
  * The cluster primary: forks the serving processes and keeps their number, and does no request work itself.
  * Every process binds the TLS port on its own (uWS sets SO_REUSEPORT) and the kernel spreads connections, so the
- * primary hands out no sockets; launch() has claimed the port for them before this runs (port-ownership.ts). A process that dies is replaced after a backoff that doubles while replacements
- * keep dying before they are ready; a process that dies before the first start completed fails the start
- * (a broken config or HSM would otherwise crash-loop forever).
+ * primary hands out no sockets; launch() has claimed the port for them before this runs (port-ownership.ts).
+ * At start the processes are forked one after the other, each once the previous one is ready (see below). A
+ * process that dies is replaced after a backoff that doubles while replacements keep dying before they are
+ * ready; a process that dies before the first start completed fails the start (a broken config or HSM would
+ * otherwise crash-loop forever).
  */
 import cluster, { type Worker } from 'node:cluster'
 import path from 'node:path'
@@ -55,7 +57,9 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
       port = message.port
       failures = 0
       log.info({ servingProcess: identity(worker), ready: ready.size, of: processes }, 'serving process ready')
-      if (!started && ready.size === processes) allReady()
+      if (started) return
+      if (ready.size === processes) allReady()
+      else fork()
     })
     return worker
   }
@@ -95,7 +99,10 @@ export async function startPrimary ({ config, configFile, processes, log }: Prim
     await new Promise<void>((resolve, reject) => {
       allReady = resolve
       failStart = reject
-      for (let i = 0; i < processes; i++) fork()
+      // One after the other: each next process is forked once the previous one is ready. Two processes opening
+      // one SoftHSM token at the same instant failed now and then (CKR_GENERAL_ERROR from C_GetTokenInfo, or the
+      // token missing from the slot list), in CI and in the benchmark; a start costs ~1 s more per process.
+      fork()
     })
   } catch (err) {
     await stop(2000)
