@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
-import { type RedisClient, withinBudget } from '../redis/connect'
+import type { RedisClient } from '../redis/connect'
+import { SharedBudget } from '../redis/shared-budget'
 
 /**
  * Fleet membership for GetHealthStatus's `xksProxyFleetSize`.
@@ -45,6 +46,7 @@ export class FleetRegistry {
   private readonly logger: Logger
   private readonly key: string
   private readonly heartbeatMs: number
+  private readonly budget = new SharedBudget(BEAT_BUDGET_MS)
   private timer: NodeJS.Timeout | undefined
   private beating = false
   private lastCount = 1
@@ -77,7 +79,7 @@ export class FleetRegistry {
     this.timer = undefined
     if (this.client === undefined) return
     try {
-      await withinBudget(this.client.zrem(this.key, this.instanceId), BEAT_BUDGET_MS)
+      await this.budget.run(this.client.zrem(this.key, this.instanceId))
     } catch (error) {
       this.logger.warn({ err: error }, 'fleet: could not leave the fleet; this instance ages out instead')
     }
@@ -88,8 +90,7 @@ export class FleetRegistry {
     if (this.client === undefined || this.beating) return
     this.beating = true
     try {
-      const count = await withinBudget(
-        this.client.eval(BEAT_SCRIPT, 1, this.key, this.instanceId, 3 * this.heartbeatMs), BEAT_BUDGET_MS)
+      const count = await this.budget.run(this.client.eval(BEAT_SCRIPT, 1, this.key, this.instanceId, 3 * this.heartbeatMs))
       this.lastCount = Math.max(1, Number(count))
       if (this.failing) this.logger.info({ fleetSize: this.lastCount }, 'fleet: heartbeat restored')
       this.failing = false

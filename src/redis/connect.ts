@@ -39,7 +39,7 @@ interface CommonRedisConnectionOptions {
   connectTimeoutMs: number
   /**
    * ioredis rejects a command unanswered after this many ms. Unset for the proxy's own client: every caller
-   * keeps its own budget (the replay check one shared timer, the fleet withinBudget), and ioredis' timer per
+   * keeps its own budget (a SharedBudget: one timer for all its calls), and ioredis' timer per
    * command cost ~5 µs of CPU on each request's replay check (measured: 15.4 vs ~10 µs a SET NX).
    */
   commandTimeoutMs?: number
@@ -171,29 +171,4 @@ export async function whenReady (client: RedisClient, timeoutMs: number): Promis
     const timer = setTimeout(done, timeoutMs, false)
     client.on('ready', onReady)
   })
-}
-
-export class BudgetExceeded extends Error {
-  constructor (budgetMs: number) {
-    super(`no answer from Redis within ${budgetMs} ms`)
-    this.name = 'BudgetExceeded'
-  }
-}
-
-/**
- * Races a Redis call with a timer. ioredis' own commandTimeout is armed only when a command is written, not while
- * it waits in an auto-pipeline behind a batch that Redis has not answered yet.
- */
-export async function withinBudget<T> (promise: Promise<T>, budgetMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new BudgetExceeded(budgetMs)), budgetMs)
-  })
-  // A late answer (or error) after the deadline must not surface as an unhandled rejection.
-  promise.catch(() => {})
-  try {
-    return await Promise.race([promise, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
 }

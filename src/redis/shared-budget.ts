@@ -1,12 +1,18 @@
-import { BudgetExceeded } from './connect'
+export class BudgetExceeded extends Error {
+  constructor (budgetMs: number) {
+    super(`no answer from Redis within ${budgetMs} ms`)
+    this.name = 'BudgetExceeded'
+  }
+}
 
 interface Entry { deadline: number, reject: (err: Error) => void, done: boolean }
 
 /**
- * A latency budget for many Redis calls that share one duration, kept by one timer. withinBudget() arms a timer
- * and races two promises per call; on the replay check, which runs on every request, that was a measurable share
- * of the check's CPU. Calls with the same budget expire in the order they started, so a FIFO and one timer armed
- * for the oldest call still pending do the same job.
+ * A latency budget for Redis calls that share one duration, kept by one timer: every caller of the proxy's
+ * client has one (the replay check, the fleet heartbeat). A timer and a race of two promises per call was a
+ * measurable share of the replay check's CPU, which runs on every request. Calls with the same budget expire in
+ * the order they started, so a FIFO and one timer armed for the oldest call still pending do the same job. The
+ * timer is unref'd: a budget never keeps a process alive by itself.
  */
 export class SharedBudget {
   readonly #budgetMs: number
@@ -22,7 +28,7 @@ export class SharedBudget {
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = { deadline: performance.now() + this.#budgetMs, reject, done: false }
       this.#entries.push(entry)
-      this.#timer ??= setTimeout(() => this.#expire(), this.#budgetMs)
+      this.#timer ??= setTimeout(() => this.#expire(), this.#budgetMs).unref()
       work.then(value => {
         if (entry.done) return
         entry.done = true
@@ -48,6 +54,6 @@ export class SharedBudget {
       entry.reject(new BudgetExceeded(this.#budgetMs))
     }
     this.#entries = this.#entries.slice(first)
-    if (this.#entries.length > 0) this.#timer = setTimeout(() => this.#expire(), Math.max(0, this.#entries[0].deadline - now))
+    if (this.#entries.length > 0) this.#timer = setTimeout(() => this.#expire(), Math.max(0, this.#entries[0].deadline - now)).unref()
   }
 }

@@ -18,16 +18,14 @@ export interface MemoryReplayGuardOptions {
   /** Live signatures it must hold: size it at peak req/s per process × (2 × maxSkewSeconds + 1). */
   maxEntries: number
   /** Called (at most once a minute) when a request is refused for lack of room. */
-  onFull?: (stats: MemoryReplayGuardStats) => void
+  onFull?: (stats: LocalReplayStats) => void
   /** Wall clock in ms; injectable for tests. Default `Date.now`. */
   now?: () => number
 }
 
-export type MemoryReplayGuardStats = LocalReplayStats
-
 export class MemoryReplayGuard implements ReplayGuard {
   readonly #table: SignatureTable
-  readonly #onFull: ((stats: MemoryReplayGuardStats) => void) | undefined
+  readonly #onFull: ((stats: LocalReplayStats) => void) | undefined
   readonly #now: () => number
   #refusals = 0
   #lastWarning = -Infinity
@@ -54,12 +52,8 @@ export class MemoryReplayGuard implements ReplayGuard {
     this.#table.insert(scope.index, signature, expiresAtMs)
   }
 
-  stats (): MemoryReplayGuardStats {
-    return { size: this.#table.size, capacity: this.#table.capacity, bytes: this.#table.bytes, refusals: this.#refusals }
-  }
-
   localStats (): LocalReplayStats {
-    return this.stats()
+    return { size: this.#table.size, capacity: this.#table.capacity, bytes: this.#table.bytes, refusals: this.#refusals }
   }
 
   status (): ReplayGuardStatus {
@@ -73,7 +67,7 @@ export class MemoryReplayGuard implements ReplayGuard {
     const now = this.#now()
     if (now - this.#lastWarning >= FULL_WARNING_INTERVAL_MS) {
       this.#lastWarning = now
-      this.#onFull?.(this.stats())
+      this.#onFull?.(this.localStats())
     }
     throw new XksError('ThrottlingException', undefined, 'replay cache full')
   }

@@ -99,11 +99,11 @@ export class RedisReplayGuard implements ReplayGuard {
   }
 
   localStats (): LocalReplayStats {
-    return this.local.stats()
+    return this.local.localStats()
   }
 
-  stats (): RedisReplayGuardStats & { local: ReturnType<MemoryReplayGuard['stats']> } {
-    return { ...this.counters, local: this.local.stats() }
+  stats (): RedisReplayGuardStats & { local: LocalReplayStats } {
+    return { ...this.counters, local: this.local.localStats() }
   }
 
   /** Detaches from the client; the caller owns (and quits) the client, which the fleet registry may share. */

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto'
 import t from 'tap'
-import { MemoryReplayGuard, type MemoryReplayGuardStats } from '../../src/replay/memory-replay-guard'
+import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
+import type { LocalReplayStats } from '../../src/replay/types'
 import { XksError } from '../../src/xks/errors'
 
 const sig = (): string => crypto.randomBytes(32).toString('hex')
@@ -42,7 +43,7 @@ t.test('an expiry already past still records for at least a second', async t => 
 // Regression (issue 8.2): with maxEntries 1,000, after 1,800 signatures 800 still-valid ones were accepted again.
 t.test('full: no live signature is ever forgotten; new ones are refused with a retryable 429', async t => {
   const c = clock()
-  const reports: MemoryReplayGuardStats[] = []
+  const reports: LocalReplayStats[] = []
   const guard = new MemoryReplayGuard({ maxEntries: 1000, now: c.now, onFull: s => reports.push(s) })
   const accepted: string[] = []
   let refused = 0
@@ -59,7 +60,7 @@ t.test('full: no live signature is ever forgotten; new ones are refused with a r
   t.ok(accepted.length >= 1000, `at least the capacity was accepted (${accepted.length})`)
   t.equal(accepted.length + refused, 1800)
   t.ok(refused > 0, 'the rest was refused')
-  t.equal(guard.stats().refusals, refused)
+  t.equal(guard.localStats().refusals, refused)
   t.equal(reports.length, 1, 'one warning for the whole burst (at most one a minute)')
   const replayed = accepted.filter(s => guard.checkAndRecord(STORE, s, c.now() + 600_000) !== 'replay')
   t.equal(replayed.length, 0, 'every accepted signature is still caught as a replay')
@@ -74,8 +75,8 @@ t.test('expired entries make room, and the live count follows them', async t => 
     for (let i = 0; i < 1000; i++) t.equal(guard.checkAndRecord(STORE, sig(), c.now() + 1000), 'fresh')
     c.advance(2000)
   }
-  t.equal(guard.stats().refusals, 0)
-  t.ok(guard.stats().size <= 1000, `live count ${guard.stats().size} never above what is live`)
+  t.equal(guard.localStats().refusals, 0)
+  t.ok(guard.localStats().size <= 1000, `live count ${guard.localStats().size} never above what is live`)
 })
 
 t.test('namespaced per key store', async t => {
@@ -88,7 +89,7 @@ t.test('namespaced per key store', async t => {
 })
 
 t.test('memory is allocated once, 20 bytes a slot', async t => {
-  const stats = new MemoryReplayGuard({ maxEntries: 1_081_800 }).stats()
+  const stats = new MemoryReplayGuard({ maxEntries: 1_081_800 }).localStats()
   t.equal(stats.capacity, 1_081_800)
   t.ok(stats.bytes < 1_081_800 * 20 / 0.8 + 1000, `${(stats.bytes / 2 ** 20).toFixed(1)} MiB for KMS's quota over the skew window`)
 })
