@@ -20,11 +20,13 @@ export interface TransportFigures {
   steady: ServerFigures
 }
 
-const CREDS = { accessKeyId: 'BENCHTRANSPORTCEILING', secretAccessKey: 'x'.repeat(43), region: 'us-east-1' }
+/** What the servers without auth are sent: signed requests shaped like the proxy's, which they do not check. */
+export const TRANSPORT_CREDS = { accessKeyId: 'BENCHTRANSPORTCEILING', secretAccessKey: 'x'.repeat(43), region: 'us-east-1' }
+export const transportTemplates = (): ReturnType<typeof buildTemplates> => buildTemplates('/bench/kms/xks/v1', 'foo', fakeCiphertexts(4))
 
 export async function transportCeiling (cfg: BenchConfig, dir: string): Promise<TransportFigures> {
   const { cert, key } = selfSignedCert(dir)
-  const templates = buildTemplates('/bench/kms/xks/v1', 'foo', fakeCiphertexts(4))
+  const templates = transportTemplates()
   let best: ServerFigures | undefined
   let steady: ServerFigures | undefined
   for (const processes of [1, 2]) {
@@ -34,7 +36,7 @@ export async function transportCeiling (cfg: BenchConfig, dir: string): Promise<
     try {
       await Promise.all(servers.map(s => waitForOutput(s, 'ready', 10_000)))
       const pids = servers.map(s => s.child.pid!)
-      const base = { port, creds: CREDS, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections }
+      const base = { port, creds: TRANSPORT_CREDS, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections }
       const figures = await measureServer(cfg, pids, () => runLoad({ ...base, warmupMs: cfg.warmupMs, measureMs: cfg.measureMs }))
       figures.label = `${processes} process${processes > 1 ? 'es' : ''}`
       report(figures)

@@ -4,11 +4,9 @@ import { freePort } from '../../src/dev/free-port'
 import { selfSignedCert } from '../lib/cert'
 import { start, waitForOutput } from '../lib/procs'
 import { runLoad } from '../loadgen/run-load'
-import { buildTemplates, fakeCiphertexts } from '../loadgen/templates'
 import { measureServer } from '../scenarios/measure'
+import { TRANSPORT_CREDS, transportTemplates } from '../scenarios/transport'
 import type { StageCost } from './in-process'
-
-const CREDS = { accessKeyId: 'BENCHTRANSPORTCEILING', secretAccessKey: 'x'.repeat(43), region: 'us-east-1' }
 
 /** Server CPU per request of a server under the benchmark's own client and mix, closed loop. */
 async function serverUsPerRequest (cfg: BenchConfig, dir: string, script: string): Promise<number> {
@@ -17,9 +15,9 @@ async function serverUsPerRequest (cfg: BenchConfig, dir: string, script: string
   const server = start(process.execPath, [path.join(__dirname, '../baselines', script), String(port), cert, key], path.join(dir, `${script}.log`))
   try {
     await waitForOutput(server, 'ready', 10_000)
-    const templates = buildTemplates('/bench/kms/xks/v1', 'foo', fakeCiphertexts(4))
+    const templates = transportTemplates()
     const f = await measureServer(cfg, [server.child.pid!], () => runLoad({
-      port, creds: CREDS, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections, warmupMs: 1000, measureMs: 3000,
+      port, creds: TRANSPORT_CREDS, templates, mix: cfg.mix, threads: cfg.threads, connections: cfg.connections, warmupMs: 1000, measureMs: 3000,
     }))
     return f.serverCores * 1e6 / f.load.totalRps
   } finally {
