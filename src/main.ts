@@ -1,11 +1,15 @@
+#!/usr/bin/env node
 /**
- * Production entry point: `node dist/src/main.js --config /etc/xksgate/config.json` (or XKSGATE_CONFIG).
+ * The `xksgate` command. With a subcommand first (`xksgate keys list …`) it runs that command (src/cli/);
+ * otherwise it is the proxy: `xksgate --config /etc/xksgate/config.json` (or XKSGATE_CONFIG).
  * Under PM2 (wait_ready) it sends 'ready' once every serving process listens, so a reload never stops the old
  * process before the new one accepts connections.
  */
 import path from 'node:path'
 import { exitWithUsageError, parseCommandLine } from './config/cli-args'
-import { CONFIG_ERROR_EXIT, ConfigError, loadConfig } from './config/load'
+import { loadConfig } from './config/load'
+import { checkConfigFile } from './cli/config-check'
+import { COMMANDS } from './cli/commands'
 import { createLogger, type Logger } from './log'
 import { exitOnStartupFailure } from './runtime/exit'
 import { launch } from './runtime/launch'
@@ -14,6 +18,7 @@ import { VERSION } from './version'
 const PROGRAM = 'xksgate'
 
 const HELP = `usage: xksgate --config FILE [--check]
+       xksgate COMMAND [--help] ...
 
   --config FILE  the JSON configuration (default: $XKSGATE_CONFIG); XKSGATE__section__field=value overrides a field
   --check        validate the configuration (schema, secrets, cross-field rules, the TLS certificate and key) and
@@ -21,6 +26,9 @@ const HELP = `usage: xksgate --config FILE [--check]
                  when the proxy starts.
   --version      print the version and exit
   --help         print this help and exit
+
+Commands:
+${COMMANDS.map(c => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 Exit status: 0 stopped cleanly; 2 invalid command line or configuration (restarting cannot help); 1 any other
 failure, e.g. a port in use.
@@ -44,7 +52,10 @@ async function main (log: Logger): Promise<void> {
   // An empty XKSGATE_CONFIG names no file.
   const file = args.config ?? (process.env.XKSGATE_CONFIG || undefined)
   if (file === undefined) exitWithUsageError(PROGRAM, 'no configuration: give --config FILE or set XKSGATE_CONFIG')
-  if (args.check) return check(file)
+  if (args.check) {
+    process.exitCode = checkConfigFile(PROGRAM, file, { stdout: text => process.stdout.write(text), stderr: text => process.stderr.write(text), env: process.env })
+    return
+  }
   const config = loadConfig({ file })
   log.level = config.log.level
   await launch({
@@ -58,20 +69,13 @@ async function main (log: Logger): Promise<void> {
   })
 }
 
-/** --check: a verdict for a person or a deploy script, on stdout or stderr; no log line, nothing started. */
-function check (file: string): void {
-  try {
-    const config = loadConfig({ file })
-    const keys = config.keyStores.reduce((n, store) => n + Object.keys(store.keys).length, 0)
-    process.stdout.write(`${PROGRAM}: ${file} is valid (${config.keyStores.length} key store(s), ${keys} key(s))\n`)
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    process.stderr.write(`${PROGRAM}: ${err.message}\n`)
-    process.exitCode = CONFIG_ERROR_EXIT
-  }
-}
-
 const instance = process.env.NODE_APP_INSTANCE
 // Created before the config is read (at its default level), so that even a config error is logged as JSON.
 const log = createLogger({ level: 'info', base: { worker: 0, ...(instance !== undefined && { instance: Number(instance) }) } })
-main(log).catch((err: unknown) => exitOnStartupFailure(PROGRAM, err, log))
+const command = COMMANDS.find(c => c.name === process.argv[2])
+if (command !== undefined) {
+  const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text), env: process.env }
+  command.run(process.argv.slice(3), io).then(status => { process.exitCode = status }, (err: unknown) => exitOnStartupFailure(`${PROGRAM} ${command.name}`, err, log))
+} else {
+  main(log).catch((err: unknown) => exitOnStartupFailure(PROGRAM, err, log))
+}

@@ -24,6 +24,7 @@ t.test('--help and --version answer on stdout and exit 0', async t => {
   t.equal(help.status, 0)
   t.match(help.stdout, /^usage: xksgate --config FILE \[--check\]$/m)
   for (const flag of ['--config FILE', '--check', '--version', '--help']) t.match(help.stdout, `  ${flag}`, `documents ${flag}`)
+  t.match(help.stdout, /^ {2}config {7}config check: /m, 'lists the subcommands')
   t.equal(help.stderr, '')
   t.same(run(MAIN, ['--version']), { status: 0, stdout: `xksgate ${VERSION}\n`, stderr: '' })
   const devHelp = run(DEV_CLI, ['--help'])
@@ -60,6 +61,12 @@ t.test('--check validates the file without starting anything', async t => {
   t.equal(invalid.status, 2)
   t.match(invalid.stderr, /^xksgate: invalid configuration:\n {2}\/health\/keyLabel: "foo" is also the customer key/)
   t.equal(invalid.stdout, '', 'a verdict, not a log line')
+
+  const subcommand = run(MAIN, ['config', 'check', '--config', file], f.env)
+  t.same(subcommand, invalid, '`xksgate config check` is the same check with the same verdict')
+  t.same(run(MAIN, ['config', 'lint'], f.env), { status: 2, stdout: '', stderr: "xksgate config: unknown subcommand 'lint' (see xksgate config --help)\n" })
+  t.same(run(MAIN, ['config', 'check', '--bogus'], f.env), { status: 2, stdout: '', stderr: "xksgate config check: Unknown option '--bogus' (see xksgate config check --help)\n" })
+  t.match(run(MAIN, ['config', 'check', '--help']).stdout, /^usage: xksgate config check/)
 })
 
 t.test('a configuration error at startup is one fatal JSON line and the problems on stderr, exit 2', async t => {

@@ -1,0 +1,7 @@
+/** Every `xksgate` subcommand, in the order `xksgate --help` lists them. Add a command here and nowhere else. */
+import type { CliCommand } from './command'
+import { configCommand } from './config-check'
+
+export const COMMANDS: readonly CliCommand[] = [
+  configCommand,
+]
