@@ -10,7 +10,7 @@ import { RedisReplayGuard } from '../../src/replay/redis-replay-guard'
 import { Admission } from '../../src/xks/admission'
 import { Authenticator } from '../../src/xks/authenticate'
 import { base64JsonObject } from '../../src/xks/base64'
-import { currentCiphertextMetadata } from '../../src/xks/ciphertext-metadata'
+import { ciphertextMetadataFor } from '../../src/xks/ciphertext-metadata'
 import { buildGcmAad } from '../../src/xks/gcm-aad'
 import type { XksHttpRequest } from '../../src/xks/http-types'
 import { buildKeyStores } from '../../src/xks/key-stores'
@@ -93,7 +93,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
 
   const sync = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin.reveal())
   const plaintext = crypto.randomBytes(4096)
-  const gcmAad = buildGcmAad(crypto.randomBytes(256), currentCiphertextMetadata())
+  const gcmAad = buildGcmAad(crypto.randomBytes(256), ciphertextMetadataFor(1))
   const hsmUs = perCall(() => { void sync.encrypt({ deadline: Infinity, keyLabel: 'foo', plaintext, gcmAad }) }, 5000)
   add('HSM operation (SoftHSM encrypt, 4 KiB)', hsmUs, 'TokenSession.encrypt on this thread, no hand-off')
   await sync.close()
@@ -112,7 +112,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   await pool.close()
 
   const encrypted = { ciphertext: crypto.randomBytes(4096), iv: crypto.randomBytes(12), tag: crypto.randomBytes(16) }
-  const cm = currentCiphertextMetadata()
+  const cm = ciphertextMetadataFor(1)
   add('response encoding', perCall(() => base64JsonObject([['ciphertext', encrypted.ciphertext], ['initializationVector', encrypted.iv],
     ['authenticationTag', encrypted.tag], ['ciphertextMetadata', cm]]), CALLS), 'base64JsonObject of an Encrypt result (4 KiB)')
 

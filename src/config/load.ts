@@ -7,6 +7,7 @@ import path from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type RawConfig, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
+import { keyVersionProblems, keyVersions } from './key-versions'
 import { Secret } from './secret'
 import { tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
@@ -119,8 +120,9 @@ function crossFieldProblems (config: XksgateConfig): string[] {
     if (prefixProblem !== undefined) problems.push(`/keyStores/${i}/uriPrefix: ${prefixProblem}`)
     if (prefixes.has(store.uriPrefix)) problems.push(`/keyStores/${i}/uriPrefix: ${store.uriPrefix} is used by another key store`)
     if (names.has(store.name)) problems.push(`/keyStores/${i}/name: ${store.name} is used by another key store`)
-    for (const keyId of Object.keys(store.keys)) {
+    for (const [keyId, key] of Object.entries(store.keys)) {
       if (!KEY_ID_PATTERN.test(keyId)) problems.push(`/keyStores/${i}/keys: key id ${JSON.stringify(keyId)} must be 1-128 of A-Z a-z 0-9 . _ -`)
+      problems.push(...keyVersionProblems(key, `/keyStores/${i}/keys/${keyId}`))
     }
     prefixes.add(store.uriPrefix)
     names.add(store.name)
@@ -146,14 +148,16 @@ function keyLabelProblems (config: XksgateConfig): string[] {
   const owner = new Map<string, { store: number, field: string }>()
   config.keyStores.forEach((store, i) => {
     for (const [keyId, key] of Object.entries(store.keys)) {
-      const field = `/keyStores/${i}/keys/${keyId}/label`
-      const label = JSON.stringify(key.label)
-      if (key.label === config.health.keyLabel) {
-        problems.push(`/health/keyLabel: ${label} is also the customer key ${field}; the health check needs a key of its own`)
+      for (const version of keyVersions(key)) {
+        const field = `/keyStores/${i}/keys/${keyId}${version.field}`
+        const label = JSON.stringify(version.label)
+        if (version.label === config.health.keyLabel) {
+          problems.push(`/health/keyLabel: ${label} is also the customer key ${field}; the health check needs a key of its own`)
+        }
+        const first = owner.get(version.label)
+        if (first === undefined) owner.set(version.label, { store: i, field })
+        else if (first.store !== i) problems.push(`${field}: ${label} is also the key ${first.field} of another key store; key stores must not share HSM keys`)
       }
-      const first = owner.get(key.label)
-      if (first === undefined) owner.set(key.label, { store: i, field })
-      else if (first.store !== i) problems.push(`${field}: ${label} is also the key ${first.field} of another key store; key stores must not share HSM keys`)
     }
   })
   return problems

@@ -23,9 +23,21 @@ const Credential = Type.Object({
   secretAccessKey: SecretRef,
 }, strict)
 
+const HsmLabel = Type.String({ minLength: 1, maxLength: 256 })
+/** Key versions as ciphertextMetadata records them (src/xks/ciphertext-metadata.ts): 1 is the original key. */
+const KeyVersion = Type.Integer({ minimum: 1, maximum: 65535 })
+
 const ExternalKey = Type.Object({
-  /** CKA_LABEL of the AES-256 key on the token. */
-  label: Type.String({ minLength: 1, maxLength: 256 }),
+  /** CKA_LABEL of the AES-256 key on the token that Encrypt uses: the key's newest version. */
+  label: HsmLabel,
+  /** The version number of `label`, recorded in every ciphertextMetadata it encrypts. Default 1. */
+  version: Type.Optional(KeyVersion),
+  /**
+   * Other versions of this key that Decrypt still uses for ciphertexts recorded under them: older ones after a
+   * rotation (until the operator retires them by removing them here), or a newer one staged on every host of a
+   * fleet before it becomes `label` (docs/ciphertext-metadata.md).
+   */
+  decryptOnlyVersions: Type.Optional(Type.Array(Type.Object({ version: KeyVersion, label: HsmLabel }, strict), { maxItems: 64 })),
   /** Reported as keyStatus DISABLED; Encrypt/Decrypt answer InvalidStateException. Default false. */
   disabled: Type.Optional(Type.Boolean()),
   /**

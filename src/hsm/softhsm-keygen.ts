@@ -4,9 +4,9 @@
  * Running in its own process keeps the parent free of any Cryptoki state (a C_Finalize there could break a pool
  * that starts later).
  */
-import { createHash } from 'node:crypto'
 import * as pkcs11js from 'pkcs11js'
 import { findSlot, initialize, loadModule } from './pkcs11/cryptoki'
+import { generateAesKey } from './pkcs11/generate-key'
 import type { SoftHsmKeySpec, SoftHsmSetupRequest, SoftHsmSetupResult } from './softhsm'
 
 const RW_SESSION = pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION
@@ -53,26 +53,7 @@ function ensureKey (api: pkcs11js.PKCS11, session: pkcs11js.Handle, key: SoftHsm
   const exists = api.C_FindObjects(session, 1).length > 0
   api.C_FindObjectsFinal(session)
   if (exists) return false
-  api.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-    { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-    { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-    { type: pkcs11js.CKA_TOKEN, value: true },
-    { type: pkcs11js.CKA_PRIVATE, value: true },
-    { type: pkcs11js.CKA_SENSITIVE, value: true },
-    { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11js.CKA_ENCRYPT, value: key.encrypt },
-    { type: pkcs11js.CKA_DECRYPT, value: key.decrypt },
-    // SoftHSM enables these by default; the key must not do more than asked (GetKeyMetadata lists usages).
-    { type: pkcs11js.CKA_WRAP, value: false },
-    { type: pkcs11js.CKA_UNWRAP, value: false },
-    { type: pkcs11js.CKA_SIGN, value: false },
-    { type: pkcs11js.CKA_VERIFY, value: false },
-    { type: pkcs11js.CKA_DERIVE, value: false },
-    { type: pkcs11js.CKA_LABEL, value: key.label },
-    // A stable id derived from the label, so re-provisioning gives the same CKA_ID.
-    { type: pkcs11js.CKA_ID, value: createHash('sha256').update(key.label).digest().subarray(0, 16) },
-  ])
+  generateAesKey(api, session, key)
   return true
 }
 

@@ -4,6 +4,7 @@
  * serving degraded: otherwise it would surface only when KMS calls CreateKey or Encrypt, as an error in the
  * customer's CloudTrail, while the operator who could fix it is the one starting the proxy now.
  */
+import { keyVersions } from '../config/key-versions'
 import { ConfigError } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { HsmBackend, KeyAttributes } from '../hsm/types'
@@ -26,7 +27,7 @@ export function hsmStartError (err: unknown): Error {
   return field === undefined ? new StartupError(`/hsm: ${message}`) : new ConfigError([`${field}: ${message}`])
 }
 
-interface KeyCheck {
+export interface KeyCheck {
   field: string
   label: string
   /** The usages the key must allow exactly; undefined: at least one of them. */
@@ -35,10 +36,12 @@ interface KeyCheck {
   purpose: string
 }
 
-function keysToCheck (config: XksgateConfig): KeyCheck[] {
-  const customerKeys = config.keyStores.flatMap((store, i) => Object.entries(store.keys).map(([keyId, key]) => ({
-    field: `/keyStores/${i}/keys/${keyId}`, label: key.label, usage: key.usage, purpose: `/keyStores/${i}/keys/${keyId}/usage`,
-  })))
+/** Every configured key version and the health-check key, each with the usages it must have (shared with `xksgate doctor`). */
+export function keysToCheck (config: XksgateConfig): KeyCheck[] {
+  // Every version of a key serves the key's declared usages: a rotation copies them (src/cli/keys/rotate.ts).
+  const customerKeys = config.keyStores.flatMap((store, i) => Object.entries(store.keys).flatMap(([keyId, key]) => keyVersions(key).map(v => ({
+    field: `/keyStores/${i}/keys/${keyId}${v.field.replace(/\/label$/, '')}`, label: v.label, usage: key.usage, purpose: `/keyStores/${i}/keys/${keyId}/usage`,
+  }))))
   // The deep health check encrypts and decrypts with its key (spec §GetHealthStatus).
   return [...customerKeys, { field: '/health/keyLabel', label: config.health.keyLabel, usage: ['ENCRYPT', 'DECRYPT'], purpose: 'the deep health check' }]
 }
@@ -71,7 +74,7 @@ export async function requireUsableKeys (config: XksgateConfig, hsm: HsmBackend)
 }
 
 /** Why a key cannot serve: XKS v1 keys are AES-256 (spec §GetKeyMetadata) and must never leave the HSM. */
-function keyMisfits (key: KeyAttributes, check: KeyCheck): string[] {
+export function keyMisfits (key: KeyAttributes, check: Pick<KeyCheck, 'usage' | 'purpose'>): string[] {
   const misfits: string[] = []
   if (key.keyType !== 'AES' || key.keyBits !== 256) misfits.push(`is ${key.keyType}-${key.keyBits}, not AES-256`)
   if (key.extractable) misfits.push('is extractable (CKA_EXTRACTABLE true): its material can leave the HSM')

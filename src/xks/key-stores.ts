@@ -3,12 +3,17 @@
  * The XKS core sees only what it needs: names, keys and the compiled SigV4 policy. The configuration (and its
  * secrets) stays behind; the secrets live on only inside the policy's signing-key derivation.
  */
+import { keyVersions } from '../config/key-versions'
 import type { ResolvedKeyStore } from '../config/schema'
 import { CompiledSigV4Policy } from './sigv4'
 
 export interface ExternalKey {
-  /** CKA_LABEL on the token. */
+  /** CKA_LABEL of the version Encrypt and GetKeyMetadata use (the newest). */
   label: string
+  /** That version's number, recorded in the ciphertextMetadata of every Encrypt. */
+  version: number
+  /** Every version Decrypt can use, by number (the encrypting one included). */
+  decryptLabels: ReadonlyMap<number, string>
   disabled: boolean
 }
 
@@ -27,7 +32,12 @@ export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeco
     name: store.name,
     index,
     uriPrefix: store.uriPrefix,
-    keys: new Map(Object.entries(store.keys).map(([id, key]) => [id, { label: key.label, disabled: key.disabled ?? false }])),
+    keys: new Map(Object.entries(store.keys).map(([id, key]) => [id, {
+      label: key.label,
+      version: key.version ?? 1,
+      decryptLabels: new Map(keyVersions(key).map(v => [v.version, v.label])),
+      disabled: key.disabled ?? false,
+    }])),
     sigv4: new CompiledSigV4Policy({
       // The one place secrets are revealed on their way into the XKS core: into the signing-key derivation.
       credentials: store.credentials.map(c => ({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey.reveal() })),

@@ -52,20 +52,22 @@ export function findKey (api: Pkcs11Api, session: Handle, label: string): Cached
   if (found.length === 0) return null
   if (found.length > 1) throw new Error(`more than one secret key has the label ${JSON.stringify(label)}`)
   const handle = found[0]
+  return { handle, attributes: readKeyAttributes(api, session, handle, label) }
+}
+
+/** The attributes of the secret key `handle` (whose CKA_LABEL is `label`) that decide what it may serve. */
+export function readKeyAttributes (api: Pkcs11Api, session: Handle, handle: Handle, label: string): KeyAttributes {
   const values = api.C_GetAttributeValue(session, handle, ATTRIBUTE_TYPES.map(type => ({ type })))
   const byType = new Map(values.map(a => [a.type, a.value]))
   const keyType = readUlong(byType.get(pkcs11js.CKA_KEY_TYPE))
   return {
-    handle,
-    attributes: {
-      label,
-      keyType: KEY_TYPE_NAMES.get(keyType) ?? `0x${keyType.toString(16)}`,
-      keyBits: readUlong(byType.get(pkcs11js.CKA_VALUE_LEN)) * 8,
-      canEncrypt: readBool(byType.get(pkcs11js.CKA_ENCRYPT)),
-      canDecrypt: readBool(byType.get(pkcs11js.CKA_DECRYPT)),
-      otherUsages: OTHER_USAGES.filter(([type]) => readBool(byType.get(type))).map(([, name]) => name),
-      extractable: readBool(byType.get(pkcs11js.CKA_EXTRACTABLE)),
-      sensitive: readBool(byType.get(pkcs11js.CKA_SENSITIVE)),
-    },
+    label,
+    keyType: KEY_TYPE_NAMES.get(keyType) ?? `0x${keyType.toString(16)}`,
+    keyBits: readUlong(byType.get(pkcs11js.CKA_VALUE_LEN)) * 8,
+    canEncrypt: readBool(byType.get(pkcs11js.CKA_ENCRYPT)),
+    canDecrypt: readBool(byType.get(pkcs11js.CKA_DECRYPT)),
+    otherUsages: OTHER_USAGES.filter(([type]) => readBool(byType.get(type))).map(([, name]) => name),
+    extractable: readBool(byType.get(pkcs11js.CKA_EXTRACTABLE)),
+    sensitive: readBool(byType.get(pkcs11js.CKA_SENSITIVE)),
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { HsmBackend } from '../../hsm/types'
 import { base64JsonObject } from '../base64'
-import { currentCiphertextMetadata } from '../ciphertext-metadata'
+import { ciphertextMetadataFor } from '../ciphertext-metadata'
 import { XksError } from '../errors'
 import { buildGcmAad, cdivPrefix } from '../gcm-aad'
 import { xksErrorFor } from '../hsm-failures'
@@ -13,7 +13,8 @@ import type { EncryptRequestBody } from '../validate'
 
 export async function encrypt (hsm: HsmBackend, key: ExternalKey, body: EncryptRequestBody, deadline: number): Promise<string> {
   if (key.disabled) throw new XksError('InvalidStateException')
-  const metadata = currentCiphertextMetadata()
+  // The newest version encrypts, and the metadata records which one it is (authenticated through the AAD).
+  const metadata = ciphertextMetadataFor(key.version)
   const outcome = await hsm.encrypt({
     deadline,
     keyLabel: key.label,
