@@ -1,9 +1,15 @@
 /** Every `xksgate` subcommand, in the order `xksgate --help` lists them. Add a command here and nowhere else. */
 import type { CliCommand } from './command'
 import { configCommand } from './config-check'
+import { credentialsCommand } from './credentials'
+import { doctorCommand } from './doctor'
 import { keysCommand } from './keys'
+import { kmsConfigCommand } from './kms-config'
 
 export const COMMANDS: readonly CliCommand[] = [
   configCommand,
   keysCommand,
+  credentialsCommand,
+  kmsConfigCommand,
+  doctorCommand,
 ]

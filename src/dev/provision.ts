@@ -6,6 +6,7 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { newAccessKeyId, newSecretAccessKey } from '../config/new-credential'
 import { provisionSoftHsm, type SoftHsmKeySpec } from '../hsm/softhsm'
 import { ensureSelfSignedCert } from './tls-cert'
 
@@ -47,8 +48,8 @@ export async function provisionDevEnvironment (dir: string, port: number, option
   const pin = readOrCreateSecret(pinFile, () => crypto.randomBytes(12).toString('hex'))
   const soPin = readOrCreateSecret(path.join(dir, 'secrets', 'hsm-so-pin'), () => crypto.randomBytes(12).toString('hex'))
   // KMS rules: access key id 20-30 of [A-Z2-7]; secret 43-64 characters with >= 256 bits of entropy.
-  const accessKeyId = readOrCreateSecret(path.join(dir, 'secrets', 'access-key-id'), () => randomBase32(20))
-  const secretAccessKey = readOrCreateSecret(secretFile, () => crypto.randomBytes(32).toString('base64'))
+  const accessKeyId = readOrCreateSecret(path.join(dir, 'secrets', 'access-key-id'), newAccessKeyId)
+  const secretAccessKey = readOrCreateSecret(secretFile, newSecretAccessKey)
 
   const { modulePath } = await provisionSoftHsm({
     dir: path.join(dir, 'softhsm'),
@@ -64,7 +65,8 @@ export async function provisionDevEnvironment (dir: string, port: number, option
     server: { host: '127.0.0.1', port, tls: { certFile, keyFile } },
     hsm: { modulePath, tokenLabel: DEV_TOKEN_LABEL, pin: { file: pinFile } },
     health: { keyLabel: DEV_HEALTH_KEY },
-    keyStores: [{
+    // Keys and credentials an operator changed with `xksgate keys …` or `xksgate credentials …` stay as they are.
+    keyStores: existingKeyStores(configFile) ?? [{
       name: 'dev',
       uriPrefix: DEV_URI_PREFIX,
       credentials: [{ accessKeyId, secretAccessKey: { file: secretFile } }],
@@ -82,18 +84,19 @@ export async function provisionDevEnvironment (dir: string, port: number, option
   return { configFile, certFile, accessKeyId, secretAccessKey }
 }
 
+/** The keyStores of an earlier run's config.json, if there is one. */
+function existingKeyStores (configFile: string): unknown[] | undefined {
+  if (!fs.existsSync(configFile)) return undefined
+  const stores = (JSON.parse(fs.readFileSync(configFile, 'utf8')) as { keyStores?: unknown }).keyStores
+  return Array.isArray(stores) ? stores : undefined
+}
+
 function readOrCreateSecret (file: string, create: () => string): string {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim()
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
   const value = create()
   fs.writeFileSync(file, value + '\n', { mode: 0o600 })
   return value
-}
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-
-function randomBase32 (length: number): string {
-  return Array.from(crypto.randomBytes(length), byte => BASE32[byte & 31]).join('')
 }
 
 /** Written to a temporary name and renamed, so a reader never sees half a file. */

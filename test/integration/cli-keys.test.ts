@@ -1,0 +1,155 @@
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { createTestToken } from '../helpers/softhsm'
+import { runCli, tokenConfig, type TokenConfig } from '../helpers/cli-run'
+import { repoRoot } from '../helpers/paths'
+
+// One token and one configuration file for the whole file; each test builds on what the earlier ones created.
+let c: TokenConfig
+t.before(async () => {
+  const token = await createTestToken()
+  t.teardown(token.cleanup)
+  c = tokenConfig(token)
+  t.teardown(c.cleanup)
+})
+
+const keys = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['keys', ...args, '--config', c.file], c.env)
+const describeJson = async (id: string): Promise<any> => JSON.parse((await keys('describe', id, '--json')).stdout)
+
+t.test('create generates an AES-256 key in the HSM with exactly the asked usages and adds it to the config', async t => {
+  const created = await keys('create', 'bar', '--json')
+  t.equal(created.status, 0, created.stderr)
+  t.match(JSON.parse(created.stdout), { keyId: 'bar', keyStore: 'a', label: 'bar', id: /^[0-9a-f]{32}$/, usage: ['ENCRYPT', 'DECRYPT'], unmodifiable: true, configWritten: true })
+  t.same(c.read().keyStores[0].keys.bar, { label: 'bar', usage: ['ENCRYPT', 'DECRYPT'] })
+  t.same(c.read().keyStores[0].keys.foo, { label: 'foo' }, 'the rest of the file is kept')
+  t.equal(fs.statSync(c.file).mode & 0o777, 0o640, 'the file keeps its mode')
+  const [version] = (await describeJson('bar')).versions
+  t.match(version.key, {
+    label: 'bar', keyType: 'AES', keyBits: 256, canEncrypt: true, canDecrypt: true, otherUsages: [],
+    sensitive: true, extractable: false, modifiable: false, private: true, warnings: [], mappedTo: ['a/bar version 1'],
+  })
+
+  const encryptOnly = await keys('create', 'sealer', '--usage', 'encrypt', '--label', 'sealer-hsm')
+  t.equal(encryptOnly.status, 0, encryptOnly.stderr)
+  t.match(encryptOnly.stdout, /^created AES-256 key "sealer-hsm" \(CKA_ID [0-9a-f]{32}\) on token "xksgate-test", usage ENCRYPT, as external key sealer of key store a\n/)
+  t.match((await describeJson('sealer')).versions[0].key, { label: 'sealer-hsm', canEncrypt: true, canDecrypt: false })
+})
+
+t.test('create refuses what would be ambiguous or invalid, naming the reason', async t => {
+  const cases: Array<[string[], RegExp]> = [
+    [['create', 'bar'], /^xksgate keys create: \/keyStores\/0\/keys\/bar: key store a has this key already\n$/],
+    [['create', 'other', '--label', 'health'], /\/health\/keyLabel: the label "health" is already configured there; choose another with --label/],
+    [['create', 'other', '--label', 'enc-only'], /the token "xksgate-test" already has a secret key labelled "enc-only"; choose another with --label/],
+    [['create', 'bad/id'], /key id "bad\/id" must be 1-128 of A-Z a-z 0-9 \. _ -/],
+    [['create', 'other', '--usage', 'sign'], /--usage must be encrypt, decrypt, both \(encrypt,decrypt\) or none, got "sign"/],
+    [['create', 'other', '--key-store', 'zz'], /no key store named "zz" \(there are: a\)/],
+    [['create'], /missing ID/],
+  ]
+  for (const [args, message] of cases) {
+    const result = await keys(...args)
+    t.equal(result.status, 2, args.join(' '))
+    t.match(result.stderr, message, args.join(' '))
+    t.equal(result.stdout, '', args.join(' '))
+  }
+  t.notOk('other' in c.read().keyStores[0].keys, 'nothing was added')
+})
+
+t.test('list shows every secret key, what maps to it, and warnings; a missing configured key exits 1', async t => {
+  const listed = await keys('list', '--json')
+  t.equal(listed.status, 0, listed.stderr)
+  const byLabel = new Map((JSON.parse(listed.stdout).keys as any[]).map(k => [k.label, k]))
+  t.same(byLabel.get('health').mappedTo, ['the health check key'])
+  t.same(byLabel.get('foo').mappedTo, ['a/foo version 1 (encrypts)'])
+  t.same(byLabel.get('dec-only').mappedTo, [])
+  t.match(byLabel.get('impotent').warnings, [/allows neither ENCRYPT nor DECRYPT/])
+
+  const text = await keys('list')
+  t.match(text.stdout, /^token "xksgate-test": 7 secret key\(s\)\n/)
+  t.match(text.stdout, /^"foo" {2}id [0-9a-f]{32} {2}AES-256 {2}usage ENCRYPT,DECRYPT {2}sensitive, not extractable {2}→ a\/foo version 1 \(encrypts\)$/m)
+
+  const raw = c.read()
+  raw.keyStores[0].keys.ghost = { label: 'ghost' }
+  fs.writeFileSync(c.file, JSON.stringify(raw))
+  const missing = await keys('list')
+  t.equal(missing.status, 1)
+  t.match(missing.stdout, /^missing: no secret key labelled "ghost" on the token, configured as a\/ghost version 1 \(encrypts\)$/m)
+  const described = await keys('describe', 'ghost')
+  t.equal(described.status, 1)
+  t.match(described.stdout, /^version 1 \(encrypts\): MISSING: no secret key labelled "ghost" on the token$/m)
+  delete raw.keyStores[0].keys.ghost
+  fs.writeFileSync(c.file, JSON.stringify(raw, null, 2), { mode: 0o640 })
+  t.match((await keys('describe', 'nope')).stderr, /no key "nope" in key store a \(there are: foo, bar, sealer\)/)
+})
+
+t.test('disable and enable toggle the config flag and say when it applies', async t => {
+  const disabled = await keys('disable', 'bar')
+  t.equal(disabled.status, 0, disabled.stderr)
+  t.match(disabled.stdout, /a\/bar is DISABLED in .*; the running proxy applies it when it reloads its configuration or restarts/)
+  t.equal(c.read().keyStores[0].keys.bar.disabled, true)
+  t.match((await keys('disable', 'bar')).stdout, /a\/bar is DISABLED already; nothing changed/)
+  t.equal((await describeJson('bar')).status, 'DISABLED')
+  t.same(JSON.parse((await keys('enable', 'bar', '--json')).stdout), { keyId: 'bar', keyStore: 'a', status: 'ENABLED', changed: true, configWritten: true })
+  t.notOk('disabled' in c.read().keyStores[0].keys.bar)
+})
+
+t.test('rotate adds a version behind the same id; --stage and --activate split it for a fleet', async t => {
+  const rotated = await keys('rotate', 'bar', '--json')
+  t.equal(rotated.status, 0, rotated.stderr)
+  t.match(JSON.parse(rotated.stdout), { keyId: 'bar', version: 2, label: 'bar.v2', id: /^[0-9a-f]{32}$/, encrypts: true })
+  t.same(c.read().keyStores[0].keys.bar, { label: 'bar.v2', usage: ['ENCRYPT', 'DECRYPT'], version: 2, decryptOnlyVersions: [{ version: 1, label: 'bar' }] })
+  t.match((await describeJson('bar')).versions[0].key, { label: 'bar.v2', keyBits: 256, canEncrypt: true, canDecrypt: true, extractable: false, modifiable: false })
+
+  t.equal((await keys('rotate', 'bar', '--stage')).status, 0)
+  t.same(c.read().keyStores[0].keys.bar.decryptOnlyVersions, [{ version: 1, label: 'bar' }, { version: 3, label: 'bar.v3' }], 'staged: decrypts only')
+  t.equal(c.read().keyStores[0].keys.bar.version, 2, 'version 2 still encrypts')
+  const activated = await keys('rotate', 'bar', '--activate')
+  t.match(activated.stdout, /version 3 \("bar\.v3"\) encrypts; version 2 and the other earlier ones decrypt only/)
+  t.same(c.read().keyStores[0].keys.bar, { label: 'bar.v3', usage: ['ENCRYPT', 'DECRYPT'], version: 3, decryptOnlyVersions: [{ version: 2, label: 'bar.v2' }, { version: 1, label: 'bar' }] })
+  t.match((await keys('rotate', 'bar', '--activate')).stderr, /no staged version newer than version 3 to activate/)
+
+  // foo has no declared usage: the new version copies the HSM key's.
+  t.equal((await keys('rotate', 'foo', '--label', 'foo-2025')).status, 0)
+  t.match((await describeJson('foo')).versions[0].key, { label: 'foo-2025', canEncrypt: true, canDecrypt: true })
+  t.match((await keys('rotate', 'bar', '--label', 'foo')).stderr, /\/keyStores\/0\/keys\/foo\/decryptOnlyVersions\/0\/label: the label "foo" is already configured there/)
+
+  const raw = c.read()
+  raw.keyStores[0].keys.opener = { label: 'dec-only', usage: ['DECRYPT'] }
+  fs.writeFileSync(c.file, JSON.stringify(raw, null, 2), { mode: 0o640 })
+  t.match((await keys('rotate', 'opener')).stderr, /\/keyStores\/0\/keys\/opener: the key cannot encrypt, so a new version would never be used/)
+})
+
+t.test('a wrong PIN or token is a configuration error naming the field', async t => {
+  const badPin = await runCli(['keys', 'list', '--config', c.file], { ...c.env, TEST_PIN: '000000' })
+  t.equal(badPin.status, 2)
+  t.equal(badPin.stderr, 'xksgate keys list: /hsm/pin: C_Login: CKR_PIN_INCORRECT\n')
+  const raw = c.read()
+  fs.writeFileSync(c.file, JSON.stringify({ ...raw, hsm: { ...raw.hsm, tokenLabel: 'nope' } }))
+  const badToken = await keys('create', 'x')
+  t.equal(badToken.status, 2)
+  t.match(badToken.stderr, /^xksgate keys create: \/hsm\/tokenLabel: token label "nope" not found/)
+  fs.writeFileSync(c.file, JSON.stringify(raw, null, 2), { mode: 0o640 })
+})
+
+t.test('a configuration file that cannot be written gets the change printed instead', async t => {
+  // A process that may not write the directory: another user when the tests run as root, else a read-only directory.
+  const asRoot = process.getuid?.() === 0
+  for (const entry of fs.readdirSync(c.dir, { recursive: true }) as string[]) fs.chmodSync(path.join(c.dir, entry), fs.statSync(path.join(c.dir, entry)).isDirectory() ? 0o755 : 0o644)
+  fs.chmodSync(c.dir, asRoot ? 0o755 : 0o555)
+  t.teardown(() => fs.chmodSync(c.dir, 0o700))
+  const before = fs.readFileSync(c.file, 'utf8')
+  const result = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/main.js'), 'keys', 'disable', 'foo', '--config', c.file], {
+    env: c.env, encoding: 'utf8', ...(asRoot && { uid: 65534, gid: 65534 }),
+  })
+  t.equal(result.status, 0, result.stderr)
+  t.match(result.stdout, /is not writable \(EACCES\): make this change yourself, at \/keyStores\/0\/keys\/foo:\n\{\n {2}"label": "foo-2025",[\s\S]*"disabled": true\n\}\n/)
+  t.equal(fs.readFileSync(c.file, 'utf8'), before, 'the file is unchanged')
+})
+
+t.test('--help and usage errors', async t => {
+  t.match((await runCli(['keys', '--help'])).stdout, /^usage: xksgate keys SUBCOMMAND[\s\S]*rotate {5}a new key version/)
+  t.match((await runCli(['keys', 'rotate', '--help'])).stdout, /^usage: xksgate keys rotate ID/)
+  t.same(await runCli(['keys', 'burn']), { status: 2, stdout: '', stderr: "xksgate keys: unknown subcommand 'burn' (see xksgate keys --help)\n" })
+  t.match((await runCli(['keys', 'list'], {})).stderr, /no configuration: give --config FILE or set XKSGATE_CONFIG/)
+})
