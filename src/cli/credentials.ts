@@ -43,6 +43,7 @@ const createCredential: Subcommand = {
     const configDir = path.dirname(path.resolve(context.configFile))
     const accessKeyId = newAccessKeyId()
     const secretFile = path.resolve(configDir, (context.values['secret-file'] as string | undefined) ?? path.join('secrets', `${store.name}-${accessKeyId}`))
+    if (fs.existsSync(secretFile)) throw new ConfigError([`${secretFile} exists already; a secret file is never overwritten (give another --secret-file)`])
     fs.mkdirSync(path.dirname(secretFile), { recursive: true, mode: 0o700 })
     // 'wx': an existing file (another credential's secret) is never overwritten.
     fs.writeFileSync(secretFile, newSecretAccessKey() + '\n', { mode: 0o600, flag: 'wx' })
