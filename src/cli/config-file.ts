@@ -22,7 +22,19 @@ export type RawJson = Record<string, any>
 
 export function readEditableConfig (file: string, env: NodeJS.ProcessEnv): EditableConfig {
   const config = loadConfig({ file, env })
-  return { file, raw: JSON.parse(fs.readFileSync(file, 'utf8')) as RawJson, config }
+  return { file, raw: readRawConfig(file), config }
+}
+
+/** The file's JSON object as written, unvalidated; a ConfigError when it is not one. */
+export function readRawConfig (file: string): RawJson {
+  let raw: unknown
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new ConfigError([`${file}: ${(err as Error).message}`])
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${file}: not a JSON object`])
+  return raw as RawJson
 }
 
 /** One changed place in the file, for the message (and for the operator, when the file is read-only). */
@@ -37,7 +49,7 @@ export interface ConfigChange {
  * Validates `raw` and writes it to `file`. True when written; false when the file is not writable
  * (the change is printed on stdout instead). Throws ConfigError when the edited configuration would be invalid.
  */
-export function saveConfig (edit: EditableConfig, change: ConfigChange, io: CliIo): boolean {
+export function saveConfig (edit: Pick<EditableConfig, 'file' | 'raw'>, change: ConfigChange, io: CliIo): boolean {
   validateConfig(edit.raw, { baseDir: path.dirname(path.resolve(edit.file)), env: io.env })
   const text = JSON.stringify(edit.raw, null, 2) + '\n'
   const tmp = path.join(path.dirname(edit.file), `.${path.basename(edit.file)}.${process.pid}.tmp`)

@@ -9,7 +9,7 @@ import { ConfigError } from '../config/load'
 import { newAccessKeyId, newSecretAccessKey } from '../config/new-credential'
 import { OK_EXIT } from './command'
 import { commandGroup, type Subcommand, type SubcommandContext } from './command-group'
-import { readEditableConfig, saveConfig, selectKeyStore, type RawJson } from './config-file'
+import { readRawConfig, saveConfig, type RawJson } from './config-file'
 
 // The schema's limit per key store (src/config/schema.ts).
 const MAX_CREDENTIALS = 8
@@ -34,42 +34,55 @@ const createCredential: Subcommand = {
   options: { 'key-store': { type: 'string' }, 'secret-file': { type: 'string' }, json: { type: 'boolean' } },
   positionals: [],
   run (context: SubcommandContext): number {
-    const edit = readEditableConfig(context.configFile, context.io.env)
-    const index = selectKeyStore(edit, context.values['key-store'] as string | undefined)
-    const store = edit.config.keyStores[index]
-    if (store.credentials.length >= MAX_CREDENTIALS) {
-      throw new ConfigError([`/keyStores/${index}/credentials: key store ${store.name} has ${MAX_CREDENTIALS} credentials, the most it can have; remove one it no longer uses first`])
+    // The file as written, not validated first: a key store's first credential is made here too, and a key store
+    // without one is not a valid configuration yet. The result is validated before it is written.
+    const raw = readRawConfig(context.configFile)
+    const stores = (Array.isArray(raw.keyStores) ? raw.keyStores : []) as RawJson[]
+    const wanted = context.values['key-store'] as string | undefined
+    const index = wanted === undefined && stores.length === 1 ? 0 : stores.findIndex(s => s.name === wanted)
+    if (index < 0) {
+      const names = stores.map(s => String(s.name)).join(', ') || 'none'
+      throw new ConfigError([`/keyStores: ${wanted === undefined ? 'give --key-store' : `no key store named ${JSON.stringify(wanted)}`} (there are: ${names})`])
+    }
+    const rawStore = stores[index]
+    // The name becomes part of the secret file's name: it must be a valid one before anything is written.
+    if (typeof rawStore.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(rawStore.name)) throw new ConfigError([`/keyStores/${index}/name: must be 1-64 of A-Z a-z 0-9 _ . -`])
+    const existing = (Array.isArray(rawStore.credentials) ? rawStore.credentials : []) as Array<{ accessKeyId?: string }>
+    if (existing.length >= MAX_CREDENTIALS) {
+      throw new ConfigError([`/keyStores/${index}/credentials: key store ${rawStore.name} has ${MAX_CREDENTIALS} credentials, the most it can have; remove one it no longer uses first`])
     }
     const configDir = path.dirname(path.resolve(context.configFile))
     const accessKeyId = newAccessKeyId()
-    const secretFile = path.resolve(configDir, (context.values['secret-file'] as string | undefined) ?? path.join('secrets', `${store.name}-${accessKeyId}`))
+    const secretFile = path.resolve(configDir, (context.values['secret-file'] as string | undefined) ?? path.join('secrets', `${rawStore.name}-${accessKeyId}`))
     if (fs.existsSync(secretFile)) throw new ConfigError([`${secretFile} exists already; a secret file is never overwritten (give another --secret-file)`])
     fs.mkdirSync(path.dirname(secretFile), { recursive: true, mode: 0o700 })
     // 'wx': an existing file (another credential's secret) is never overwritten.
     fs.writeFileSync(secretFile, newSecretAccessKey() + '\n', { mode: 0o600, flag: 'wx' })
     const relative = path.relative(configDir, secretFile)
     const credential = { accessKeyId, secretAccessKey: { file: relative.startsWith('..') ? secretFile : relative } }
-    const rawStore = edit.raw.keyStores[index] as RawJson
-    rawStore.credentials = [...(rawStore.credentials as unknown[]), credential]
+    rawStore.credentials = [...existing, credential]
     let written: boolean
     try {
-      written = saveConfig(edit, { pointer: `/keyStores/${index}/credentials/${store.credentials.length}`, value: credential }, context.io)
+      written = saveConfig({ file: context.configFile, raw }, { pointer: `/keyStores/${index}/credentials/${existing.length}`, value: credential }, context.io)
     } catch (err) {
       fs.rmSync(secretFile, { force: true })
       throw err
     }
+    const store = { name: String(rawStore.name), credentials: existing }
     if (context.values.json === true) {
       context.io.stdout(JSON.stringify({ keyStore: store.name, accessKeyId, secretFile, configFile: context.configFile, configWritten: written }) + '\n')
       return OK_EXIT
     }
     const old = store.credentials.map(c => c.accessKeyId).join(', ')
-    context.io.stdout(`new credential for key store ${store.name}: access key id ${accessKeyId}, secret in ${secretFile} (mode 0600)\n` +
-      (written ? `${context.configFile} updated: the key store has ${store.credentials.length + 1} credentials\n` : '') +
-      'Next steps:\n' +
-      '  1. reload the proxy (or restart it) on every host: it then accepts the old and the new credential\n' +
-      `  2. give KMS the new one: xksgate kms-config --config ${context.configFile} --key-store ${store.name} --access-key-id ${accessKeyId} --endpoint https://YOUR-PROXY-HOST --update\n` +
-      '     prints the aws kms update-custom-key-store command (the secret travels in a 0600 file, not on the command line)\n' +
-      `  3. once the request logs show only ${accessKeyId}, remove the old credential (${old}) from /keyStores/${index}/credentials and reload again\n`)
+    const updated = written ? `${context.configFile} updated: key store ${store.name} has ${existing.length + 1} credential(s)\n` : ''
+    const kmsConfig = `xksgate kms-config --config ${context.configFile} --key-store ${store.name} --endpoint https://YOUR-PROXY-HOST`
+    context.io.stdout(`new credential for key store ${store.name}: access key id ${accessKeyId}, secret in ${secretFile} (mode 0600)\n` + updated + 'Next steps:\n' +
+      (old === ''
+        ? `  1. start the proxy; 2. ${kmsConfig} writes what KMS's create-custom-key-store takes\n`
+        : '  1. reload the proxy (or restart it) on every host: it then accepts the old and the new credential\n' +
+          `  2. give KMS the new one: ${kmsConfig} --access-key-id ${accessKeyId} --update --custom-key-store-id cks-…\n` +
+          '     writes the input of aws kms update-custom-key-store (the secret travels in a 0600 file, not on the command line)\n' +
+          `  3. once the request logs show only ${accessKeyId}, remove the old credential (${old}) from /keyStores/${index}/credentials and reload again\n`))
     return OK_EXIT
   },
 }

@@ -45,6 +45,21 @@ t.test('credentials create: a KMS-valid credential beside the first, its secret 
   t.match(full.stderr, /\/keyStores\/0\/credentials: key store a has 8 credentials, the most it can have; remove one it no longer uses first/)
 })
 
+t.test('credentials create makes a key store\'s first credential, which a configuration cannot do without', async t => {
+  const f = fixtureFile(t)
+  const raw = f.read()
+  raw.keyStores[0].credentials = []
+  fs.writeFileSync(f.file, JSON.stringify(raw))
+  t.equal((await runCli(['config', 'check', '--config', f.file], f.env)).status, 2, 'invalid without a credential')
+  const created = await runCli(['credentials', 'create', '--config', f.file], f.env)
+  t.equal(created.status, 0, created.stderr)
+  t.match(created.stdout, /key store a has 1 credential\(s\)\nNext steps:\n {2}1\. start the proxy; 2\. xksgate kms-config --config .* --key-store a --endpoint https:\/\/YOUR-PROXY-HOST writes/)
+  t.equal((await runCli(['config', 'check', '--config', f.file], f.env)).status, 0, 'valid now')
+  raw.keyStores[0].name = 'a/b'
+  fs.writeFileSync(f.file, JSON.stringify(raw))
+  t.match((await runCli(['credentials', 'create', '--config', f.file], f.env)).stderr, /\/keyStores\/0\/name: must be 1-64 of A-Z a-z 0-9 _ \. -/)
+})
+
 const ENDPOINT = 'https://xks.example.com'
 
 t.test('kms-config writes the console file and the create-custom-key-store input (0600), printing no secret', async t => {

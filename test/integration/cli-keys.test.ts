@@ -37,6 +37,18 @@ t.test('create generates an AES-256 key in the HSM with exactly the asked usages
   t.match((await describeJson('sealer')).versions[0].key, { label: 'sealer-hsm', canEncrypt: true, canDecrypt: false })
 })
 
+t.test('create --health makes the health-check key and points health.keyLabel at it', async t => {
+  const created = await keys('create', 'health-2', '--health')
+  t.equal(created.status, 0, created.stderr)
+  t.match(created.stdout, /^created the health-check key "health-2" \(CKA_ID [0-9a-f]{32}\) on token "xksgate-test"\n.*updated: \/health\/keyLabel\n$/)
+  t.same(c.read().health, { keyLabel: 'health-2' })
+  t.match((await describeJson('foo')).versions[0].key, { label: 'foo' })
+  t.match((await keys('create', 'foo', '--health')).stderr, /\/keyStores\/0\/keys\/foo\/label: the label "foo" is already configured there/)
+  const raw = c.read()
+  raw.health.keyLabel = 'health'
+  fs.writeFileSync(c.file, JSON.stringify(raw, null, 2), { mode: 0o640 })
+})
+
 t.test('create refuses what would be ambiguous or invalid, naming the reason', async t => {
   const cases: Array<[string[], RegExp]> = [
     [['create', 'bar'], /^xksgate keys create: \/keyStores\/0\/keys\/bar: key store a has this key already\n$/],
@@ -66,7 +78,7 @@ t.test('list shows every secret key, what maps to it, and warnings; a missing co
   t.match(byLabel.get('impotent').warnings, [/allows neither ENCRYPT nor DECRYPT/])
 
   const text = await keys('list')
-  t.match(text.stdout, /^token "xksgate-test": 7 secret key\(s\)\n/)
+  t.match(text.stdout, /^token "xksgate-test": 8 secret key\(s\)\n/)
   t.match(text.stdout, /^"foo" {2}id [0-9a-f]{32} {2}AES-256 {2}usage ENCRYPT,DECRYPT {2}sensitive, not extractable {2}→ a\/foo version 1 \(encrypts\)$/m)
 
   const raw = c.read()
