@@ -8,21 +8,24 @@ import { reportConfigError } from './config-file'
 import type { Check } from './doctor/check'
 import { certificateChecks } from './doctor/certificate'
 import { clockCheck, portChecks, redisCheck } from './doctor/host-checks'
-import { hsmChecks } from './doctor/hsm-checks'
+import { hsmChecksWithin } from './doctor/hsm-thread'
 import { parseCliArgs } from './parse'
 
 const PROGRAM = 'xksgate doctor'
+/** Login and key lookups of a healthy network HSM take well under a second; a silent one fails its line after this. */
+const DEFAULT_HSM_TIMEOUT_MS = 15_000
 
-const HELP = `usage: xksgate doctor [--config FILE] [--hostname NAME] [--json]
+const HELP = `usage: xksgate doctor [--config FILE] [--hostname NAME] [--hsm-timeout-ms MS] [--json]
 
 Checks, one line each: the configuration; the HSM (module, token, PIN); every configured key version and the
 health-check key (present, unambiguous, AES-256, sensitive, not extractable, usages as configured); the health
 key separate from customer keys; the TLS certificate (chain complete up to a public root, key matches, host name,
 days to expiry); Redis (PING); the TLS and health ports bindable; the system clock synchronised.
 
-  --config FILE    the JSON configuration (default: $XKSGATE_CONFIG)
-  --hostname NAME  the DNS name KMS connects to (XksProxyUriEndpoint), to check the certificate covers it
-  --json           print the checks as JSON
+  --config FILE       the JSON configuration (default: $XKSGATE_CONFIG)
+  --hostname NAME     the DNS name KMS connects to (XksProxyUriEndpoint), to check the certificate covers it
+  --hsm-timeout-ms MS  how long the HSM checks may take before the HSM counts as unreachable (default 15000)
+  --json              print the checks as JSON
 
 Lines: ok, warn (works, but act on it), FAIL, unknown (this host cannot tell).
 Exit status: 0 no check failed; 1 a check failed; 2 invalid command line or configuration.
@@ -32,9 +35,14 @@ export const doctorCommand: CliCommand = {
   name: 'doctor',
   summary: 'check the HSM, keys, certificate, Redis, ports and clock for a configuration',
   async run (args: string[], io: CliIo): Promise<number> {
-    const parsed = parseCliArgs(PROGRAM, args, { config: { type: 'string' }, hostname: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, io)
+    const parsed = parseCliArgs(PROGRAM, args, { config: { type: 'string' }, hostname: { type: 'string' }, 'hsm-timeout-ms': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, io)
     if (typeof parsed === 'number') return parsed
     if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
+    const hsmTimeoutMs = Number(parsed['hsm-timeout-ms'] ?? DEFAULT_HSM_TIMEOUT_MS)
+    if (!Number.isInteger(hsmTimeoutMs) || hsmTimeoutMs < 1) {
+      io.stderr(`${PROGRAM}: --hsm-timeout-ms must be a positive integer, got ${parsed['hsm-timeout-ms']} (see ${PROGRAM} --help)\n`)
+      return USAGE_EXIT
+    }
     const file = parsed.config ?? (io.env.XKSGATE_CONFIG || undefined)
     if (parsed.positionals.length > 0 || file === undefined) {
       io.stderr(`${PROGRAM}: ${file === undefined ? 'no configuration: give --config FILE or set XKSGATE_CONFIG' : `unexpected argument '${parsed.positionals[0]}'`} (see ${PROGRAM} --help)\n`)
@@ -49,7 +57,7 @@ export const doctorCommand: CliCommand = {
     }
     const checks: Check[] = [
       { name: 'configuration', status: 'ok', detail: `${file} is valid` },
-      ...hsmChecks(config),
+      ...await hsmChecksWithin(file, io.env, hsmTimeoutMs),
       ...certificateChecks(config.server.tls, parsed.hostname),
       await redisCheck(config),
       ...await portChecks(config),

@@ -15,10 +15,14 @@ const PING_MS = 2000
 export async function redisCheck (config: XksgateConfig): Promise<Check> {
   if (config.redis === undefined) return { name: 'Redis', status: 'ok', detail: 'not configured: in-process replay cache, fleet of one' }
   const client = createRedisClient({ ...redisConnectionOptions(config), commandTimeoutMs: PING_MS, maxReconnectDelayMs: 200 })
-  // Connection errors surface as the outcome below; without a listener ioredis would report them on stderr.
-  client.on('error', () => {})
+  // The first connection error is the answer (refused, TLS, AUTH); without a listener ioredis would print it.
+  let firstError: Error | undefined
+  const failed = new Promise<false>(resolve => client.on('error', (err: Error) => { firstError ??= err; resolve(false) }))
   try {
-    if (!await whenReady(client, config.redis.connectTimeoutMs + PING_MS)) return { name: 'Redis', status: 'fail', detail: `not reachable within ${config.redis.connectTimeoutMs + PING_MS} ms (${config.redis.mode})` }
+    const budget = config.redis.connectTimeoutMs + PING_MS
+    if (!await Promise.race([whenReady(client, budget), failed])) {
+      return { name: 'Redis', status: 'fail', detail: `not reachable (${config.redis.mode}): ${firstError?.message ?? `no connection within ${budget} ms`}` }
+    }
     const started = performance.now()
     await client.ping()
     return { name: 'Redis', status: 'ok', detail: `PING answered in ${(performance.now() - started).toFixed(1)} ms (${config.redis.mode})` }
