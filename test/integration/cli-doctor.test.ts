@@ -50,7 +50,11 @@ t.test('a healthy setup: one line per check, then the verdict, exit 0', async t 
 })
 
 t.test('each failure is a FAIL line naming what to fix, and exit 1', async t => {
-  writeConfig(raw => { raw.keyStores[0].keys.ghost = { label: 'ghost' }; raw.keyStores[0].keys.sealer = { label: 'enc-only', usage: ['ENCRYPT', 'DECRYPT'] } })
+  writeConfig(raw => {
+    raw.keyStores[0].keys.ghost = { label: 'ghost' }
+    raw.keyStores[0].keys.sealer = { label: 'enc-only', usage: ['ENCRYPT', 'DECRYPT'] }
+    raw.keyStores[0].keys.foo = { label: 'foo', version: 2, decryptOnlyVersions: [{ version: 1, label: 'retired-by-hand' }] }
+  })
   const holder = net.createServer()
   await new Promise<void>(resolve => holder.listen(port, '127.0.0.1', resolve))
   t.teardown(() => holder.close())
@@ -60,6 +64,8 @@ t.test('each failure is a FAIL line naming what to fix, and exit 1', async t => 
   const checks = new Map((JSON.parse(out.stdout).checks as any[]).map(k => [k.name, k]))
   t.same(checks.get('key /keyStores/0/keys/ghost'), { name: 'key /keyStores/0/keys/ghost', status: 'fail', detail: 'no secret key labelled "ghost" on the token' })
   t.match(checks.get('key /keyStores/0/keys/sealer'), { status: 'fail', detail: /"enc-only" lacks DECRYPT \(CKA_DECRYPT false\), which \/keyStores\/0\/keys\/sealer\/usage requires/ })
+  t.same(checks.get('key /keyStores/0/keys/foo/decryptOnlyVersions/0'), { name: 'key /keyStores/0/keys/foo/decryptOnlyVersions/0', status: 'fail', detail: 'no secret key labelled "retired-by-hand" on the token' })
+  t.match(checks.get('key /keyStores/0/keys/foo'), { status: 'ok' })
   t.match(checks.get('certificate host name'), { status: 'fail', detail: /does not cover xks\.example\.com; it names DNS:localhost/ })
   t.match(checks.get('Redis'), { status: 'fail', detail: /^not reachable \(standalone\): .*ECONNREFUSED/ })
   t.match(checks.get('port /server/port'), { status: 'warn', detail: new RegExp(`127\\.0\\.0\\.1:${port} is in use by pid ${process.pid} \\(node\\)`) })
