@@ -37,6 +37,14 @@ export function readRawConfig (file: string): RawJson {
   return raw as RawJson
 }
 
+/**
+ * Throws the ConfigError the proxy would give for the edited file. Commands call it before they create anything
+ * in the HSM, so a change the proxy would refuse never costs an HSM key.
+ */
+export function checkEdited (edit: Pick<EditableConfig, 'file' | 'raw'>, env: NodeJS.ProcessEnv): void {
+  validateConfig(edit.raw, { baseDir: path.dirname(path.resolve(edit.file)), env })
+}
+
 /** One changed place in the file, for the message (and for the operator, when the file is read-only). */
 export interface ConfigChange {
   /** JSON pointer of the changed value, e.g. /keyStores/0/keys/foo. */
@@ -50,7 +58,7 @@ export interface ConfigChange {
  * (the change is printed on stdout instead). Throws ConfigError when the edited configuration would be invalid.
  */
 export function saveConfig (edit: Pick<EditableConfig, 'file' | 'raw'>, change: ConfigChange, io: CliIo): boolean {
-  validateConfig(edit.raw, { baseDir: path.dirname(path.resolve(edit.file)), env: io.env })
+  checkEdited(edit, io.env)
   const text = JSON.stringify(edit.raw, null, 2) + '\n'
   const tmp = path.join(path.dirname(edit.file), `.${path.basename(edit.file)}.${process.pid}.tmp`)
   try {

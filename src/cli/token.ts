@@ -4,6 +4,7 @@
  * it may initialise and finalise the library itself. Failures name the configuration field to fix.
  */
 import * as pkcs11js from 'pkcs11js'
+import type { XksgateConfig } from '../config/schema'
 import type { Secret } from '../config/secret'
 import { findSlot, initialize, isCkr, loadModule, readTokenInfo, type Handle } from '../hsm/pkcs11/cryptoki'
 import { generateAesKey, type AesKeySpec, type GeneratedKey } from '../hsm/pkcs11/generate-key'
@@ -17,6 +18,11 @@ export interface TokenLogin {
   modulePath: string
   tokenLabel: string
   pin: Secret
+}
+
+/** The token the key commands create keys on and list: the configuration's HSM. */
+export function configuredToken (config: Pick<XksgateConfig, 'hsm'>): TokenLogin {
+  return config.hsm
 }
 
 /** A secret key on the token as the operator commands show it. */
@@ -60,7 +66,11 @@ export class TokenSession {
       return new TokenSession(api, session, readTokenInfo(api, slot))
     } catch (err) {
       api.C_Finalize()
-      throw hsmStartError(new Error(describe(err)))
+      // SoftHSM silently shows an empty default token directory when it is not told where the tokens are.
+      const hint = /softhsm/i.test(login.modulePath) && /token label .* not found/.test(describe(err)) && process.env.SOFTHSM2_CONF === undefined
+        ? '; SoftHSM finds its tokens through SOFTHSM2_CONF, which is not set'
+        : ''
+      throw hsmStartError(new Error(describe(err) + hint))
     }
   }
 

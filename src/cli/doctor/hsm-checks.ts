@@ -7,13 +7,13 @@ import type { XksgateConfig } from '../../config/schema'
 import { ConfigError } from '../../config/load'
 import { keysToCheck } from '../../runtime/startup-checks'
 import { keyFindings } from '../keys/warnings'
-import { TokenSession, type TokenKey } from '../token'
+import { TokenSession, configuredToken, type TokenKey } from '../token'
 import type { Check } from './check'
 
 export function hsmChecks (config: XksgateConfig): Check[] {
   let token: TokenSession
   try {
-    token = TokenSession.open(config.hsm)
+    token = TokenSession.open(configuredToken(config))
   } catch (err) {
     const detail = err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message
     return [{ name: 'HSM login', status: 'fail', detail }]

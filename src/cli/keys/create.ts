@@ -2,12 +2,11 @@
  * `xksgate keys create ID`: an AES-256 key generated inside the HSM by the one key template
  * (src/hsm/pkcs11/generate-key.ts), added to the configuration as external key ID.
  */
-import { ConfigError, validateConfig } from '../../config/load'
-import path from 'node:path'
+import { ConfigError } from '../../config/load'
 import { OK_EXIT } from '../command'
 import { usageError, type Subcommand, type SubcommandContext } from '../command-group'
-import { readEditableConfig, saveConfig } from '../config-file'
-import { withToken } from '../token'
+import { checkEdited, readEditableConfig, saveConfig } from '../config-file'
+import { configuredToken, withToken } from '../token'
 import { JSON_OPTION, KEY_STORE_OPTION, openKeyStore, parseUsage, requireUnusedLabel, type KeyStoreTarget } from './key-config'
 
 // KMS's externalKeyId rule (docs/xks-spec.md §3.1).
@@ -52,8 +51,7 @@ export const createKey: Subcommand = {
     requireUnusedLabel(target.edit, label)
     const entry = { label, usage }
     target.rawKeys[keyId] = entry
-    // Checked before the key exists, so a configuration the proxy would refuse never costs an HSM key.
-    validateConfig(target.edit.raw, { baseDir: path.dirname(path.resolve(target.edit.file)), env: context.io.env })
+    checkEdited(target.edit, context.io.env)
     const created = generateUnlessTaken(target, label, usage)
     const written = saveConfig(target.edit, { pointer: `/keyStores/${target.storeIndex}/keys/${keyId}`, value: entry }, context.io)
     const result = { keyId, keyStore: target.storeName, label, id: created.id, usage, unmodifiable: created.unmodifiable, configFile: target.edit.file, configWritten: written }
@@ -85,10 +83,11 @@ function createHealthKey (context: SubcommandContext, label: string): number {
   const edit = readEditableConfig(context.configFile, context.io.env)
   if (edit.config.health.keyLabel !== label) requireUnusedLabel(edit, label)
   edit.raw.health = { ...edit.raw.health, keyLabel: label }
-  validateConfig(edit.raw, { baseDir: path.dirname(path.resolve(edit.file)), env: context.io.env })
-  const created = generateUnlessTaken({ login: edit.config.hsm }, label, ['ENCRYPT', 'DECRYPT'])
+  checkEdited(edit, context.io.env)
+  const login = configuredToken(edit.config)
+  const created = generateUnlessTaken({ login }, label, ['ENCRYPT', 'DECRYPT'])
   const written = saveConfig(edit, { pointer: '/health/keyLabel', value: label }, context.io)
   if (context.values.json === true) context.io.stdout(JSON.stringify({ health: true, label, id: created.id, unmodifiable: created.unmodifiable, configFile: edit.file, configWritten: written }) + '\n')
-  else context.io.stdout(`created the health-check key ${JSON.stringify(label)} (CKA_ID ${created.id}) on token ${JSON.stringify(edit.config.hsm.tokenLabel)}\n` + (written ? `${edit.file} updated: /health/keyLabel\n` : ''))
+  else context.io.stdout(`created the health-check key ${JSON.stringify(label)} (CKA_ID ${created.id}) on token ${JSON.stringify(login.tokenLabel)}\n` + (written ? `${edit.file} updated: /health/keyLabel\n` : ''))
   return OK_EXIT
 }

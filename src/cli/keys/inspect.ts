@@ -6,7 +6,7 @@ import { keyVersions } from '../../config/key-versions'
 import { OK_EXIT } from '../command'
 import type { Subcommand, SubcommandContext } from '../command-group'
 import { readEditableConfig } from '../config-file'
-import { withToken, type TokenKey } from '../token'
+import { configuredToken, withToken, type TokenKey } from '../token'
 import { JSON_OPTION, KEY_STORE_OPTION, configuredKey, openKeyStore, type Usage } from './key-config'
 import { keyWarnings } from './warnings'
 import type { XksgateConfig } from '../../config/schema'
@@ -65,13 +65,14 @@ export const listKeys: Subcommand = {
   run (context: SubcommandContext): number {
     const { config } = readEditableConfig(context.configFile, context.io.env)
     const uses = labelUses(config)
-    const onToken = withToken(config.hsm, token => token.secretKeys())
+    const login = configuredToken(config)
+    const onToken = withToken(login, token => token.secretKeys())
     const count = (label: string): number => onToken.filter(k => k.label === label).length
     const keys = onToken.map(k => annotate(k, uses.get(k.label) ?? [], count(k.label)))
     const missing = [...uses].filter(([label]) => count(label) === 0).flatMap(([label, u]) => u.map(x => ({ label, use: x.use })))
-    if (context.values.json === true) context.io.stdout(JSON.stringify({ token: config.hsm.tokenLabel, keys, missing }) + '\n')
+    if (context.values.json === true) context.io.stdout(JSON.stringify({ token: login.tokenLabel, keys, missing }) + '\n')
     else {
-      context.io.stdout(`token ${JSON.stringify(config.hsm.tokenLabel)}: ${keys.length} secret key(s)\n` + keys.map(line).join('') +
+      context.io.stdout(`token ${JSON.stringify(login.tokenLabel)}: ${keys.length} secret key(s)\n` + keys.map(line).join('') +
         missing.map(m => `missing: no secret key labelled ${JSON.stringify(m.label)} on the token, configured as ${m.use}\n`).join(''))
     }
     return missing.length > 0 ? 1 : OK_EXIT

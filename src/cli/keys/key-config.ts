@@ -6,7 +6,7 @@ import { ConfigError } from '../../config/load'
 import { keyVersions, type ConfiguredKey } from '../../config/key-versions'
 import type { OptionValues, SubcommandContext } from '../command-group'
 import { readEditableConfig, selectKeyStore, type EditableConfig, type RawJson } from '../config-file'
-import type { TokenLogin } from '../token'
+import { configuredToken, type TokenLogin } from '../token'
 
 export const KEY_STORE_OPTION = { 'key-store': { type: 'string' } } as const
 export const JSON_OPTION = { json: { type: 'boolean' } } as const
@@ -25,7 +25,7 @@ export function openKeyStore (context: SubcommandContext): KeyStoreTarget {
   const storeIndex = selectKeyStore(edit, context.values['key-store'] as string | undefined)
   const rawStore = edit.raw.keyStores[storeIndex] as RawJson
   rawStore.keys ??= {}
-  return { edit, storeIndex, storeName: edit.config.keyStores[storeIndex].name, rawKeys: rawStore.keys, login: edit.config.hsm }
+  return { edit, storeIndex, storeName: edit.config.keyStores[storeIndex].name, rawKeys: rawStore.keys, login: configuredToken(edit.config) }
 }
 
 /** The configured key `keyId` of the target store, or a ConfigError naming what exists. */

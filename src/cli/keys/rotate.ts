@@ -4,13 +4,12 @@
  * src/xks/ciphertext-metadata.ts); Decrypt uses the version recorded, so every earlier ciphertext keeps
  * decrypting with the version that made it. The external key id KMS knows never changes.
  */
-import path from 'node:path'
 import { keyVersions } from '../../config/key-versions'
-import { ConfigError, validateConfig } from '../../config/load'
+import { ConfigError } from '../../config/load'
 import { MAX_KEY_VERSION } from '../../xks/ciphertext-metadata'
 import { OK_EXIT } from '../command'
 import type { Subcommand, SubcommandContext } from '../command-group'
-import { saveConfig } from '../config-file'
+import { checkEdited, saveConfig } from '../config-file'
 import { withToken, type TokenKey } from '../token'
 import { generateUnlessTaken } from './create'
 import { JSON_OPTION, KEY_STORE_OPTION, configuredKey, openKeyStore, requireUnusedLabel, type Usage } from './key-config'
@@ -70,7 +69,7 @@ export const rotateKey: Subcommand = {
       raw.version = next.version
       raw.decryptOnlyVersions = [{ version: current.version, label: current.label }, ...others]
     }
-    validateConfig(target.edit.raw, { baseDir: path.dirname(path.resolve(target.edit.file)), env: context.io.env })
+    checkEdited(target.edit, context.io.env)
     if (context.values.activate !== true) generated = generateUnlessTaken(target, next.label, usage)
     const written = saveConfig(target.edit, { pointer, value: raw }, context.io)
     const result = { keyId, keyStore: target.storeName, version: next.version, label: next.label, id: generated?.id, encrypts: !staging, configWritten: written }
