@@ -142,6 +142,10 @@ t.test('a wrong PIN or token is a configuration error naming the field', async t
   t.equal(badToken.status, 2)
   t.match(badToken.stderr, /^xksgate keys create: \/hsm\/tokenLabel: token label "nope" not found/)
   fs.writeFileSync(c.file, JSON.stringify(raw, null, 2), { mode: 0o640 })
+  const { SOFTHSM2_CONF: _, ...withoutConf } = c.env
+  const unset = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/main.js'), 'keys', 'list', '--config', c.file], { env: withoutConf, encoding: 'utf8' })
+  t.equal(unset.status, 2)
+  t.match(unset.stderr, /^xksgate keys list: \/hsm\/tokenLabel: token label "xksgate-test" not found .*; SoftHSM finds its tokens through SOFTHSM2_CONF, which is not set\n$/)
 })
 
 t.test('a configuration file that cannot be written gets the change printed instead', async t => {
