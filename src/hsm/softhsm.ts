@@ -9,10 +9,12 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { AesKeySpec } from './pkcs11/generate-key'
 
-/** A key to generate (by the one key template, ./pkcs11/generate-key.ts). */
-export type SoftHsmKeySpec = AesKeySpec
+export interface SoftHsmKeySpec {
+  label: string
+  encrypt: boolean
+  decrypt: boolean
+}
 
 export interface ProvisionSoftHsmOptions {
   /** Holds softhsm2.conf and tokens/. Created if missing. */

@@ -25,11 +25,14 @@ export function keyIdFor (label: string): Buffer {
   return createHash('sha256').update(label).digest().subarray(0, 16)
 }
 
-export function generateAesKey (api: Pick<pkcs11js.PKCS11, 'C_GenerateKey'>, session: Handle, key: AesKeySpec): GeneratedKey {
-  const template: pkcs11js.Template = [
+/**
+ * The attributes every xksgate key has, generated or (for development tokens only) imported: an AES token
+ * object, private, sensitive, never extractable, exactly the usages asked for.
+ */
+export function aesKeyTemplate (key: AesKeySpec): pkcs11js.Template {
+  return [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
     { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-    { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
     { type: pkcs11js.CKA_TOKEN, value: true },
     { type: pkcs11js.CKA_PRIVATE, value: true },
     { type: pkcs11js.CKA_SENSITIVE, value: true },
@@ -45,6 +48,11 @@ export function generateAesKey (api: Pick<pkcs11js.PKCS11, 'C_GenerateKey'>, ses
     { type: pkcs11js.CKA_LABEL, value: key.label },
     { type: pkcs11js.CKA_ID, value: keyIdFor(key.label) },
   ]
+}
+
+/** AES-256 generated inside the HSM (C_GenerateKey) with aesKeyTemplate, and not modifiable where the HSM allows. */
+export function generateAesKey (api: Pick<pkcs11js.PKCS11, 'C_GenerateKey'>, session: Handle, key: AesKeySpec): GeneratedKey {
+  const template: pkcs11js.Template = [{ type: pkcs11js.CKA_VALUE_LEN, value: 32 }, ...aesKeyTemplate(key)]
   const mechanism = { mechanism: pkcs11js.CKM_AES_KEY_GEN }
   try {
     // Nobody can later grant the key a usage (or make it extractable) through C_SetAttributeValue.
