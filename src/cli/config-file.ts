@@ -67,7 +67,7 @@ export function saveConfig (edit: Pick<EditableConfig, 'file' | 'raw'>, change: 
     fs.renameSync(tmp, edit.file)
     return true
   } catch (err) {
-    fs.rmSync(tmp, { force: true })
+    if (fs.existsSync(tmp)) fs.rmSync(tmp)
     const code = (err as NodeJS.ErrnoException).code
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err
     io.stdout(`${edit.file} is not writable (${code}): make this change yourself, at ${change.pointer}:\n` +
@@ -93,4 +93,11 @@ export function reportConfigError (program: string, err: unknown, io: CliIo): nu
   if (!(err instanceof ConfigError)) throw err
   io.stderr(`${program}: ${err.problems.join(`\n${program}: `)}\n`)
   return USAGE_EXIT
+}
+
+/** A file a command must write could not be: an operator error (permissions, a missing directory), said in one line. */
+export function unwritable (file: string, err: unknown, hint: string): never {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === undefined || !['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR'].includes(code)) throw err
+  throw new ConfigError([`cannot write ${file} (${code}); ${hint}`])
 }

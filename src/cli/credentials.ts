@@ -9,7 +9,7 @@ import { ConfigError } from '../config/load'
 import { newAccessKeyId, newSecretAccessKey } from '../config/new-credential'
 import { OK_EXIT } from './command'
 import { commandGroup, type Subcommand, type SubcommandContext } from './command-group'
-import { readRawConfig, saveConfig, type RawJson } from './config-file'
+import { readRawConfig, saveConfig, unwritable, type RawJson } from './config-file'
 
 // The schema's limit per key store (src/config/schema.ts).
 const MAX_CREDENTIALS = 8
@@ -55,9 +55,13 @@ const createCredential: Subcommand = {
     const accessKeyId = newAccessKeyId()
     const secretFile = path.resolve(configDir, (context.values['secret-file'] as string | undefined) ?? path.join('secrets', `${rawStore.name}-${accessKeyId}`))
     if (fs.existsSync(secretFile)) throw new ConfigError([`${secretFile} exists already; a secret file is never overwritten (give another --secret-file)`])
-    fs.mkdirSync(path.dirname(secretFile), { recursive: true, mode: 0o700 })
-    // 'wx': an existing file (another credential's secret) is never overwritten.
-    fs.writeFileSync(secretFile, newSecretAccessKey() + '\n', { mode: 0o600, flag: 'wx' })
+    try {
+      fs.mkdirSync(path.dirname(secretFile), { recursive: true, mode: 0o700 })
+      // 'wx': an existing file (another credential's secret) is never overwritten.
+      fs.writeFileSync(secretFile, newSecretAccessKey() + '\n', { mode: 0o600, flag: 'wx' })
+    } catch (err) {
+      unwritable(secretFile, err, 'give --secret-file a path you can write')
+    }
     const relative = path.relative(configDir, secretFile)
     const credential = { accessKeyId, secretAccessKey: { file: relative.startsWith('..') ? secretFile : relative } }
     rawStore.credentials = [...existing, credential]

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError } from '../config/load'
 import { OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
-import { readEditableConfig, reportConfigError, selectKeyStore } from './config-file'
+import { readEditableConfig, reportConfigError, selectKeyStore, unwritable } from './config-file'
 import { parseCliArgs } from './parse'
 
 const HELP = `usage: xksgate kms-config --endpoint URL [--vpc-endpoint-service NAME] [--key-store NAME] [--config FILE]
@@ -140,6 +140,11 @@ function write (configFile: string, parsed: Parsed & { endpoint: string }, io: C
 /** Written to a temporary name with mode 0600 and renamed, so the secret is never readable by others even briefly. */
 function writeSecretJson (file: string, value: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
-  fs.renameSync(tmp, file)
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+    fs.renameSync(tmp, file)
+  } catch (err) {
+    if (fs.existsSync(tmp)) fs.rmSync(tmp)
+    unwritable(file, err, 'give --out-dir a directory you can write')
+  }
 }

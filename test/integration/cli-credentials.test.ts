@@ -110,5 +110,10 @@ t.test('kms-config refuses what KMS would refuse', async t => {
     t.match(result.stderr, message, args.join(' '))
   }
   t.notOk(fs.existsSync(path.join(f.dir, 'kms-proxy-config-a.json')), 'nothing written')
+  const nowhere = path.join(f.dir, 'secret', 'sub')
+  t.same(await runCli(['kms-config', '--config', f.file, '--endpoint', ENDPOINT, '--out-dir', nowhere], f.env),
+    { status: 2, stdout: '', stderr: `xksgate kms-config: cannot write ${path.join(nowhere, 'kms-proxy-config-a.json')} (ENOTDIR); give --out-dir a directory you can write\n` })
+  t.same(await runCli(['credentials', 'create', '--config', f.file, '--secret-file', path.join(nowhere, 'x')], f.env),
+    { status: 2, stdout: '', stderr: `xksgate credentials create: cannot write ${path.join(nowhere, 'x')} (ENOTDIR); give --secret-file a path you can write\n` })
   t.match((await runCli(['kms-config', '--help'])).stdout, /^usage: xksgate kms-config --endpoint URL/)
 })
