@@ -120,6 +120,7 @@ t.test('rotate adds a version behind the same id; --stage and --activate split i
   t.match(activated.stdout, /version 3 \("bar\.v3"\) encrypts; version 2 and the other earlier ones decrypt only/)
   t.same(c.read().keyStores[0].keys.bar, { label: 'bar.v3', usage: ['ENCRYPT', 'DECRYPT'], version: 3, decryptOnlyVersions: [{ version: 2, label: 'bar.v2' }, { version: 1, label: 'bar' }] })
   t.match((await keys('rotate', 'bar', '--activate')).stderr, /no staged version newer than version 3 to activate/)
+  t.match((await keys('rotate', 'bar', '--activate', '--stage')).stderr, /--activate takes no --stage or --label/)
 
   // foo has no declared usage: the new version copies the HSM key's.
   t.equal((await keys('rotate', 'foo', '--label', 'foo-2025')).status, 0)

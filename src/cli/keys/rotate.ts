@@ -4,15 +4,15 @@
  * src/xks/ciphertext-metadata.ts); Decrypt uses the version recorded, so every earlier ciphertext keeps
  * decrypting with the version that made it. The external key id KMS knows never changes.
  */
-import { keyVersions } from '../../config/key-versions'
+import { keyVersions, type ConfiguredKey, type ConfiguredKeyVersion } from '../../config/key-versions'
 import { ConfigError } from '../../config/load'
 import { MAX_KEY_VERSION } from '../../xks/ciphertext-metadata'
 import { OK_EXIT } from '../command'
-import type { Subcommand, SubcommandContext } from '../command-group'
+import { usageError, type Subcommand, type SubcommandContext } from '../command-group'
 import { checkEdited, saveConfig } from '../config-file'
 import { withToken, type TokenKey } from '../token'
 import { generateUnlessTaken } from './create'
-import { JSON_OPTION, KEY_STORE_OPTION, configuredKey, openKeyStore, requireUnusedLabel, type Usage } from './key-config'
+import { JSON_OPTION, KEY_STORE_OPTION, configuredKey, openKeyStore, requireUnusedLabel, type KeyStoreTarget, type Usage } from './key-config'
 
 const HELP = `usage: xksgate keys rotate ID [--label LABEL] [--stage] [--key-store NAME] [--config FILE] [--json]
 
@@ -38,49 +38,58 @@ export const rotateKey: Subcommand = {
   options: { label: { type: 'string' }, stage: { type: 'boolean' }, activate: { type: 'boolean' }, ...KEY_STORE_OPTION, ...JSON_OPTION },
   positionals: ['ID'],
   run (context: SubcommandContext): number {
+    const { stage, activate, label } = context.values
+    if (activate === true && (stage === true || label !== undefined)) return usageError(context, '--activate takes no --stage or --label: it makes an existing staged version encrypt')
     const [keyId] = context.positionals
     const target = openKeyStore(context)
     const key = configuredKey(target, keyId)
     const pointer = `/keyStores/${target.storeIndex}/keys/${keyId}`
-    const versions = keyVersions(key)
-    const current = versions[0]
+    const [current, ...others] = keyVersions(key)
+    const next = activate === true ? stagedVersion(pointer, current, others) : newVersion(target, key, pointer, label as string | undefined)
+    const rest = others.filter(v => v.version !== next.version).map(v => ({ version: v.version, label: v.label }))
     const raw = target.rawKeys[keyId]
-    let next: { version: number, label: string }
-    let usage: readonly Usage[] = []
-    let generated: { id: string } | undefined
-    if (context.values.activate === true) {
-      const staged = versions.filter(v => v.version > current.version).sort((a, b) => b.version - a.version)[0]
-      if (staged === undefined) throw new ConfigError([`${pointer}: no staged version newer than version ${current.version} to activate (stage one with --stage)`])
-      next = staged
-    } else {
-      usage = key.usage ?? withToken(target.login, token => currentUsage(token.keysLabelled(current.label)[0]))
-      if (!usage.includes('ENCRYPT')) throw new ConfigError([`${pointer}: the key cannot encrypt, so a new version would never be used`])
-      const version = Math.max(...versions.map(v => v.version)) + 1
-      if (version > MAX_KEY_VERSION) throw new ConfigError([`${pointer}: version ${MAX_KEY_VERSION} is the last one ciphertextMetadata can record`])
-      const first = versions.find(v => v.version === 1)?.label ?? current.label.replace(/\.v\d+$/, '')
-      next = { version, label: (context.values.label as string | undefined) ?? `${first}.v${version}` }
-      requireUnusedLabel(target.edit, next.label)
-    }
-    const staging = context.values.stage === true && context.values.activate !== true
-    const others = versions.slice(1).filter(v => v.version !== next.version).map(v => ({ version: v.version, label: v.label }))
-    if (staging) raw.decryptOnlyVersions = [...others, next]
-    else {
-      raw.label = next.label
-      raw.version = next.version
-      raw.decryptOnlyVersions = [{ version: current.version, label: current.label }, ...others]
-    }
+    if (stage === true) raw.decryptOnlyVersions = [...rest, { version: next.version, label: next.label }]
+    else Object.assign(raw, { label: next.label, version: next.version, decryptOnlyVersions: [{ version: current.version, label: current.label }, ...rest] })
     checkEdited(target.edit, context.io.env)
-    if (context.values.activate !== true) generated = generateUnlessTaken(target, next.label, usage)
+    const generated = next.usage === undefined ? undefined : generateUnlessTaken(target, next.label, next.usage)
     const written = saveConfig(target.edit, { pointer, value: raw }, context.io)
-    const result = { keyId, keyStore: target.storeName, version: next.version, label: next.label, id: generated?.id, encrypts: !staging, configWritten: written }
-    if (context.values.json === true) context.io.stdout(JSON.stringify(result) + '\n')
-    else {
-      context.io.stdout(`${target.storeName}/${keyId}: version ${next.version} (${JSON.stringify(next.label)}${generated === undefined ? '' : `, CKA_ID ${generated.id}`}) ` +
-        (staging ? 'is staged: it decrypts, version ' + current.version + ' still encrypts\n' : `encrypts; version ${current.version} and the other earlier ones decrypt only\n`) +
-        (written ? `${target.edit.file} updated; ` : '') + 'the running proxy uses it after a reload or restart\n')
+    if (context.values.json === true) {
+      context.io.stdout(JSON.stringify({ keyId, keyStore: target.storeName, version: next.version, label: next.label, id: generated?.id, encrypts: stage !== true, configWritten: written }) + '\n')
+      return OK_EXIT
     }
+    context.io.stdout(`${target.storeName}/${keyId}: version ${next.version} (${JSON.stringify(next.label)}${generated === undefined ? '' : `, CKA_ID ${generated.id}`}) ` +
+      (stage === true ? `is staged: it decrypts, version ${current.version} still encrypts\n` : `encrypts; version ${current.version} and the other earlier ones decrypt only\n`) +
+      (written ? `${target.edit.file} updated; ` : '') + 'the running proxy uses it after a reload or restart\n')
     return OK_EXIT
   },
+}
+
+interface NextVersion {
+  version: number
+  label: string
+  /** The usages to generate it with; undefined when it exists already (--activate). */
+  usage?: readonly Usage[]
+}
+
+/** The newest staged version (newer than the one that encrypts), for --activate. */
+function stagedVersion (pointer: string, current: ConfiguredKeyVersion, others: ConfiguredKeyVersion[]): NextVersion {
+  const staged = others.filter(v => v.version > current.version).sort((a, b) => b.version - a.version)[0]
+  if (staged === undefined) throw new ConfigError([`${pointer}: no staged version newer than version ${current.version} to activate (stage one with --stage)`])
+  return staged
+}
+
+/** The version a rotation creates: one above every version the key has, with the usages of the one that encrypts now. */
+function newVersion (target: KeyStoreTarget, key: ConfiguredKey, pointer: string, label: string | undefined): NextVersion {
+  const versions = keyVersions(key)
+  const usage = key.usage ?? withToken(target.login, token => currentUsage(token.keysLabelled(key.label)[0]))
+  if (!usage.includes('ENCRYPT')) throw new ConfigError([`${pointer}: the key cannot encrypt, so a new version would never be used`])
+  const version = Math.max(...versions.map(v => v.version)) + 1
+  if (version > MAX_KEY_VERSION) throw new ConfigError([`${pointer}: version ${MAX_KEY_VERSION} is the last one ciphertextMetadata can record`])
+  // foo, foo.v2, foo.v3, …: named after the first version when the key still has it.
+  const base = versions.find(v => v.version === 1)?.label ?? key.label.replace(/\.v\d+$/, '')
+  const next = { version, label: label ?? `${base}.v${version}`, usage }
+  requireUnusedLabel(target.edit, next.label)
+  return next
 }
 
 /** The usages of the key that encrypts now, when the configuration does not declare them. */
