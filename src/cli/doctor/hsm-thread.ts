@@ -18,6 +18,8 @@ export async function hsmChecksWithin (file: string, env: NodeJS.ProcessEnv, tim
     const done = (checks: Check[]): void => {
       clearTimeout(timer)
       worker.removeAllListeners()
+      // A late failure of a thread left behind has nobody to tell.
+      worker.on('error', () => {})
       resolve(checks)
     }
     const timer = setTimeout(() => {
@@ -25,7 +27,8 @@ export async function hsmChecksWithin (file: string, env: NodeJS.ProcessEnv, tim
       void worker.terminate()
       done([{ name: 'HSM login', status: 'fail', detail: `the HSM did not answer within ${timeoutMs} ms (is it reachable? the module may be waiting on the network)` }])
     }, timeoutMs)
-    worker.once('message', (checks: Check[]) => { void worker.terminate(); done(checks) })
+    // The thread ends by itself once it has answered, after its own C_Finalize; terminating it could cut that short.
+    worker.once('message', (checks: Check[]) => done(checks))
     worker.once('error', err => done([{ name: 'HSM login', status: 'fail', detail: err.message }]))
   })
 }
