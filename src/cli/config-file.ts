@@ -77,8 +77,8 @@ export function saveConfig (edit: Pick<EditableConfig, 'file' | 'raw'>, change: 
 }
 
 /** The key store a command works on: the one named, or the only one. Throws ConfigError otherwise. */
-export function selectKeyStore (edit: EditableConfig, name: string | undefined): number {
-  const names = edit.config.keyStores.map(s => s.name)
+export function selectKeyStore (config: XksgateConfig, name: string | undefined): number {
+  const names = config.keyStores.map(s => s.name)
   if (name === undefined) {
     if (names.length === 1) return 0
     throw new ConfigError([`/keyStores: there are ${names.length} key stores; give --key-store (one of: ${names.join(', ')})`])

@@ -95,7 +95,7 @@ function usageProblem (parsed: Parsed): string | undefined {
 
 function write (configFile: string, parsed: Parsed & { endpoint: string }, io: CliIo): number {
   const { config } = readEditableConfig(configFile, io.env)
-  const index = selectKeyStore({ file: configFile, raw: {}, config }, parsed['key-store'])
+  const index = selectKeyStore(config, parsed['key-store'])
   const store = config.keyStores[index]
   const wanted = parsed['access-key-id']
   const credential = wanted === undefined ? store.credentials[store.credentials.length - 1] : store.credentials.find(c => c.accessKeyId === wanted)

@@ -22,7 +22,7 @@ export interface KeyStoreTarget {
 
 export function openKeyStore (context: SubcommandContext): KeyStoreTarget {
   const edit = readEditableConfig(context.configFile, context.io.env)
-  const storeIndex = selectKeyStore(edit, context.values['key-store'] as string | undefined)
+  const storeIndex = selectKeyStore(edit.config, context.values['key-store'] as string | undefined)
   const rawStore = edit.raw.keyStores[storeIndex] as RawJson
   rawStore.keys ??= {}
   return { edit, storeIndex, storeName: edit.config.keyStores[storeIndex].name, rawKeys: rawStore.keys, login: configuredToken(edit.config) }
