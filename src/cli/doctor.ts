@@ -20,7 +20,7 @@ const HELP = `usage: xksgate doctor [--config FILE] [--hostname NAME] [--hsm-tim
 Checks, one line each: the configuration; the HSM (module, token, PIN); every configured key version and the
 health-check key (present, unambiguous, AES-256, sensitive, not extractable, usages as configured); the health
 key separate from customer keys; the TLS certificate (chain complete up to a public root, key matches, host name,
-days to expiry); Redis (PING); the TLS and health ports bindable; the system clock synchronised.
+days to expiry); Redis (PING); the TLS, health and metrics ports bindable; the system clock synchronised.
 
   --config FILE       the JSON configuration (default: $XKSGATE_CONFIG)
   --hostname NAME     the DNS name KMS connects to (XksProxyUriEndpoint), to check the certificate covers it

@@ -24,6 +24,7 @@ function writeConfig (change: (raw: Record<string, any>) => void = () => {}): vo
   raw.server.host = '127.0.0.1'
   raw.server.port = port
   raw.redis = { url: redis.url, connectTimeoutMs: 500 }
+  raw.metrics = { port: 0 }
   change(raw)
   fs.writeFileSync(c.file, JSON.stringify(raw))
 }
@@ -45,6 +46,7 @@ t.test('a healthy setup: one line per check, then the verdict, exit 0', async t 
   t.match(lineOf(out.stdout, 'certificate validity'), /^ok {7}certificate validity: \d+ days to expiry/)
   t.match(lineOf(out.stdout, 'Redis'), /^ok {7}Redis: PING answered in [\d.]+ ms \(standalone\)$/)
   t.match(lineOf(out.stdout, 'port /server/port'), new RegExp(`^ok {7}port /server/port: 127\\.0\\.0\\.1:${port} can be bound$`))
+  t.match(lineOf(out.stdout, 'port /metrics/port'), /^ok {7}port \/metrics\/port: 127\.0\.0\.1:0 can be bound$/)
   t.match(lineOf(out.stdout, 'clock'), /^(ok|FAIL|unknown) +clock: /)
   t.match(out.stdout, /\n\d+ ok, \d+ warning\(s\), 0 failed: ready to serve KMS\n$/)
 })

@@ -33,10 +33,11 @@ export async function redisCheck (config: XksgateConfig): Promise<Check> {
   }
 }
 
-/** The TLS port and the health port: free and bindable, or held (by a running proxy, say which). */
+/** The TLS, health and metrics ports: free and bindable, or held (by a running proxy, say which). Port 0 is any free one. */
 export async function portChecks (config: XksgateConfig): Promise<Check[]> {
   const ports: Array<[string, string, number]> = [['/server/port', config.server.host, config.server.port]]
   if (config.healthPort.port !== undefined) ports.push(['/healthPort/port', config.healthPort.host, config.healthPort.port])
+  if (config.metrics.port !== null) ports.push(['/metrics/port', config.metrics.host, config.metrics.port])
   return await Promise.all(ports.map(async ([field, host, port]) => await bindCheck(field, host, port)))
 }
 
