@@ -5,6 +5,7 @@
  * the unsigned request it sends would otherwise be answered 401 and logged. What the client sees (README "mTLS"):
  * without a certificate, an alert in the handshake (TLS 1.3: certificate_required; TLS 1.2: handshake_failure);
  * with a bad one, the connection closed right after the handshake, without an alert (node:tls cannot send one).
+ * Two serving processes share the port through the cluster primary's handle, and both serve.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -14,7 +15,8 @@ import { createCa, issueClientCert, type CertFiles } from '../../src/dev/tls-cer
 import { healthBody, useDevServer } from '../helpers/conformance'
 import { until } from '../helpers/until'
 
-const h = useDevServer(t, { server: { args: ['--mtls'] } })
+// Two serving processes: Node 20's net has no SO_REUSEPORT, so they share the cluster primary's listening socket.
+const h = useDevServer(t, { server: { args: ['--mtls', '--processes', '2'], env: { XKSGATE__replay__allowProcessLocal: 'true' } } })
 const SUBJECT = 'cks.kms.us-east-1.amazonaws.com'
 const DAY = 86_400_000
 
@@ -86,4 +88,13 @@ t.test('the good client certificate is served; the five bad ones and none are re
 t.test('a signed request with the good certificate is served', async t => {
   const res = await h.send({ path: h.healthPath, body: healthBody() })
   t.equal(res.status, 200)
+})
+
+t.test('both serving processes take connections on the one shared listening socket', async t => {
+  const dir = path.join(h.server.dir, 'test-certs')
+  const good = { certFile: path.join(dir, 'good_cert.pem'), keyFile: path.join(dir, 'good_key.pem') }
+  for (let i = 0; i < 6; i++) t.match((await attempt(good)).received, /^HTTP\/1\.1 401 /)
+  const workers = (): Set<number> => new Set(h.server.output().split('\n').filter(l => l.includes('"status":401')).map(l => (JSON.parse(l) as { worker: number }).worker))
+  await until('answers from both processes logged', () => workers().size === 2)
+  t.same([...workers()].sort(), [1, 2])
 })
