@@ -1,5 +1,5 @@
 /**
- * Strict mTLS for the KMS link (docs/xks-spec.md §2): KMS presents a certificate for `cks.kms.<region>.amazonaws.com`
+ * Strict mTLS for the KMS link (docs/xks-spec.md §9): KMS presents a certificate for `cks.kms.<region>.amazonaws.com`
  * chained to Amazon Trust Services. Anyone can get a certificate that chains to Amazon's public roots, so the chain
  * alone proves nothing: the subject must be KMS's too. Both the CN and every subjectAltName are checked; a
  * certificate that also names anything else is refused.
