@@ -21,7 +21,7 @@ import { answerClientError, writeNodeResponse } from './node-respond'
 import { refuseUnlistedClient } from './node-client-auth'
 
 /** Bounds of a connection, as uWS has them: an idle keep-alive connection or a stalled head is closed after 10 s. */
-export const IDLE_TIMEOUT_MS = 10_000
+const IDLE_TIMEOUT_MS = 10_000
 const HANDSHAKE_TIMEOUT_MS = 10_000
 /** Node's default; a head beyond it gets 431 (RFC 6585 §5). */
 const MAX_HEADER_BYTES = 16_384
@@ -71,6 +71,8 @@ export class NodeFrontend implements Frontend {
       server.once('error', reject)
       server.listen({ host: options.host, port: options.port }, () => { server.off('error', reject); resolve() })
     })
+    // Later errors of the listener (e.g. EMFILE on accept) are logged; the connections already open go on.
+    server.on('error', (err: Error) => options.log.error({ err }, 'node frontend: listener error'))
     frontend = new NodeFrontend(options, server, (server.address() as AddressInfo).port)
     return frontend
   }
