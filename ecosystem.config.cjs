@@ -1,15 +1,34 @@
 /**
  * PM2: `pm2 start ecosystem.config.cjs`, `pm2 reload xksgate` (zero-downtime), `pm2 stop xksgate`.
  *
- * Fork mode with several instances, each one serving process (cluster.processes = 1) that binds the TLS port
- * itself with SO_REUSEPORT. PM2's cluster mode does not fit: it shares sockets through Node's net module, which
- * uWS does not use (see README "Operations → PM2"). In fork mode `pm2 reload` restarts the instances one after
+ * Several instances, each one serving process (cluster.processes = 1). The PM2 mode follows the configured
+ * frontend (server.frontend in XKSGATE_CONFIG, or XKSGATE__server__frontend):
+ * - uws (default): fork mode. Each instance binds the TLS port itself with SO_REUSEPORT; PM2's cluster mode does
+ *   not fit, it shares sockets through Node's net module, which uWS does not use (README "Operations → PM2").
+ * - node: cluster mode. Node 20's net has no SO_REUSEPORT, so a second instance binding the port itself fails
+ *   with EADDRINUSE; in cluster mode PM2's primary holds the listening socket and hands it to every instance.
+ * In fork mode `pm2 reload` restarts the instances one after
  * the other (stop, then start): the other instances keep the port open meanwhile, so at least 2 instances are
  * needed, and no more than instances - 1 may restart at once (PM2_CONCURRENT_ACTIONS, or `--parallel 1`).
  * The instances of one app name with one config file are one fleet: they share the port, anything else on it is
  * refused at startup (src/server/port-ownership.ts).
  */
+const fs = require('node:fs')
+
 const instances = Number(process.env.XKSGATE_PM2_INSTANCES ?? 2)
+const configFile = process.env.XKSGATE_CONFIG ?? '/etc/xksgate/config.json'
+
+/** server.frontend as main.js will see it: the environment override first, then the file, then the default. */
+function configuredFrontend () {
+  const override = process.env.XKSGATE__server__frontend
+  if (override !== undefined) return override.replace(/^"|"$/g, '')
+  try {
+    return JSON.parse(fs.readFileSync(configFile, 'utf8')).server?.frontend ?? 'uws'
+  } catch {
+    // main.js reports an unreadable or invalid file itself, naming the field.
+    return 'uws'
+  }
+}
 
 module.exports = {
   apps: [{
@@ -17,8 +36,8 @@ module.exports = {
     // XKSGATE_DIST: another build directory (tests use it for a private tsc --outDir).
     script: `${process.env.XKSGATE_DIST ?? 'dist'}/src/main.js`,
     cwd: __dirname,
-    args: ['--config', process.env.XKSGATE_CONFIG ?? '/etc/xksgate/config.json'],
-    exec_mode: 'fork',
+    args: ['--config', configFile],
+    exec_mode: configuredFrontend() === 'node' ? 'cluster' : 'fork',
     instances,
     // Started only once main.js sends 'ready' (every session open, listening), within listen_timeout.
     wait_ready: true,

@@ -2,12 +2,16 @@
 # Runs AWS's official XKS conformance test client (aws-samples/aws-kms-xksproxy-test-client, a separate
 # checkout) against a running `npm run dev`, reading endpoint, prefix and credentials from its connection.json.
 #   deploy/run-conformance-client.sh /path/to/aws-kms-xksproxy-test-client [.xksgate-dev/connection.json]
-# Expected last line: "All 49 tests PASSED."
+# Expected last line: "All 49 tests PASSED." With `npm run dev -- --mtls` (connection.json names clientCertFile) the
+# client presents that certificate (its MTLS setting) and also runs its negative mTLS cases: see README "mTLS" for
+# what they find.
 set -euo pipefail
 client_dir=${1:?usage: $0 TEST_CLIENT_DIR [CONNECTION_JSON]}
 connection=$(realpath "${2:-.xksgate-dev/connection.json}")
 [[ -f "$connection" ]] || { echo "no $connection: is npm run dev running?" >&2; exit 1; }
 field() { jq -er ".$1" "$connection"; }
+mtls=""
+if jq -e .clientCertFile "$connection" >/dev/null; then mtls="--key $(field clientKeyFile) --cert $(field clientCertFile)"; fi
 
 endpoint=$(field endpoint)
 # The client wants the host without a scheme and the prefix without its slashes and /kms/xks/v1, which it adds.
@@ -24,4 +28,5 @@ XKS_PROXY_HOST=${endpoint#https://} \
   DECRYPT_ONLY_KEY_ID=$(field keys.decryptOnly) \
   IMPOTENT_KEY_ID=$(field keys.impotent) \
   SECURE="--cacert $(field caFile)" \
+  MTLS=$mtls \
   ./test-xks-proxy -a

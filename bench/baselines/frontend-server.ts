@@ -1,15 +1,20 @@
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import { createLogger } from '../../src/log'
+import type { FrontendOptions } from '../../src/server/frontend'
+import { NodeFrontend } from '../../src/server/node-frontend'
 import { UwsFrontend } from '../../src/server/uws-frontend'
+import { pemCertificates } from '../../src/tls/client-auth'
 
 /**
- * The stage table's frontend server: xksgate's real uWS frontend (head copy, bounded body read, response write)
+ * The stage table's frontend server: one of xksgate's real frontends (head copy, bounded body read, response write)
  * with a handler that answers a fixed Encrypt-shaped body at once. Against the bare transport server it shows
  * what the frontend's own code costs per request.
- * Usage: node frontend-server.js PORT CERT KEY — prints "ready" once listening.
+ * Usage: node frontend-server.js PORT CERT KEY [uws|node] [CLIENT_CA SUBJECT] — prints "ready" once listening;
+ * with CLIENT_CA the node frontend requires a client certificate from it for SUBJECT (strict mTLS).
  */
 
-const [port, certFile, keyFile] = process.argv.slice(2)
+const [port, certFile, keyFile, kind = 'uws', clientCa, subject] = process.argv.slice(2)
 const body = JSON.stringify({
   authenticationTag: crypto.randomBytes(16).toString('base64'),
   ciphertext: crypto.randomBytes(4096).toString('base64'),
@@ -17,7 +22,7 @@ const body = JSON.stringify({
 })
 const response = { status: 200, body }
 
-UwsFrontend.listen({
+const options: FrontendOptions = {
   host: '127.0.0.1',
   port: Number(port),
   certFile,
@@ -27,7 +32,12 @@ UwsFrontend.listen({
   handler: async () => response,
   probes: {},
   log: createLogger({ level: 'warn' }),
-}).then(() => console.log('ready'), (err: unknown) => {
+  ...(clientCa !== undefined && {
+    clientAuth: { caPems: pemCertificates(fs.readFileSync(clientCa, 'utf8')), allows: (name: string) => name === subject, description: subject },
+  }),
+}
+const listening = kind === 'node' ? NodeFrontend.listen(options) : UwsFrontend.listen(options)
+listening.then(() => console.log('ready'), (err: unknown) => {
   console.error('frontend-server:', err)
   process.exit(1)
 })

@@ -1,4 +1,5 @@
 import tls from 'node:tls'
+import type { ClientCert } from './protocol'
 
 /**
  * A keep-alive HTTP/1.1 client connection over node:tls with one request in flight at a time, and a response
@@ -10,6 +11,7 @@ import tls from 'node:tls'
 export interface ConnOptions {
   host: string
   port: number
+  clientCert?: ClientCert
 }
 
 export type ResponseHandler = (status: number, err?: Error) => void
@@ -39,7 +41,7 @@ export class Connection {
   open (): Promise<void> {
     this.state = 'connecting'
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: this.opts.host, port: this.opts.port, rejectUnauthorized: false })
+      const socket = tls.connect({ host: this.opts.host, port: this.opts.port, rejectUnauthorized: false, ...this.opts.clientCert })
       socket.setNoDelay(true)
       socket.once('secureConnect', () => { socket.off('error', reject); this.state = 'open'; resolve() })
       socket.once('error', err => { this.state = 'dead'; reject(err) })

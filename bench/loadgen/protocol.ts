@@ -1,12 +1,16 @@
 import type { Credentials } from '../sign'
 import type { Template } from './templates'
 
+export interface ClientCert { cert: string, key: string }
+
 /** What the orchestrator hands each load-generator thread. */
 export interface WorkerConfig {
   host: string
   port: number
   /** The Host header value, which SigV4 signs verbatim. */
   hostHeader: string
+  /** A client certificate (PEM) for servers that require mTLS. */
+  clientCert?: ClientCert
   creds: Credentials
   templates: Template[]
   /** Indexes into templates, walked cyclically by every connection. */

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import * as hdr from 'hdr-histogram-js'
 import type { Credentials } from '../sign'
-import type { WorkerConfig, WorkerResult } from './protocol'
+import type { ClientCert, WorkerConfig, WorkerResult } from './protocol'
 import { newHistogram } from './recorder'
 import { Mix, schedule, Template } from './templates'
 
@@ -22,6 +22,8 @@ export interface LoadOptions {
   warmupMs: number
   measureMs: number
   drainMs?: number
+  /** Present a client certificate (mTLS). */
+  clientCert?: ClientCert
 }
 
 export interface LoadResult {
@@ -49,6 +51,7 @@ export async function runLoad (o: LoadOptions): Promise<LoadResult> {
     host: '127.0.0.1',
     port: o.port,
     hostHeader: `127.0.0.1:${o.port}`,
+    clientCert: o.clientCert,
     creds: o.creds,
     templates: o.templates,
     order: schedule(o.templates, o.mix),

@@ -47,7 +47,7 @@ function release (slot: Slot): void {
 async function openSlots (): Promise<Slot[]> {
   const slots: Slot[] = []
   for (let i = 0; i < cfg.connections; i += 64) {
-    const batch = Array.from({ length: Math.min(64, cfg.connections - i) }, () => new Connection({ host: cfg.host, port: cfg.port }))
+    const batch = Array.from({ length: Math.min(64, cfg.connections - i) }, () => new Connection({ host: cfg.host, port: cfg.port, clientCert: cfg.clientCert }))
     await Promise.all(batch.map(c => c.open()))
     // Spread the connections over the mix so they do not all send the same op at once.
     for (const conn of batch) {

@@ -9,7 +9,7 @@ import { ConfigSchema, type RawConfig, type ResolvedRedis, type SecretRefValue, 
 import { applyEnvOverrides } from './env-overrides'
 import { keyVersionProblems, keyVersions } from './key-versions'
 import { Secret } from './secret'
-import { tlsFileProblems } from './tls-files'
+import { clientCaProblems, tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
 
 /** Exit status of a configuration or command-line error: running it again unchanged cannot help. */
@@ -56,7 +56,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
 
   const config: XksgateConfig = {
     ...raw,
-    server: { ...raw.server, tls: { certFile: path.resolve(baseDir, raw.server.tls.certFile), keyFile: path.resolve(baseDir, raw.server.tls.keyFile) } },
+    server: { ...raw.server, tls: resolveTls(raw.server.tls, baseDir) },
     hsm: { ...raw.hsm, pin: secret(raw.hsm.pin, '/hsm/pin') },
     redis: raw.redis === undefined ? undefined : resolveRedis(raw.redis, baseDir, secret, problems),
     keyStores: raw.keyStores.map((store, i) => ({
@@ -73,6 +73,15 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
   problems.push(...crossFieldProblems(config))
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(config)
+}
+
+function resolveTls (tls: RawConfig['server']['tls'], baseDir: string): RawConfig['server']['tls'] {
+  const { clientAuth } = tls
+  return {
+    certFile: path.resolve(baseDir, tls.certFile),
+    keyFile: path.resolve(baseDir, tls.keyFile),
+    ...(clientAuth !== undefined && { clientAuth: { ...clientAuth, caFiles: clientAuth.caFiles.map(file => path.resolve(baseDir, file)) } }),
+  }
 }
 
 function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => Secret, problems: string[]): ResolvedRedis {
@@ -134,6 +143,10 @@ function crossFieldProblems (config: XksgateConfig): string[] {
   })
   if (config.cluster.restartMinMs > config.cluster.restartMaxMs) problems.push('/cluster/restartMinMs: must not exceed /cluster/restartMaxMs')
   problems.push(...tlsFileProblems(config.server.tls))
+  if (config.server.tls.clientAuth !== undefined) {
+    if (config.server.frontend !== 'node') problems.push('/server/tls/clientAuth: needs /server/frontend "node" (uWS accepts clients without a certificate or with any subject)')
+    problems.push(...clientCaProblems(config.server.tls.clientAuth.caFiles))
+  }
   return problems
 }
 

@@ -60,12 +60,23 @@ const KeyStore = Type.Object({
   keys: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' }), ExternalKey),
 }, strict)
 
+/** Strict mTLS (node frontend only): the client certificate must chain to caFiles and name only allowed subjects. */
+const ClientAuth = Type.Object({
+  /** PEM files of the CAs KMS's client certificates chain to (Amazon's roots: /usr/share/ca-certificates/mozilla/Amazon_Root_CA_*.crt). */
+  caFiles: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  /** DNS names a client certificate's CN and subjectAltNames may carry. Default: cks.kms.<region>.amazonaws.com for the key stores' allowedRegions. */
+  allowedSubjects: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$' }), { minItems: 1 })),
+}, strict)
+
 const Tls = Type.Object({
   certFile: Type.String({ minLength: 1 }),
   keyFile: Type.String({ minLength: 1 }),
+  clientAuth: Type.Optional(ClientAuth),
 }, strict)
 
 const Server = Type.Object({
+  /** The HTTPS server carrying XKS: uWebSockets.js (fastest), or node:tls (narrowed TLS 1.3 suites, strict mTLS). */
+  frontend: Type.Union([Type.Literal('uws'), Type.Literal('node')], { default: 'uws' }),
   host: Type.String({ default: '0.0.0.0' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
   tls: Tls,

@@ -1,32 +1,79 @@
 /**
- * The TLS certificate and key, checked at load time, before the frontend sees them: uWS reports any problem
- * with them only as "App construction failed". Messages name the field and the file, never the key's contents.
+ * The TLS files, checked at load time, before a frontend sees them (uWS reports any problem with them only as
+ * "App construction failed"): the served chain and its key through the certificate-health inspection, and the
+ * client CAs of strict mTLS. Messages name the field and the file, never the key's contents.
  */
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
+import tls from 'node:tls'
+import { type CertificateHealth, KEY_MISMATCH, NO_CERTIFICATE, NO_KEY, inspectCertificate } from '../tls/certificate-health'
+import { pemCertificates } from '../tls/client-auth'
 
-export function tlsFileProblems ({ certFile, keyFile }: { certFile: string, keyFile: string }): string[] {
-  const problems: string[] = []
-  const parse = <T>(file: string, field: string, what: string, make: (pem: Buffer) => T): T | undefined => {
-    let pem: Buffer
+/** Debian's and Ubuntu's bundle of the system's trusted roots (ca-certificates), when present. */
+const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'
+
+/** Node's bundled roots and the system's: what a chain may end at without including its root. */
+export function trustedRoots (): string[] {
+  let system: string[] = []
+  try {
+    system = pemCertificates(fs.readFileSync(SYSTEM_BUNDLE, 'utf8'))
+  } catch { /* no system bundle: Node's own roots only */ }
+  return [...tls.rootCertificates, ...system]
+}
+
+/** Reads and inspects the served certificate; undefined (with a problem) when a file cannot be read. */
+export function inspectTlsFiles ({ certFile, keyFile }: { certFile: string, keyFile: string }, problems: string[] = []): CertificateHealth | undefined {
+  const read = (file: string, field: string): string | undefined => {
     try {
-      pem = fs.readFileSync(file)
+      return fs.readFileSync(file, 'utf8')
     } catch (err) {
       problems.push(`${field}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
       return undefined
     }
+  }
+  const certPem = read(certFile, '/server/tls/certFile')
+  const keyPem = read(keyFile, '/server/tls/keyFile')
+  if (certPem === undefined || keyPem === undefined) return undefined
+  return inspectCertificate({ certPem, keyPem, roots: trustedRoots() })
+}
+
+export function tlsFileProblems (files: { certFile: string, keyFile: string }): string[] {
+  return checkTlsFiles(files).problems
+}
+
+/** The inspection, and its problems as configuration errors naming the field and the file. */
+export function checkTlsFiles (files: { certFile: string, keyFile: string }): { problems: string[], health?: CertificateHealth } {
+  const problems: string[] = []
+  const health = inspectTlsFiles(files, problems)
+  const { certFile, keyFile } = files
+  for (const problem of health?.problems ?? []) {
+    if (problem === NO_CERTIFICATE) problems.push(`/server/tls/certFile: ${certFile} holds no PEM certificate`)
+    else if (problem === NO_KEY) problems.push(`/server/tls/keyFile: ${keyFile} holds no unencrypted PEM private key`)
+    else if (problem === KEY_MISMATCH) problems.push(`/server/tls: the private key in ${keyFile} does not belong to the certificate in ${certFile}`)
+    else problems.push(`/server/tls/certFile: ${certFile}: ${problem}`)
+  }
+  return { problems, health }
+}
+
+/** Each client CA file must hold at least one CA certificate. */
+export function clientCaProblems (caFiles: readonly string[]): string[] {
+  const problems: string[] = []
+  caFiles.forEach((file, i) => {
+    const field = `/server/tls/clientAuth/caFiles/${i}`
+    let pems: string[]
     try {
-      return make(pem)
-    } catch {
-      problems.push(`${field}: ${file} holds no ${what}`)
-      return undefined
+      pems = pemCertificates(fs.readFileSync(file, 'utf8'))
+    } catch (err) {
+      problems.push(`${field}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+      return
     }
-  }
-  // A chain file is fine: X509Certificate reads its first certificate, the server's own.
-  const cert = parse(certFile, '/server/tls/certFile', 'PEM certificate', pem => new X509Certificate(pem))
-  const key: KeyObject | undefined = parse(keyFile, '/server/tls/keyFile', 'unencrypted PEM private key', pem => createPrivateKey(pem))
-  if (cert !== undefined && key !== undefined && !cert.checkPrivateKey(key)) {
-    problems.push(`/server/tls: the private key in ${keyFile} does not belong to the certificate in ${certFile}`)
-  }
+    const cas = pems.filter(pem => { try { return new X509Certificate(pem).ca } catch { return false } })
+    if (cas.length === 0) problems.push(`${field}: ${file} holds no PEM CA certificate`)
+  })
   return problems
+}
+
+/** The client CAs' PEM certificates, for the TLS server (files already checked at load). */
+export function readClientCas (caFiles: readonly string[]): string[] {
+  return caFiles.flatMap(file => pemCertificates(fs.readFileSync(file, 'utf8')))
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run dev -- --dir DIR --port PORT [--processes N] [--redis URL] [--metrics-port PORT] [--softhsm-module PATH]`:
+ * `npm run dev -- --dir DIR --port PORT [--processes N] [--redis URL] [--metrics-port PORT] [--softhsm-module PATH]
+ * [--frontend uws|node] [--mtls]`:
  * the embedded default. Provisions DIR on first use, serves on 127.0.0.1:PORT, and writes DIR/connection.json once
  * every serving process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly
  * and removes connection.json.
@@ -11,13 +12,17 @@ import { loadConfig } from '../config/load'
 import { createLogger, type Logger } from '../log'
 import { StartupError, exitOnStartupFailure } from '../runtime/exit'
 import { launch } from '../runtime/launch'
+import { kmsClientSubject } from '../tls/client-auth'
 import { freePort } from './free-port'
+import { ensureDevClientAuth } from './mtls'
 import { DEV_KEYS, provisionDevEnvironment, writeJson } from './provision'
 
 const PROGRAM = 'xksgate dev'
+/** The SigV4 region of connection.json; with --mtls the client certificate is KMS's for this region. */
+const DEV_REGION = 'us-east-1'
 
 const HELP = `usage: npm run dev -- [--dir DIR] [--port PORT] [--processes N] [--redis URL] [--metrics-port PORT]
-                      [--softhsm-module PATH]
+                      [--softhsm-module PATH] [--frontend uws|node] [--mtls]
 
   --dir DIR               where the token, certificate, secrets and config live (default .xksgate-dev)
   --port PORT             TLS port on 127.0.0.1, 0 for a free one (default 8443)
@@ -25,6 +30,9 @@ const HELP = `usage: npm run dev -- [--dir DIR] [--port PORT] [--processes N] [-
   --redis URL             a redis:// URL for the replay cache and fleet size (default: in memory)
   --metrics-port PORT     Prometheus port on 127.0.0.1, 0 for a free one (default 0)
   --softhsm-module PATH   the SoftHSM library (default: the first of the usual install locations)
+  --frontend uws|node     the HTTPS frontend (default uws; node narrows TLS 1.3 suites and can do mTLS)
+  --mtls                  require a client certificate for ${kmsClientSubject(DEV_REGION)} from a private CA
+                          made in DIR/mtls (implies --frontend node); connection.json names its files
   --help                  print this help and exit
 
 DIR/connection.json appears once every process serves; SIGTERM or SIGINT stops everything and removes it.
@@ -39,6 +47,8 @@ async function main (log: Logger): Promise<void> {
     redis: { type: 'string' },
     'metrics-port': { type: 'string', default: '0' },
     'softhsm-module': { type: 'string' },
+    frontend: { type: 'string' },
+    mtls: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   })
   if (values.help) {
@@ -50,14 +60,22 @@ async function main (log: Logger): Promise<void> {
   const metricsPort = portArg('--metrics-port', values['metrics-port'])
   const processes = Number(values.processes)
   if (!/^\d+$/.test(values.processes) || processes < 1 || processes > 64) exitWithUsageError(PROGRAM, `--processes must be 1-64, got ${values.processes}`)
+  const frontend = values.frontend ?? (values.mtls ? 'node' : 'uws')
+  if (frontend !== 'uws' && frontend !== 'node') exitWithUsageError(PROGRAM, `--frontend must be uws or node, got ${frontend}`)
+  if (values.mtls && frontend !== 'node') exitWithUsageError(PROGRAM, '--mtls needs --frontend node (uWS cannot check client certificates)')
   // Every process must bind the same port, so a free one is chosen here rather than by each process.
   if (port === 0 && processes > 1) port = await freePort()
 
   // Every provisioning failure (softhsm2 or openssl missing, a token that refuses its PIN) says what to do.
   const env = await provisionDevEnvironment(dir, port, { softhsmModule: values['softhsm-module'] })
     .catch((err: unknown) => { throw new StartupError((err as Error).message) })
+  const clientAuth = values.mtls ? ensureDevClientAuth(dir, DEV_REGION) : undefined
   // Environment overrides reach the forked processes too (they inherit process.env and read the same file).
   process.env.XKSGATE__cluster__processes = String(processes)
+  process.env.XKSGATE__server__frontend = frontend
+  if (clientAuth !== undefined) {
+    process.env.XKSGATE__server__tls__clientAuth = JSON.stringify({ caFiles: [clientAuth.ca.certFile], allowedSubjects: [clientAuth.subject] })
+  }
   process.env.XKSGATE__metrics__port = String(metricsPort)
   if (values.redis !== undefined) process.env.XKSGATE__redis = JSON.stringify({ url: values.redis })
   const config = loadConfig({ file: env.configFile })
@@ -72,15 +90,21 @@ async function main (log: Logger): Promise<void> {
       writeJson(connectionFile, {
         endpoint,
         uriPrefix: config.keyStores[0].uriPrefix,
-        region: 'us-east-1',
+        region: DEV_REGION,
         accessKeyId: env.accessKeyId,
         secretAccessKey: env.secretAccessKey,
         keys: DEV_KEYS,
         caFile: env.certFile,
+        ...(clientAuth !== undefined && {
+          clientCertFile: clientAuth.client.certFile,
+          clientKeyFile: clientAuth.client.keyFile,
+          clientCaFile: clientAuth.ca.certFile,
+          clientCaKeyFile: clientAuth.ca.keyFile,
+        }),
         readyUrl: `${endpoint}/readyz`,
         ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
       }, 0o600)
-      log.info({ connectionFile, processes }, 'ready: connection details written')
+      log.info({ connectionFile, processes, frontend, mtls: values.mtls }, 'ready: connection details written')
     },
     onStopped: () => fs.rmSync(connectionFile, { force: true }),
   })

@@ -11,7 +11,7 @@ import type { HealthMonitor } from '../health/health-monitor'
 import type { HsmBackend } from '../hsm/types'
 import type { Logger } from '../log'
 import type { ReplayGuard } from '../replay/types'
-import type { Probe } from '../server/uws-frontend'
+import type { Probe } from '../server/frontend'
 import type { XksHttpResponse } from '../xks/http-types'
 
 /** starting → ready → draining → closed; only `ready` is ready. */

@@ -6,6 +6,9 @@
  */
 import { keyVersions } from '../config/key-versions'
 import { ConfigError } from '../config/load'
+import { checkTlsFiles } from '../config/tls-files'
+import type { Logger } from '../log'
+import type { CertificateHealth } from '../tls/certificate-health'
 import type { XksgateConfig } from '../config/schema'
 import type { HsmBackend, KeyAttributes } from '../hsm/types'
 import { loadNativeUws } from '../server/uws-native'
@@ -127,4 +130,15 @@ export function requireNativeUws (): void {
   } catch (err) {
     throw new StartupError((err as Error).message)
   }
+}
+
+/**
+ * The served certificate at start (docs/xks-spec.md §2): the load-time check again (the files may have changed
+ * since, and a certificate may have expired since the config was checked), then a warning under 30 days to expiry.
+ */
+export function requireHealthyCertificate (config: XksgateConfig, log: Logger): CertificateHealth {
+  const { problems, health } = checkTlsFiles(config.server.tls)
+  if (problems.length > 0 || health === undefined) throw new ConfigError(problems)
+  for (const warning of health.warnings) log.warn({ certFile: config.server.tls.certFile, notAfter: health.notAfter, hostnames: health.hostnames }, `TLS certificate: ${warning}`)
+  return health
 }

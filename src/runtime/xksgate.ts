@@ -3,8 +3,6 @@
  * frontend (+ optional health port), and takes them down in the reverse order. The production entry point, the
  * cluster workers and the embedded default (npm run dev) all use it.
  */
-import crypto from 'node:crypto'
-import fs from 'node:fs'
 import type { XksgateConfig } from '../config/schema'
 import { HealthMonitor } from '../health/health-monitor'
 import { Pkcs11Pool } from '../hsm/pool'
@@ -12,7 +10,7 @@ import type { Logger } from '../log'
 import { instrumentHsm, instrumentReplay } from '../metrics/instrument'
 import type { ProcessMetrics } from '../metrics/process-metrics'
 import { listenHealthPort, type HealthPort } from '../server/health-port'
-import { UwsFrontend } from '../server/uws-frontend'
+import { listenFrontend } from '../server/create-frontend'
 import { VERSION } from '../version'
 import { Admission } from '../xks/admission'
 import { Authenticator } from '../xks/authenticate'
@@ -21,7 +19,7 @@ import { buildKeyStores } from '../xks/key-stores'
 import { createXksHandler } from '../xks/pipeline'
 import { createReadiness, type LifecycleState } from './readiness'
 import { startRedisDeps, type RedisDeps } from './redis-deps'
-import { hsmStartError, listenOrExplain, requireNativeUws, requireUsableKeys } from './startup-checks'
+import { hsmStartError, listenOrExplain, requireHealthyCertificate, requireNativeUws, requireUsableKeys } from './startup-checks'
 
 // The spec lets GetHealthStatus answer from a cached deep check no older than one minute.
 const HEALTH_MAX_AGE_MS = 60_000
@@ -48,6 +46,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
   const { metrics } = options
   let state: LifecycleState = 'starting'
   requireNativeUws()
+  const certificate = requireHealthyCertificate(config, log)
   const pool = await Pkcs11Pool.start({
     modulePath: config.hsm.modulePath,
     tokenLabel: config.hsm.tokenLabel,
@@ -126,11 +125,11 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       replay,
       redisConfigured: deps.configured,
       redisErrors,
-      certNotAfterMs: Date.parse(new crypto.X509Certificate(fs.readFileSync(config.server.tls.certFile)).validTo),
+      certNotAfterMs: certificate.notAfter.getTime(),
       fleetSize: () => fleet.fleetSize(),
       ready: readiness.isReady,
     })
-    const frontend = await listenOrExplain('/server/port', config.server.host, config.server.port, UwsFrontend.listen({
+    const frontend = await listenOrExplain('/server/port', config.server.host, config.server.port, listenFrontend(config, {
       host: config.server.host,
       port: config.server.port,
       certFile: config.server.tls.certFile,

@@ -5,8 +5,7 @@
  */
 import type { HttpResponse } from '@trufflesuite/uws-js-unofficial'
 import type { BodyDeadlines } from './body-deadlines'
-
-export type BodyResult = { kind: 'body', body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' }
+import type { BodyResult } from './frontend-core'
 
 const TOO_LARGE: BodyResult = { kind: 'too-large' }
 const ABORTED: BodyResult = { kind: 'aborted' }

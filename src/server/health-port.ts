@@ -6,7 +6,7 @@
 import type { us_listen_socket } from '@trufflesuite/uws-js-unofficial'
 import type { XksHttpResponse } from '../xks/http-types'
 import { writeResponse } from './respond'
-import type { Probe } from './uws-frontend'
+import type { Probe } from './frontend'
 import { loadNativeUws } from './uws-native'
 
 export interface HealthPort {

@@ -2,6 +2,8 @@
  * Starts the real proxy the way a user does (`node dist/src/dev/cli.js --dir DIR --port 0`) and waits for its
  * connection.json. Every integration test talks to it over real TLS on loopback. XKSGATE_DIST names another build
  * directory to take the proxy from (relative to the repo root; `dist` by default), for a private `tsc --outDir`.
+ * XKSGATE_TEST_FRONTEND (`uws` or `node`) picks the frontend of every server a test starts (`--frontend`), so the
+ * same test file runs against both (test/integration/node-frontend/ does that for the conformance suite).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -17,6 +19,16 @@ export interface Connection {
   secretAccessKey: string
   keys: { encryptDecrypt: string, encryptOnly: string, decryptOnly: string, impotent: string }
   caFile: string
+  /** With --mtls: the client certificate to present, and the private CA that issued it. */
+  clientCertFile?: string
+  clientKeyFile?: string
+  clientCaFile?: string
+  clientCaKeyFile?: string
+}
+
+/** The frontend tests run against: XKSGATE_TEST_FRONTEND, default uws. */
+export function testFrontend (): 'uws' | 'node' {
+  return process.env.XKSGATE_TEST_FRONTEND === 'node' ? 'node' : 'uws'
 }
 
 export interface DevServer {
@@ -41,7 +53,7 @@ export async function startDevServer (options: DevServerOptions = {}): Promise<D
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-test-'))
   const connectionFile = path.join(dir, 'connection.json')
   fs.rmSync(connectionFile, { force: true })
-  const child = spawn(process.execPath, [path.join(repoRoot, process.env.XKSGATE_DIST ?? 'dist', 'src/dev/cli.js'), '--dir', dir, '--port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [path.join(repoRoot, process.env.XKSGATE_DIST ?? 'dist', 'src/dev/cli.js'), '--dir', dir, '--port', '0', ...frontendArgs(options.args), ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -70,4 +82,8 @@ export async function startDevServer (options: DevServerOptions = {}): Promise<D
       return await exited
     },
   }
+}
+
+function frontendArgs (args: string[] = []): string[] {
+  return args.includes('--frontend') || process.env.XKSGATE_TEST_FRONTEND === undefined ? [] : ['--frontend', testFrontend()]
 }

@@ -7,6 +7,7 @@
 import fs from 'node:fs'
 import tls from 'node:tls'
 import type { Connection } from './dev-server'
+import { clientCertificate } from './xks-client'
 
 export interface RawResponse {
   status: number
@@ -32,7 +33,7 @@ export class RawTlsConnection {
 
   static async open (connection: Connection): Promise<RawTlsConnection> {
     const url = new URL(connection.endpoint)
-    const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca: fs.readFileSync(connection.caFile) })
+    const socket = tls.connect({ host: url.hostname, port: Number(url.port), ca: fs.readFileSync(connection.caFile), ...clientCertificate(connection) })
     await new Promise<void>((resolve, reject) => { socket.once('secureConnect', resolve); socket.once('error', reject) })
     return new RawTlsConnection(socket)
   }

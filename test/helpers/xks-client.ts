@@ -43,7 +43,7 @@ export class XksClient {
 
   constructor (readonly connection: Connection, maxSockets = 64) {
     this.#ca = fs.readFileSync(connection.caFile)
-    this.agent = new https.Agent({ keepAlive: true, maxSockets, ca: this.#ca })
+    this.agent = new https.Agent({ keepAlive: true, maxSockets, ca: this.#ca, ...clientCertificate(connection) })
   }
 
   close (): void {
@@ -101,6 +101,12 @@ export class XksClient {
       req.end(body)
     })
   }
+}
+
+/** The client certificate a --mtls server requires, when connection.json names one. */
+export function clientCertificate (connection: Connection): { cert?: Buffer, key?: Buffer } {
+  if (connection.clientCertFile === undefined || connection.clientKeyFile === undefined) return {}
+  return { cert: fs.readFileSync(connection.clientCertFile), key: fs.readFileSync(connection.clientKeyFile) }
 }
 
 function toBytes (body: unknown): Buffer {

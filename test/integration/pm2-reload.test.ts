@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { startDevServer } from '../helpers/dev-server'
+import { startDevServer, testFrontend } from '../helpers/dev-server'
 import { TWO_CORE_SIZING, fixedEncrypt } from '../helpers/cluster'
 import { privatePm2 } from '../helpers/pm2'
 import { startRedis } from '../helpers/redis-server'
@@ -13,7 +13,11 @@ const LOOPS = 8
 /** Answers seen before the reload starts and again after it ends: every client has sent several by then. */
 const SETTLED_REQUESTS = 50
 
-t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses no request', async t => {
+// The PM2 mode follows the frontend (ecosystem.config.cjs): fork mode for uWS, cluster mode for node.
+const frontend = testFrontend()
+const mode = frontend === 'node' ? 'cluster' : 'fork'
+
+t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under continuous signed load loses no request`, async t => {
   // Provision a dev directory (token, certificate, config), then run it under PM2 instead.
   const dev = await startDevServer()
   t.equal(await dev.stop(), 0)
@@ -26,6 +30,7 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
     XKSGATE_CONFIG: path.join(dev.dir, 'config.json'),
     XKSGATE_PM2_NAME: 'xksgate-test',
     XKSGATE__server__port: String(port),
+    XKSGATE__server__frontend: frontend,
     XKSGATE__metrics__port: String(await freePort()),
     XKSGATE__log__level: 'warn',
     ...TWO_CORE_SIZING,
@@ -38,6 +43,7 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
   await until('two instances online', async () => (await pm2.pids('xksgate-test')).length === 2, 30_000)
   const before = await pm2.pids('xksgate-test')
   t.equal(before.length, 2, 'two instances online')
+  t.match(await pm2.cmd('jlist'), `"exec_mode":"${mode}_mode"`, `PM2 runs them in ${mode} mode`)
 
   const connection = { ...dev.connection, endpoint: `https://127.0.0.1:${port}` }
   const counts = { ok: 0, failed: 0, errors: [] as string[] }

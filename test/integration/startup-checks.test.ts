@@ -10,7 +10,7 @@ import path from 'node:path'
 import * as pkcs11js from 'pkcs11js'
 import t from 'tap'
 import { findSlot, initialize, loadModule } from '../../src/hsm/pkcs11/cryptoki'
-import { ensureSelfSignedCert } from '../../src/dev/tls-cert'
+import { createCa, ensureSelfSignedCert, issueClientCert } from '../../src/dev/tls-cert'
 import { configFixture } from '../helpers/config-fixture'
 import { MAIN, assertStartupFailure, runMain, tokenConfig } from '../helpers/main-process'
 import { repoRoot } from '../helpers/paths'
@@ -19,6 +19,8 @@ import { createTestToken, type TestToken } from '../helpers/softhsm'
 interface OddKey { label: string, bytes: number, extractable: boolean, sensitive: boolean }
 
 /** Keys the provisioning helper would never make, generated here in the test process (no pool runs in it). */
+const DAY_MS = 86_400_000
+
 function addOddKeys (token: TestToken, keys: OddKey[]): void {
   const api = loadModule(token.modulePath)
   initialize(api)
@@ -110,6 +112,22 @@ t.test('startup checks', async t => {
     const other = ensureSelfSignedCert(path.join(dir, 'other-tls'))
     const file = write({ ...config, server: { ...config.server, tls: { ...config.server.tls, keyFile: other.keyFile } } })
     assertStartupFailure(t, await runMain(['--config', file], { env }), 2, [/^ {2}\/server\/tls: the private key in .*other-tls\/key\.pem does not belong to the certificate in .*tls\/cert\.pem$/m])
+  })
+
+  await t.test('certificate hygiene: a chain expiring within 30 days starts with a warning; an expired one refuses', async t => {
+    const ca = createCa(path.join(dir, 'hygiene-ca'), 'hygiene CA')
+    const chain = (name: string, notBefore: Date, notAfter: Date): { certFile: string, keyFile: string } => {
+      const leaf = issueClientCert(ca, { dir: path.join(dir, 'hygiene'), name, commonName: 'localhost', notBefore, notAfter })
+      fs.appendFileSync(leaf.certFile, fs.readFileSync(ca.certFile))
+      return leaf
+    }
+    const now = Date.now()
+    const soon = write({ ...withKeys({ both: { label: 'foo' } }), server: { ...config.server, tls: chain('soon', new Date(now - DAY_MS), new Date(now + 10 * DAY_MS)) } }, 'soon.json')
+    const started = await runMain(['--config', soon], { env, until: out => out.includes('"msg":"ready"') })
+    t.equal(started.status, 0, 'served, then stopped cleanly', { stderr: started.stderr })
+    t.match(started.stdout, /"level":40,.*"hostnames":\["localhost"\].*"msg":"TLS certificate: the certificate chain expires in (9|10) days/, 'a warning at start')
+    const expired = write({ ...config, server: { ...config.server, tls: chain('expired', new Date(now - 60 * DAY_MS), new Date(now - DAY_MS)) } }, 'expired.json')
+    assertStartupFailure(t, await runMain(['--config', expired], { env }), 2, [/^ {2}\/server\/tls\/certFile: .*expired_cert\.pem: the certificate expired on /m])
   })
 
   await t.test('a port held by another program names the field, exit 1', async t => {

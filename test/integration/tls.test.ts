@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process'
 import tls from 'node:tls'
 import t from 'tap'
-import { startDevServer, type DevServer } from '../helpers/dev-server'
+import { startDevServer, testFrontend, type DevServer } from '../helpers/dev-server'
 
 let server: DevServer
 
@@ -45,3 +46,26 @@ t.test('TLS 1.3 with a spec suite is accepted', async t => {
   t.equal(result.protocol, 'TLSv1.3')
   t.equal(result.cipher, 'TLS_AES_256_GCM_SHA384')
 })
+
+/** `openssl s_client` offering exactly one TLS 1.3 suite; its output says whether the handshake completed. */
+function sClient13 (suite: string): { handshake: boolean, output: string } {
+  const url = new URL(server.connection.endpoint)
+  const run = spawnSync('openssl', ['s_client', '-connect', `${url.hostname}:${url.port}`, '-tls1_3', '-ciphersuites', suite], { input: '', encoding: 'utf8', timeout: 10_000 })
+  const output = `${run.stdout}${run.stderr}`
+  return { handshake: new RegExp(`Cipher is ${suite}`).test(output), output }
+}
+
+if (testFrontend() === 'node') {
+  t.test('node: TLS 1.3 offers only the spec suites (openssl s_client)', async t => {
+    const refused = sClient13('TLS_AES_128_GCM_SHA256')
+    t.notOk(refused.handshake, 'a client offering only TLS_AES_128_GCM_SHA256 is refused')
+    t.match(refused.output, /alert handshake failure|SSL alert number 40/, 'with a handshake_failure alert')
+    for (const suite of ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
+      t.ok(sClient13(suite).handshake, `${suite} is accepted`)
+    }
+  })
+} else {
+  t.test('uWS: its BoringSSL still negotiates TLS_AES_128_GCM_SHA256 (the known limit, README "Behaviour → TLS")', async t => {
+    t.ok(sClient13('TLS_AES_128_GCM_SHA256').handshake)
+  })
+}

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load'
-import { ensureSelfSignedCert } from '../../src/dev/tls-cert'
+import { createCa, ensureSelfSignedCert, issueClientCert } from '../../src/dev/tls-cert'
 import { FIXTURE_SECRET as SECRET, configFixture } from '../helpers/config-fixture'
 import { repoRoot } from '../helpers/paths'
 
@@ -140,4 +140,36 @@ t.test('size limits are accepted from the spec minima up to what the AAD length 
     config.limits = limits
     t.same(validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } }).limits, limits)
   }
+})
+
+t.test('strict mTLS: CA paths resolved, the node frontend required, each CA file checked', async t => {
+  const { dir, config } = fixture()
+  const ca = createCa(path.join(dir, 'client-ca'), 'client CA')
+  config.server.frontend = 'node'
+  config.server.tls.clientAuth = { caFiles: [path.relative(dir, ca.certFile)] }
+  const loaded = validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })
+  t.same(loaded.server.tls.clientAuth, { caFiles: [ca.certFile] })
+  config.server.frontend = 'uws'
+  t.match(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [/^\/server\/tls\/clientAuth: needs \/server\/frontend "node"/])
+  config.server.frontend = 'node'
+  config.server.tls.clientAuth = { caFiles: ['absent.pem', path.relative(dir, ensureSelfSignedCert(path.join(dir, 'leaf')).keyFile)] }
+  t.match(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [
+    /^\/server\/tls\/clientAuth\/caFiles\/0: cannot read .*absent\.pem: ENOENT$/,
+    /^\/server\/tls\/clientAuth\/caFiles\/1: .*key\.pem holds no PEM CA certificate$/,
+  ])
+  config.server.tls.clientAuth = { caFiles: [ca.certFile], allowedSubjects: ['not a name'] }
+  t.match(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [/^\/server\/tls\/clientAuth\/allowedSubjects\/0: /])
+})
+
+t.test('an incomplete or expired served chain names /server/tls/certFile', async t => {
+  const { dir, config } = fixture()
+  const ca = createCa(path.join(dir, 'ca'), 'private CA')
+  const leaf = issueClientCert(ca, { dir, name: 'leaf', commonName: 'proxy.example.com' })
+  config.server.tls = { certFile: leaf.certFile, keyFile: leaf.keyFile }
+  t.match(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [/^\/server\/tls\/certFile: .*leaf_cert\.pem: the chain is incomplete/])
+  const now = Date.now()
+  const expired = issueClientCert(ca, { dir, name: 'expired', commonName: 'p', notBefore: new Date(now - 9e9), notAfter: new Date(now - 1e8) })
+  fs.appendFileSync(expired.certFile, fs.readFileSync(ca.certFile))
+  config.server.tls = { certFile: expired.certFile, keyFile: expired.keyFile }
+  t.match(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [/^\/server\/tls\/certFile: .*expired_cert\.pem: the certificate expired on /])
 })

@@ -1,0 +1,3 @@
+// ../conformance-metadata.test.ts against the node frontend (server.frontend "node").
+import '../../helpers/use-node-frontend'
+import '../conformance-metadata.test'

@@ -1,0 +1,3 @@
+// ../head-requests.test.ts against the node frontend (server.frontend "node").
+import '../../helpers/use-node-frontend'
+import '../head-requests.test'

@@ -1,0 +1,3 @@
+// ../http-framing.test.ts against the node frontend (server.frontend "node").
+import '../../helpers/use-node-frontend'
+import '../http-framing.test'

@@ -1,0 +1,3 @@
+// ../http-routing.test.ts against the node frontend (server.frontend "node").
+import '../../helpers/use-node-frontend'
+import '../http-routing.test'

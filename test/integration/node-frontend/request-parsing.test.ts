@@ -1,0 +1,3 @@
+// ../request-parsing.test.ts against the node frontend (server.frontend "node").
+import '../../helpers/use-node-frontend'
+import '../request-parsing.test'

@@ -1,0 +1,3 @@
+// ../size-limits.test.ts against the node frontend (server.frontend "node").
+import '../../helpers/use-node-frontend'
+import '../size-limits.test'

@@ -1,0 +1,3 @@
+// ../tls.test.ts against the node frontend (server.frontend "node").
+import '../../helpers/use-node-frontend'
+import '../tls.test'
