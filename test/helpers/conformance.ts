@@ -2,9 +2,9 @@
  * Shared pieces of the conformance and behaviour integration tests: one dev server per test file, request bodies
  * shaped like KMS and the official test client send them, and strict response assertions (docs/xks-spec.md §5, §7, §14).
  */
-import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import type { Test } from 'tap'
+import { cdivOf, fromB64 } from '../../src/selftest/check'
 import { type Connection, type DevServer, type DevServerOptions, startDevServer } from './dev-server'
 import { type SendOptions, XksClient, type XksResponse, metadataFor } from './xks-client'
 
@@ -56,7 +56,7 @@ export function useDevServer (t: Test, options: { curlStyle?: boolean, maxSocket
 }
 
 /** The test client's body with an empty requestMetadata, as it sends it. */
-export const EMPTY_METADATA = '{\n    "requestMetadata": {\n    }\n}'
+export { EMPTY_METADATA } from '../../src/selftest/bodies'
 
 /** A request that must fail with exactly this status and errorName. */
 export interface FailureCase { name: string, request: () => SendOptions, status: number, errorName: string }
@@ -107,17 +107,9 @@ export function pretty (body: unknown): string {
   return JSON.stringify(body, null, 4)
 }
 
-export const b64 = (bytes: Buffer): string => bytes.toString('base64')
-export const fromB64 = (text: unknown): Buffer => Buffer.from(String(text), 'base64')
-export const randomB64 = (n: number): string => b64(randomBytes(n))
-
-/** The test client's inputs: the spec's example AAD (docs/xks-spec.md §5.2), a second AAD and its two plaintexts. */
-export const SAMPLE = {
-  plaintext: b64(Buffer.from('plaintext\n')),
-  hello: b64(Buffer.from('Hello World!')),
-  aad: b64(Buffer.from('project=nile,department=marketing')),
-  otherAad: b64(Buffer.from('project=blue,department=finance')),
-} as const
+// The test client's inputs and base64 helpers are the selftest's (src/selftest/), which ships the same cases.
+export { b64, randomB64, SAMPLE } from '../../src/selftest/bodies'
+export { fromB64 } from '../../src/selftest/check'
 
 export interface EncryptInput { plaintext?: string, aad?: string, cdiv?: boolean, kmsOperation?: string }
 
@@ -146,13 +138,7 @@ export function decryptBody (encrypted: Record<string, unknown>, aad?: string): 
 }
 
 /** CDIV = SHA-256(AAD || CM || IV || ciphertext || tag) over decoded bytes, absent fields empty (docs/xks-spec.md §6.5). */
-export function expectedCdiv (aad: string | undefined, encrypted: Record<string, unknown>): string {
-  const hash = createHash('sha256').update(fromB64(aad ?? ''))
-  for (const field of ['ciphertextMetadata', 'initializationVector', 'ciphertext', 'authenticationTag']) {
-    hash.update(fromB64(encrypted[field] ?? ''))
-  }
-  return hash.digest('base64')
-}
+export const expectedCdiv = cdivOf
 
 /** Standard padded base64 (RFC 4648 §4), as the spec requires of every binary field (docs/xks-spec.md §6.6). */
 const STANDARD_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/

@@ -1,12 +1,12 @@
 /**
- * A SigV4-signing XKS client for integration tests, over real TLS with keep-alive. Signing uses the aws4 package
- * the way KMS signs (SignedHeaders host;x-amz-date), or the way curl --aws-sigv4 signs for the official test client
- * (content-type;host;x-amz-date, `signContentType`); tests may override the date, credentials, path or body
- * bytes to build negative cases.
+ * A SigV4-signing XKS client for integration tests, over real TLS with keep-alive. It signs with the selftest's
+ * aws4-based signer (src/selftest/sign.ts) the way KMS signs (SignedHeaders host;x-amz-date), or the way curl
+ * --aws-sigv4 signs for the official test client (content-type;host;x-amz-date, `signContentType`); tests may
+ * override the date, credentials, path or body bytes to build negative cases.
  */
 import https from 'node:https'
 import fs from 'node:fs'
-import aws4, { type Request as Aws4Request } from 'aws4'
+import { signXksRequest } from '../../src/selftest/sign'
 import type { Connection } from './dev-server'
 
 export interface XksResponse {
@@ -55,27 +55,18 @@ export class XksClient {
     const body = toBytes(options.body)
     const headers: Record<string, string> = { 'Content-Type': 'application/json', ...options.headers }
     if (!options.unsigned) {
-      const signedAt = options.signedAt ?? new Date()
-      headers['X-Amz-Date'] = signedAt.toISOString().replace(/[:-]|\.\d{3}/g, '')
-      const signContentType = options.signContentType === true
-      const signed = aws4.sign({
+      Object.assign(headers, signXksRequest({
         host: url.host,
-        path: options.path,
         method: options.method ?? 'POST',
-        service: 'kms-xks-proxy',
-        region: options.region ?? this.connection.region,
-        // Like KMS, sign only host and x-amz-date (content-type travels unsigned), or like curl also content-type.
-        // aws4 adds its own Content-Type (form-urlencoded) and Content-Length to what it signs unless told to
-        // ignore them; signing that Content-Type while sending application/json would fail every request.
-        headers: { 'X-Amz-Date': headers['X-Amz-Date'], ...(signContentType ? { 'Content-Type': headers['Content-Type'] } : {}) },
-        extraHeadersToIgnore: { 'content-length': true, ...(signContentType ? {} : { 'content-type': true }) },
+        path: options.path,
         body,
-        doNotEncodePath: true,
-      } as Aws4Request, {
+        region: options.region ?? this.connection.region,
         accessKeyId: options.accessKeyId ?? this.connection.accessKeyId,
         secretAccessKey: options.secretAccessKey ?? this.connection.secretAccessKey,
-      })
-      headers.Authorization = String(signed.headers?.Authorization)
+        signedAt: options.signedAt ?? new Date(),
+        contentType: headers['Content-Type'],
+        signContentType: options.signContentType === true,
+      }))
     }
     const sentHeaders = { ...headers, 'Content-Length': String(body.length) }
     return await new Promise((resolve, reject) => {
