@@ -1,4 +1,5 @@
 /** Every `xksgate` subcommand, in the order `xksgate --help` lists them. Add a command here and nowhere else. */
+import { auditCommand } from './audit'
 import type { CliCommand } from './command'
 import { configCommand } from './config-check'
 import { credentialsCommand } from './credentials'
@@ -14,4 +15,5 @@ export const COMMANDS: readonly CliCommand[] = [
   kmsConfigCommand,
   doctorCommand,
   selftestCommand,
+  auditCommand,
 ]

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Value } from '@sinclair/typebox/value'
-import { ConfigSchema, type RawConfig, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
+import { ConfigSchema, type RawConfig, type ResolvedAudit, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
 import { keyVersionProblems, keyVersions } from './key-versions'
 import { Secret } from './secret'
@@ -59,6 +59,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
     server: { ...raw.server, tls: resolveTls(raw.server.tls, baseDir) },
     hsm: { ...raw.hsm, pin: secret(raw.hsm.pin, '/hsm/pin') },
     redis: raw.redis === undefined ? undefined : resolveRedis(raw.redis, baseDir, secret, problems),
+    audit: raw.audit === undefined ? undefined : resolveAudit(raw.audit, baseDir, secret, problems),
     keyStores: raw.keyStores.map((store, i) => ({
       ...store,
       credentials: store.credentials.map((c, j) => {
@@ -100,6 +101,16 @@ function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, 
     }
   }
   return { ...rest, tls: resolvedTls, password: password === undefined ? undefined : secret(password, '/redis/password') }
+}
+
+/** An HMAC key shorter than SHA-256's output would be the weakest link of the chain. */
+const MIN_AUDIT_KEY_CHARS = 32
+
+function resolveAudit (audit: NonNullable<RawConfig['audit']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => Secret, problems: string[]): ResolvedAudit {
+  const key = secret(audit.key, '/audit/key')
+  const length = key.reveal().length
+  if (length > 0 && length < MIN_AUDIT_KEY_CHARS) problems.push(`/audit/key: must be at least ${MIN_AUDIT_KEY_CHARS} characters (has ${length})`)
+  return { ...audit, file: path.resolve(baseDir, audit.file), key }
 }
 
 function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {

@@ -230,6 +230,20 @@ const HealthPort = Type.Object({
   host: Type.String({ default: '0.0.0.0' }),
 }, strict)
 
+const Audit = Type.Object({
+  /**
+   * The tamper-evident audit log (src/audit/): one JSON line per request, chained by HMAC-SHA256. Each serving
+   * process writes its own chain: the first this file, the next `<file>.1` and so on; rotated files get a suffix.
+   */
+  file: Type.String({ minLength: 1 }),
+  /** The HMAC key, at least 32 characters; whoever holds it can verify the log, and could rewrite it. */
+  key: SecretRef,
+  /** The file is rotated once it holds this many bytes. */
+  rotateBytes: Type.Integer({ minimum: 4096, maximum: 1099511627776, default: 67108864 }),
+  /** Records waiting for the disk beyond this many bytes are dropped and counted (the chain says how many). */
+  maxBufferBytes: Type.Integer({ minimum: 65536, maximum: 1073741824, default: 16777216 }),
+}, strict)
+
 export const ConfigSchema = Type.Object({
   server: Server,
   hsm: Hsm,
@@ -244,6 +258,7 @@ export const ConfigSchema = Type.Object({
   shutdown: Type.Object(Shutdown.properties, { ...strict, default: {} }),
   metrics: Type.Object(Metrics.properties, { ...strict, default: {} }),
   healthPort: Type.Object(HealthPort.properties, { ...strict, default: {} }),
+  audit: Type.Optional(Audit),
   keyStores: Type.Array(KeyStore, { minItems: 1 }),
 }, strict)
 
@@ -263,6 +278,11 @@ export interface ResolvedRedis extends Omit<NonNullable<RawConfig['redis']>, 'pa
   tls?: boolean | { ca?: string, servername?: string, rejectUnauthorized?: boolean }
 }
 
+/** The audit section with its file made absolute and its key resolved. */
+export interface ResolvedAudit extends Omit<NonNullable<RawConfig['audit']>, 'key'> {
+  key: Secret
+}
+
 /** The validated, resolved, frozen configuration every module receives. */
 export interface XksgateConfig {
   readonly server: RawConfig['server']
@@ -278,5 +298,6 @@ export interface XksgateConfig {
   readonly shutdown: RawConfig['shutdown']
   readonly metrics: RawConfig['metrics']
   readonly healthPort: RawConfig['healthPort']
+  readonly audit?: ResolvedAudit
   readonly keyStores: readonly ResolvedKeyStore[]
 }

@@ -36,4 +36,10 @@ export const METRIC = {
   /** Log lines dropped because stdout was not read and 16 MiB were waiting (src/log.ts). */
   logLinesDropped: 'xksgate_log_lines_dropped_total',
   ready: 'xksgate_ready',
+  /** Audit records dropped because the disk could not keep up and the buffer was full (the chain declares them). */
+  auditDropped: 'xksgate_audit_records_dropped_total',
+  /** Failed writes of the audit file (retried; the records wait in memory). */
+  auditWriteErrors: 'xksgate_audit_write_errors_total',
+  /** Audit bytes waiting for the disk. */
+  auditBuffered: 'xksgate_audit_buffered_bytes',
 } as const

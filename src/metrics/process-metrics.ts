@@ -7,6 +7,7 @@ import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefault
 import type { HealthMonitor } from '../health/health-monitor'
 import type { HsmBackend } from '../hsm/types'
 import type { ReplayGuard } from '../replay/types'
+import type { AuditStats } from '../audit/sink'
 import type { RequestLogEntry } from '../xks/request-log'
 import { droppedLogLines } from '../log'
 import { METRIC } from './names'
@@ -25,6 +26,8 @@ export interface MetricSources {
   certNotAfterMs: number
   fleetSize: () => number
   ready: () => boolean
+  /** The audit sink's counts; undefined without `audit`. */
+  audit?: () => AuditStats
 }
 
 interface RequestChildren { count: Counter.Internal, latency: Histogram.Internal<string> }
@@ -122,6 +125,12 @@ export class ProcessMetrics {
     gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs - Date.now()) / 86_400_000, 'min')
     gauge(METRIC.fleetSize, 'Live proxy instances seen in Redis', s.fleetSize, 'max')
     gauge(METRIC.ready, 'Serving processes whose /readyz answers 200', () => s.ready() ? 1 : 0)
+    const audit = s.audit
+    if (audit !== undefined) {
+      counter(METRIC.auditDropped, 'Audit records dropped: the disk could not keep up and the buffer was full', () => audit().dropped)
+      counter(METRIC.auditWriteErrors, 'Failed writes of the audit file (retried)', () => audit().writeErrors)
+      gauge(METRIC.auditBuffered, 'Audit bytes waiting for the disk', () => audit().bufferedBytes)
+    }
     if (s.redisConfigured) {
       gauge(METRIC.replayRedisUp, 'Serving processes that reach Redis', () => s.replay.status().degraded ? 0 : 1)
       counter(METRIC.replayRedisErrors, 'Replay checks Redis did not answer in budget', s.redisErrors)

@@ -5,6 +5,7 @@
  */
 import type { XksgateConfig } from '../config/schema'
 import { HealthMonitor } from '../health/health-monitor'
+import { openAuditSink, type AuditSink } from '../audit/sink'
 import { Pkcs11Pool } from '../hsm/pool'
 import type { Logger } from '../log'
 import { instrumentHsm, instrumentReplay } from '../metrics/instrument'
@@ -66,9 +67,11 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
   let deps: RedisDeps | undefined
   let health: HealthMonitor | undefined
   let healthPort: HealthPort | undefined
+  let audit: AuditSink | undefined
   try {
     // The uninstrumented pool: startup lookups are not KMS traffic.
     await requireUsableKeys(config, pool)
+    audit = config.audit === undefined ? undefined : openAuditSink(config.audit, log, { version: VERSION })
     deps = await startRedisDeps(config, log)
     const replay = instrumentReplay(deps.replay, metrics)
     health = new HealthMonitor({
@@ -104,6 +107,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       requestTimeoutMs: config.server.requestTimeoutMs,
       log,
       observe: entry => metrics.observeRequest(entry),
+      audit,
     })
     const readiness = createReadiness({
       state: () => state,
@@ -128,6 +132,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       certNotAfterMs: certificate.notAfter.getTime(),
       fleetSize: () => fleet.fleetSize(),
       ready: readiness.isReady,
+      ...(audit !== undefined && { audit: () => (audit as AuditSink).stats }),
     })
     const frontend = await listenOrExplain('/server/port', config.server.host, config.server.port, listenFrontend(config, {
       host: config.server.host,
@@ -146,7 +151,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     }
     state = 'ready'
     log.info({ host: config.server.host, port: frontend.port, healthPort: healthPort?.port, stores: stores.map(s => s.uriPrefix) }, 'xksgate listening')
-    const running = { health, deps, healthPort }
+    const running = { health, deps, healthPort, audit }
     return {
       port: frontend.port,
       healthPort: healthPort?.port,
@@ -162,6 +167,8 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
           await frontend.close(drainMs)
         }
         running.healthPort?.close()
+        // After the drain: every request answered is in the audit log before it closes.
+        await running.audit?.close()
         running.health.stop()
         await running.deps.close()
         await hsm.close()
@@ -170,6 +177,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     }
   } catch (err) {
     healthPort?.close()
+    await audit?.close()
     health?.stop()
     await deps?.close()
     await hsm.close()

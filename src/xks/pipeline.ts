@@ -43,6 +43,8 @@ export interface XksCoreDeps {
   authorize?: Authorize
   /** Request metrics, fed the same entry as the log line. */
   observe?: (entry: RequestLogEntry) => void
+  /** The tamper-evident audit log (src/audit/): the log line's entry, or a shed request to count. */
+  audit?: { record: (entry: RequestLogEntry) => void, countShed: () => void }
 }
 
 export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
@@ -102,8 +104,13 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       return { status: error.status, body: error.toBody(), headers }
     } finally {
       entry.latencyMs = performance.now() - started
-      if (shed) shedLog.count()
-      else logRequest(deps.log, entry)
+      if (shed) {
+        shedLog.count()
+        deps.audit?.countShed()
+      } else {
+        logRequest(deps.log, entry)
+        deps.audit?.record(entry)
+      }
       deps.observe?.(entry)
     }
   }

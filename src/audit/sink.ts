@@ -1,0 +1,146 @@
+/**
+ * The audit sink (config `audit`): one chained record per request, with the request log's fields
+ * (src/xks/request-log.ts: never plaintext, key material, secrets or the Authorization header), written by
+ * writer.ts off the request path. Recording costs the request one JSON.stringify and one HMAC-SHA256, both
+ * synchronous and small (`npm run bench -- --stages`, row "audit record").
+ *
+ * When the disk cannot keep up and the buffer is full, a record is dropped *before* it joins the chain; once
+ * the buffer is half empty again the next record is preceded by `{"type":"dropped","count":N}`: the chain stays
+ * unbroken and says what it lost, the metrics count it (xksgate_audit_records_dropped_total), and the request is served regardless (an
+ * audit outage is not a KMS outage). Requests shed with 429 are summed once a second, as in the request log.
+ */
+import { AuditChain } from './chain'
+import { AuditHeadError, recoverHead } from './head'
+import { claimSlot, type Slot } from './slot'
+import { AuditWriter } from './writer'
+import { ConfigError } from '../config/load'
+import type { ResolvedAudit } from '../config/schema'
+import type { Logger } from '../log'
+import { requestLogFields, type RequestLogEntry } from '../xks/request-log'
+
+const SHED_SUMMARY_MS = 1000
+const CLOSE_TIMEOUT_MS = 2000
+/** At most one warning per this interval about failing writes or drops; the metrics count every one. */
+const WARN_INTERVAL_MS = 60_000
+
+/** Opens the sink for a serving process, its failures as configuration errors naming the field. */
+export function openAuditSink (config: ResolvedAudit, log: Logger, identity: { version: string }): AuditSink {
+  try {
+    return AuditSink.open(config, log, identity)
+  } catch (err) {
+    if (err instanceof AuditHeadError) throw new ConfigError([err.message])
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== undefined) throw new ConfigError([`/audit/file: cannot write the audit log beside ${config.file}: ${code}`])
+    throw err
+  }
+}
+
+export interface AuditStats { dropped: number, writeErrors: number, bufferedBytes: number }
+
+export class AuditSink {
+  #dropped = 0
+  #droppedTotal = 0
+  #writeErrors = 0
+  #shed = 0
+  #shedTimer: NodeJS.Timeout | undefined
+  /** When each kind of warning was last logged. */
+  readonly #lastWarn = new Map<string, number>()
+
+  private constructor (
+    private readonly chain: AuditChain,
+    private readonly writer: AuditWriter,
+    private readonly slot: Slot,
+    private readonly log: Logger,
+    private readonly maxBufferBytes: number
+  ) {}
+
+  /** Claims this process's slot, continues its chain and writes the `start` record. Throws AuditHeadError. */
+  static open (config: ResolvedAudit, log: Logger, identity: { version: string }): AuditSink {
+    const slot = claimSlot(config.file)
+    try {
+      const key = Buffer.from(config.key.reveal(), 'utf8')
+      const recovered = recoverHead(slot.file, key)
+      const chain = new AuditChain(key, recovered.head)
+      let sink: AuditSink | undefined
+      const writer = new AuditWriter({
+        file: slot.file,
+        rotateBytes: config.rotateBytes,
+        maxBufferBytes: config.maxBufferBytes,
+        onError: err => sink?.writeFailed(err),
+      }, recovered.fileBytes)
+      sink = new AuditSink(chain, writer, slot, log, config.maxBufferBytes)
+      const start = { pid: process.pid, version: identity.version, slot: slot.index, ...(recovered.damagedTail > 0 && { damagedTail: recovered.damagedTail }) }
+      chain.tryAppend('start', start, line => writer.offer((recovered.needsNewline ? '\n' : '') + line))
+      if (recovered.damagedTail > 0) log.warn({ file: slot.file, bytes: recovered.damagedTail }, 'audit: the file ends in a record cut short (a crash?); the chain continues from the last whole record')
+      log.info({ file: slot.file, slot: slot.index, chain: chain.chain, seq: chain.head?.seq }, 'audit: writing the chain')
+      return sink
+    } catch (err) {
+      slot.release()
+      throw err
+    }
+  }
+
+  get stats (): AuditStats {
+    return { dropped: this.#droppedTotal, writeErrors: this.#writeErrors, bufferedBytes: this.writer.bufferedBytes }
+  }
+
+  /** Called next to the request log line; never throws, never waits. */
+  record (entry: RequestLogEntry): void {
+    this.#append('request', requestLogFields(entry))
+  }
+
+  /** A request shed with 429 before it was parsed: counted, and summed up in one record a second. */
+  countShed (): void {
+    this.#shed++
+    if (this.#shedTimer !== undefined) return
+    this.#shedTimer = setTimeout(() => this.#flushShed(), SHED_SUMMARY_MS)
+    this.#shedTimer.unref()
+  }
+
+  /** The `stop` record, then everything buffered (within 2 s), then the lock. */
+  async close (): Promise<void> {
+    if (this.#shedTimer !== undefined) { clearTimeout(this.#shedTimer); this.#flushShed() }
+    this.#append('stop', { pid: process.pid })
+    await this.writer.close(CLOSE_TIMEOUT_MS)
+    this.slot.release()
+    const { head } = this.chain
+    // The head in the ordinary log too: a copy outside the file, against which truncation of its end shows.
+    this.log.info({ file: this.slot.file, chain: this.chain.chain, seq: head?.seq, mac: head?.mac, unwritten: this.writer.bufferedBytes }, 'audit: chain closed')
+  }
+
+  #flushShed (): void {
+    this.#shedTimer = undefined
+    const count = this.#shed
+    this.#shed = 0
+    if (count > 0) this.#append('shed', { count, status: 429, errorName: 'ThrottlingException' })
+  }
+
+  #append (type: string, fields: object): void {
+    const offer = (line: string): boolean => this.writer.offer(line)
+    // After drops, recording resumes once the buffer is half empty (not at the first record that fits, which
+    // would alternate drops and notices), with a notice of how many were dropped just before the next record.
+    if (this.#dropped > 0) {
+      if (this.writer.bufferedBytes > this.maxBufferBytes / 2 || !this.chain.tryAppend('dropped', { count: this.#dropped }, offer)) { this.#drop(); return }
+      this.#dropped = 0
+    }
+    if (!this.chain.tryAppend(type, fields, offer)) this.#drop()
+  }
+
+  #drop (): void {
+    this.#dropped++
+    this.#droppedTotal++
+    this.#warn('drop', 'audit: buffer full, records dropped (the disk is slow or full); the chain records how many')
+  }
+
+  private writeFailed (err: NodeJS.ErrnoException): void {
+    this.#writeErrors++
+    this.#warn('write', `audit: writing ${this.slot.file} failed (${err.code ?? err.message}); retrying, records wait in memory`)
+  }
+
+  #warn (kind: 'drop' | 'write', msg: string): void {
+    const now = Date.now()
+    if (now - (this.#lastWarn.get(kind) ?? -Infinity) < WARN_INTERVAL_MS) return
+    this.#lastWarn.set(kind, now)
+    this.log.warn({ file: this.slot.file, dropped: this.#droppedTotal, writeErrors: this.#writeErrors, bufferedBytes: this.writer.bufferedBytes }, msg)
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Verifying audit files (`xksgate audit verify`): every line must be an authentic record (its MAC verifies
+ * under the key), and the records of a chain, files put in order by their first sequence number, must follow
+ * one another: seq n+1 after n, each `prev` the MAC before it. The first place where that fails is named with
+ * its file and line, as removed, edited, inserted or reordered. Not a failure: with `partial`, a chain whose
+ * first files were deleted on purpose (it starts past seq 0, and says so); records the writer declared dropped, and a record cut
+ * short by a crash that the next `start` record declares (`damagedTail`). The newest records are the one thing
+ * a chain cannot vouch for by itself; the head printed here can be compared with the one the proxy logs.
+ */
+import fs from 'node:fs'
+import { GENESIS_PREV, parseRecord, type ParsedRecord } from './chain'
+
+interface Line { file: string, line: number, text: string, parsed: ParsedRecord | undefined }
+
+export interface ChainSummary { chain: string, firstSeq: number, lastSeq: number, lastMac: string, records: number, dropped: number, notes: string[] }
+
+export interface VerifyReport {
+  ok: boolean
+  /** The first problem, with where it is. */
+  problem?: string
+  chains: ChainSummary[]
+}
+
+function readLines (file: string, key: Buffer): Line[] {
+  const text = fs.readFileSync(file, 'utf8')
+  const parts = text.split('\n')
+  if (parts.at(-1) === '') parts.pop()
+  return parts.map((t, i) => ({ file, line: i + 1, text: t, parsed: parseRecord(t, key) }))
+}
+
+const where = (l: Line): string => `${l.file}:${l.line}`
+const authentic = (l: Line): boolean => l.parsed?.authentic === true
+
+/** `partial`: a chain may begin past seq 0 (its oldest files were deleted on purpose, or not given). */
+export function verifyFiles (files: readonly string[], key: Buffer, options: { partial?: boolean } = {}): VerifyReport {
+  const perFile = files.map(f => readLines(f, key))
+  for (const [i, lines] of perFile.entries()) {
+    if (!lines.some(authentic)) return { ok: false, problem: `${files[i]}: no record in it verifies with this key`, chains: [] }
+  }
+  // Files in chain order: by chain id, then by the sequence number of their first authentic record.
+  const first = (lines: Line[]): ParsedRecord => lines.find(authentic)?.parsed as ParsedRecord
+  perFile.sort((a, b) => first(a).chain.localeCompare(first(b).chain) || first(a).seq - first(b).seq)
+  const chains: ChainSummary[] = []
+  let current: Line[] = []
+  for (const lines of perFile) {
+    if (current.length > 0 && first(current).chain !== first(lines).chain) {
+      const result = verifyChain(current, chains, options.partial === true)
+      if (result !== undefined) return { ok: false, problem: result, chains }
+      current = []
+    }
+    current.push(...lines)
+  }
+  const result = verifyChain(current, chains, options.partial === true)
+  return result === undefined ? { ok: true, chains } : { ok: false, problem: result, chains }
+}
+
+/** The first problem in one chain's lines, or undefined; appends the chain's summary. */
+function verifyChain (lines: Line[], chains: ChainSummary[], partial: boolean): string | undefined {
+  const start = lines.find(authentic)?.parsed as ParsedRecord
+  const summary: ChainSummary = { chain: start.chain, firstSeq: start.seq, lastSeq: start.seq - 1, lastMac: start.seq === 0 ? GENESIS_PREV : start.prev, records: 0, dropped: 0, notes: [] }
+  chains.push(summary)
+  if (start.seq > 0) {
+    const first = lines.find(authentic) as Line
+    if (!partial) return `${where(first)}: chain ${start.chain} begins at seq ${start.seq}: records seq 0 to ${start.seq - 1} were removed, or are in files not given (--partial accepts that)`
+    summary.notes.push(`begins at seq ${start.seq}: the files holding seq 0 to ${start.seq - 1} were not given`)
+  }
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]
+    const expected = summary.lastSeq + 1
+    if (!authentic(l)) {
+      const next = lines.slice(i + 1).find(authentic)
+      const run = lines.slice(i, next === undefined ? lines.length : lines.indexOf(next))
+      if (next !== undefined && follows(next.parsed as ParsedRecord, summary) && declaresDamage(next.parsed as ParsedRecord, run)) {
+        summary.notes.push(`${where(l)}: a record cut short (${run.length} line(s)), declared by the restart at seq ${(next.parsed as ParsedRecord).seq}`)
+        i += run.length - 1
+        continue
+      }
+      if (l.parsed !== undefined && l.parsed.seq === expected && l.parsed.chain === summary.chain) return `${where(l)}: record seq ${expected} was edited (its MAC does not verify)`
+      if (next !== undefined && follows(next.parsed as ParsedRecord, summary)) return `${where(l)}: a line was inserted after seq ${summary.lastSeq} (it is not an authentic record)`
+      return `${where(l)}: not an authentic record where seq ${expected} should be (edited or inserted)`
+    }
+    const r = l.parsed as ParsedRecord
+    if (r.chain !== summary.chain) return `${where(l)}: record seq ${r.seq} of another chain (${r.chain}) was inserted into chain ${summary.chain}`
+    if (r.seq > expected) {
+      const later = lines.slice(i + 1).find(x => authentic(x) && (x.parsed as ParsedRecord).seq === expected)
+      return later !== undefined
+        ? `${where(l)}: records were reordered: seq ${r.seq} comes before seq ${expected} (${where(later)})`
+        : `${where(l)}: record(s) seq ${expected}${r.seq - 1 > expected ? ` to ${r.seq - 1}` : ''} were removed before seq ${r.seq}`
+    }
+    if (r.seq < expected) return `${where(l)}: records were reordered: seq ${r.seq} comes after seq ${summary.lastSeq}`
+    if (r.prev !== summary.lastMac) return `${where(l)}: record seq ${r.seq} does not chain to seq ${summary.lastSeq} (a record was replaced, or two writers shared the file)`
+    summary.lastSeq = r.seq
+    summary.lastMac = r.mac
+    summary.records++
+    if (r.record.type === 'dropped') summary.dropped += Number(r.record.count)
+  }
+  return undefined
+}
+
+function follows (r: ParsedRecord, summary: ChainSummary): boolean {
+  return r.chain === summary.chain && r.seq === summary.lastSeq + 1 && r.prev === summary.lastMac
+}
+
+/** A `start` record whose damagedTail is exactly the bytes of `run` (with or without the newline it lacked). */
+function declaresDamage (r: ParsedRecord, run: Line[]): boolean {
+  if (r.record.type !== 'start' || typeof r.record.damagedTail !== 'number') return false
+  const bytes = run.reduce((n, l) => n + Buffer.byteLength(l.text) + 1, 0)
+  return r.record.damagedTail === bytes || r.record.damagedTail === bytes - 1
+}

@@ -1,0 +1,78 @@
+/**
+ * `xksgate audit verify FILE…`: checks audit files (src/audit/) against the HMAC key and reports the first
+ * removed, edited, inserted or reordered record. The key comes from the proxy's configuration (`audit.key`) or
+ * from a file, so the log can be verified on another host than the one that wrote it.
+ */
+import fs from 'node:fs'
+import { verifyFiles } from '../audit/verify'
+import { ConfigError, loadConfig } from '../config/load'
+import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
+import { parseCliArgs } from './parse'
+
+const PROGRAM = 'xksgate audit verify'
+
+const HELP = `usage: xksgate audit verify (--config FILE | --key-file FILE) [--partial] [--json] FILE...
+
+Verifies audit log files: every record authentic under the HMAC key, each chain unbroken across the files (give
+a process's current file and its rotated ones, in any order). Reports the first removed, edited, inserted or
+reordered record with its file and line, and each chain's head (seq and MAC): compare the head with the last
+'audit: chain closed' line in the proxy's log, since removing the newest records shows only against a copy.
+
+  --config FILE    the proxy's configuration; the key is its audit.key
+  --key-file FILE  the key itself (a trailing newline is ignored), to verify on another host
+  --partial        a chain may begin past seq 0 (its oldest files were deleted on purpose)
+  --json           {"ok","problem","chains":[{"chain","firstSeq","lastSeq","lastMac","records","dropped","notes"}]}
+
+Exit status: 0 every chain verified; 1 a problem was found; 2 invalid command line, key or unreadable file.
+`
+
+export const auditCommand: CliCommand = {
+  name: 'audit',
+  summary: 'audit verify: check the tamper-evident audit log and name the first altered record',
+  async run (args: string[], io: CliIo): Promise<number> {
+    const [sub, ...rest] = args
+    if (sub === '--help' || sub === undefined) {
+      io[sub === undefined ? 'stderr' : 'stdout'](HELP)
+      return sub === undefined ? USAGE_EXIT : OK_EXIT
+    }
+    if (sub !== 'verify') return usage(io, `unknown subcommand '${sub}'`)
+    const parsed = parseCliArgs(PROGRAM, rest, {
+      config: { type: 'string' }, 'key-file': { type: 'string' }, partial: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+    }, io)
+    if (typeof parsed === 'number') return parsed
+    if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
+    if (parsed.positionals.length === 0) return usage(io, 'no audit file given')
+    if ((parsed.config === undefined) === (parsed['key-file'] === undefined)) return usage(io, 'give --config FILE or --key-file FILE')
+    let key: Buffer
+    let report: ReturnType<typeof verifyFiles>
+    try {
+      key = readKey(parsed.config, parsed['key-file'], io.env)
+      report = verifyFiles(parsed.positionals, key, { partial: parsed.partial === true })
+    } catch (err) {
+      if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code !== undefined) return usage(io, (err as Error).message)
+      throw err
+    }
+    if (parsed.json === true) {
+      io.stdout(JSON.stringify(report) + '\n')
+    } else {
+      for (const c of report.chains) {
+        io.stdout(`chain ${c.chain}: ${c.records} record(s), seq ${c.firstSeq} to ${c.lastSeq}, head ${c.lastMac}${c.dropped > 0 ? `, ${c.dropped} declared dropped by the writer` : ''}\n`)
+        for (const note of c.notes) io.stdout(`  note: ${note}\n`)
+      }
+      io.stdout(report.ok ? 'verified\n' : `FAILED: ${String(report.problem)}\n`)
+    }
+    return report.ok ? OK_EXIT : FAILED_EXIT
+  },
+}
+
+function usage (io: CliIo, problem: string): number {
+  io.stderr(`${PROGRAM}: ${problem} (see ${PROGRAM} --help)\n`)
+  return USAGE_EXIT
+}
+
+function readKey (configFile: string | undefined, keyFile: string | undefined, env: NodeJS.ProcessEnv): Buffer {
+  if (keyFile !== undefined) return Buffer.from(fs.readFileSync(keyFile, 'utf8').replace(/\r?\n$/, ''), 'utf8')
+  const audit = loadConfig({ file: String(configFile), env }).audit
+  if (audit === undefined) throw new ConfigError([`${String(configFile)}: has no audit section`])
+  return Buffer.from(audit.key.reveal(), 'utf8')
+}

@@ -1,0 +1,140 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import t from 'tap'
+import { AuditSink, openAuditSink } from '../../src/audit/sink'
+import { rotatedFiles } from '../../src/audit/head'
+import { rotatedName } from '../../src/audit/writer'
+import { verifyFiles } from '../../src/audit/verify'
+import { ConfigError } from '../../src/config/load'
+import type { ResolvedAudit } from '../../src/config/schema'
+import { Secret } from '../../src/config/secret'
+import { createLogger } from '../../src/log'
+import type { RequestLogEntry } from '../../src/xks/request-log'
+import { until } from '../helpers/until'
+
+const KEY = 'audit-key-'.repeat(4)
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-audit-sink-'))
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+let logged = ''
+const log = createLogger({ level: 'info', destination: new Writable({ write (chunk, _enc, done) { logged += String(chunk); done() } }) })
+
+let n = 0
+function auditConfig (overrides: Partial<ResolvedAudit> = {}): ResolvedAudit {
+  return { file: path.join(dir, `audit-${n++}.jsonl`), key: new Secret(KEY), rotateBytes: 1 << 20, maxBufferBytes: 1 << 20, ...overrides }
+}
+
+const entry = (i: number): RequestLogEntry => ({
+  operation: 'encrypt', keyStore: 'ks', uriPrefix: '/ks/kms/xks/v1', keyId: 'foo', accessKeyId: 'AKIDAKIDAKIDAKIDAKID', region: 'us-east-1',
+  status: 200, errorName: undefined, detail: undefined, latencyMs: 1.25, remote: '127.0.0.1',
+  metadata: { kmsRequestId: `req-${i}`, kmsOperation: 'Encrypt', awsPrincipalArn: 'arn:aws:iam::123456789012:user/Alice' },
+})
+
+const verify = (files: string[]): ReturnType<typeof verifyFiles> => verifyFiles(files, Buffer.from(KEY))
+const records = (file: string): Array<Record<string, unknown>> => fs.readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
+
+t.test('a restart continues the chain where the last record left it', async t => {
+  const config = auditConfig()
+  for (let run = 0; run < 2; run++) {
+    const sink = AuditSink.open(config, log, { version: 'test' })
+    for (let i = 0; i < 5; i++) sink.record(entry(i))
+    await sink.close()
+  }
+  const report = verify([config.file])
+  t.equal(report.ok, true, String(report.problem))
+  t.same(records(config.file).map(r => r.type), ['start', ...Array(5).fill('request'), 'stop', 'start', ...Array(5).fill('request'), 'stop'])
+  const first = records(config.file)[1]
+  t.same([first.operation, first.kmsRequestId, first.principal, first.status], ['encrypt', 'req-0', 'arn:aws:iam::123456789012:user/Alice', 200], 'the request log fields')
+  t.notOk(fs.existsSync(config.file + '.lock'), 'the slot lock is released')
+})
+
+t.test('rotation: the chain runs across the files, and a restart right after a rotation continues from the rotated file', async t => {
+  const config = auditConfig({ rotateBytes: 4096 })
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 60; i++) {
+    sink.record(entry(i))
+    if (i % 10 === 0) await new Promise(resolve => setImmediate(resolve))
+  }
+  await sink.close()
+  // As if the process stopped right after a rotation: no current file, the head is in the newest rotated one.
+  if (fs.existsSync(config.file)) fs.renameSync(config.file, rotatedName(config.file, new Date(Date.now() + 1000)))
+  t.ok(rotatedFiles(config.file).length >= 2, `${rotatedFiles(config.file).length} rotated files`)
+  const again = AuditSink.open(config, log, { version: 'test' })
+  again.record(entry(99))
+  await again.close()
+  const files = [...rotatedFiles(config.file), config.file].filter(f => fs.existsSync(f))
+  const report = verify(files)
+  t.equal(report.ok, true, String(report.problem))
+  t.equal(report.chains.length, 1)
+  t.equal(report.chains[0].records, 1 + 60 + 1 + 1 + 1 + 1, `all records of ${files.length} files, in one chain`)
+})
+
+t.test('two live processes get two files (slots); a stale lock is taken over', async t => {
+  const config = auditConfig()
+  const a = AuditSink.open(config, log, { version: 'test' })
+  const b = AuditSink.open(config, log, { version: 'test' })
+  a.record(entry(1))
+  b.record(entry(2))
+  await a.close()
+  await b.close()
+  t.ok(fs.existsSync(config.file + '.1'), 'the second writes <file>.1')
+  t.equal(verify([config.file]).ok, true)
+  t.equal(verify([config.file + '.1']).ok, true)
+  fs.writeFileSync(config.file + '.lock', '999999999')
+  const c = AuditSink.open(config, log, { version: 'test' })
+  await c.close()
+  t.equal(records(config.file).at(-2)?.type, 'start', 'slot 0 again')
+})
+
+t.test('the disk full: records are never waited for, the buffer stays bounded, drops are counted and declared in the chain', async t => {
+  const real = path.join(dir, 'full-then-fine.jsonl')
+  const config = auditConfig({ file: path.join(dir, 'link.jsonl'), maxBufferBytes: 65536 })
+  fs.symlinkSync('/dev/full', config.file)
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 400; i++) sink.record(entry(i))
+  t.ok(sink.stats.bufferedBytes <= 65536, `buffer bounded: ${sink.stats.bufferedBytes} bytes`)
+  t.ok(sink.stats.dropped > 0, `${sink.stats.dropped} dropped`)
+  await until('a failed write', () => sink.stats.writeErrors > 0)
+  t.match(logged, /audit: writing .*link\.jsonl failed \(ENOSPC\)/)
+  const dropped = sink.stats.dropped
+  // The disk has room again: the writer reopens the file on its next retry.
+  fs.rmSync(config.file)
+  fs.symlinkSync(real, config.file)
+  await until('the buffer written out', () => sink.stats.bufferedBytes === 0, 5000)
+  sink.record(entry(1000))
+  await sink.close()
+  const written = records(real)
+  const notices = written.filter(r => r.type === 'dropped')
+  t.same(notices.map(r => r.count), [dropped], 'one notice declares every dropped record')
+  t.equal(written.at(-2)?.kmsRequestId, 'req-1000', 'the record after the notice')
+  const report = verify([real])
+  t.equal(report.ok, true, String(report.problem))
+  t.equal(report.chains[0].dropped, dropped)
+})
+
+t.test('a record cut short at the end of the file: the restart declares it and the chain still verifies', async t => {
+  const config = auditConfig()
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  sink.record(entry(1))
+  await sink.close()
+  fs.appendFileSync(config.file, '{"v":1,"chain":"abc","se')
+  const again = AuditSink.open(config, log, { version: 'test' })
+  await again.close()
+  const report = verify([config.file])
+  t.equal(report.ok, true, String(report.problem))
+  t.match(report.chains[0].notes[0], 'a record cut short')
+})
+
+t.test('a file whose end does not verify under the key refuses to start, naming /audit/key', async t => {
+  const config = auditConfig()
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  await sink.close()
+  const problem = (audit: ResolvedAudit): string => {
+    try { openAuditSink(audit, log, { version: 'test' }) } catch (err) { return err instanceof ConfigError ? err.problems[0] : String(err) }
+    return 'opened'
+  }
+  t.match(problem({ ...config, key: new Secret('another-key-'.repeat(3)) }), /^\/audit\/key: no record at the end of .* verifies with this key/)
+  t.match(problem({ ...config, file: '/proc/no/such/dir/audit.jsonl' }), /^\/audit\/file: cannot write the audit log beside .*: ENOENT/)
+})

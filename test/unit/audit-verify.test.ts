@@ -1,0 +1,82 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { AuditChain } from '../../src/audit/chain'
+import { verifyFiles } from '../../src/audit/verify'
+
+const KEY = Buffer.from('k'.repeat(32))
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-audit-verify-'))
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+/** `n` request records of one chain, as lines (each with its newline). */
+function chainLines (n: number, key = KEY): string[] {
+  const chain = new AuditChain(key, undefined)
+  const lines: string[] = []
+  for (let i = 0; i < n; i++) chain.tryAppend(i === 0 ? 'start' : 'request', { status: 200, keyId: `k${i}` }, line => { lines.push(line); return true })
+  return lines
+}
+
+let counter = 0
+function write (lines: string[]): string {
+  const file = path.join(dir, `audit-${counter++}.jsonl`)
+  fs.writeFileSync(file, lines.join(''))
+  return file
+}
+
+t.test('an untouched chain verifies, also split over files given in any order', async t => {
+  const lines = chainLines(10)
+  const whole = verifyFiles([write(lines)], KEY)
+  t.same([whole.ok, whole.chains[0].records, whole.chains[0].lastSeq], [true, 10, 9])
+  const split = verifyFiles([write(lines.slice(6)), write(lines.slice(0, 3)), write(lines.slice(3, 6))], KEY)
+  t.equal(split.ok, true, String(split.problem))
+})
+
+t.test('each kind of tampering is reported at its place', async t => {
+  const lines = chainLines(8)
+  const cases: Array<[string, string[], RegExp]> = [
+    ['edited', lines.map((l, i) => i === 4 ? l.replace('"status":200', '"status":201') : l), /:5: record seq 4 was edited/],
+    ['removed', lines.filter((_, i) => i !== 3), /:4: record\(s\) seq 3 were removed before seq 4/],
+    ['two removed', lines.filter((_, i) => i !== 3 && i !== 4), /seq 3 to 4 were removed before seq 5/],
+    ['inserted', [...lines.slice(0, 5), '{"forged":true}\n', ...lines.slice(5)], /:6: a line was inserted after seq 4/],
+    ['reordered', [...lines.slice(0, 2), lines[3], lines[2], ...lines.slice(4)], /:3: records were reordered: seq 3 comes before seq 2/],
+    ['first record removed', lines.slice(1), /begins at seq 1: records seq 0 to 0 were removed/],
+    ['a record of another key', [...lines.slice(0, 4), chainLines(5, Buffer.from('x'.repeat(32)))[4], ...lines.slice(4)], /:5: a line was inserted after seq 3/],
+  ]
+  for (const [name, tampered, problem] of cases) {
+    const report = verifyFiles([write(tampered)], KEY)
+    t.equal(report.ok, false, name)
+    t.match(report.problem, problem, name)
+  }
+})
+
+t.test('a rotated file removed from the middle is a gap; a chain started later is accepted only with partial', async t => {
+  const lines = chainLines(9)
+  const gap = verifyFiles([write(lines.slice(0, 3)), write(lines.slice(6))], KEY)
+  t.match(gap.problem, /seq 3 to 5 were removed before seq 6/)
+  const later = [write(lines.slice(3, 6)), write(lines.slice(6))]
+  t.equal(verifyFiles(later, KEY).ok, false)
+  const partial = verifyFiles(later, KEY, { partial: true })
+  t.equal(partial.ok, true)
+  t.match(partial.chains[0].notes[0], 'begins at seq 3')
+})
+
+t.test('a record cut short by a crash passes only when the restart declares exactly those bytes', async t => {
+  const chain = new AuditChain(KEY, undefined)
+  const lines: string[] = []
+  const add = (type: string, fields: object): void => { chain.tryAppend(type, fields, l => { lines.push(l); return true }) }
+  add('start', {})
+  add('request', { status: 200 })
+  const cut = '{"v":1,"chain":"' + chain.chain + '","seq":2,"ti'
+  add('start', { damagedTail: cut.length })
+  const declared = verifyFiles([write([...lines.slice(0, 2), cut + '\n', lines[2]])], KEY)
+  t.equal(declared.ok, true, String(declared.problem))
+  t.match(declared.chains[0].notes[0], 'a record cut short')
+  const undeclared = verifyFiles([write([...lines.slice(0, 2), cut + 'xyz\n', lines[2]])], KEY)
+  t.match(undeclared.problem, /a line was inserted after seq 1/)
+})
+
+t.test('a file with no authentic record at all (wrong key)', async t => {
+  const report = verifyFiles([write(chainLines(3))], Buffer.from('w'.repeat(32)))
+  t.match(report.problem, /no record in it verifies with this key/)
+})
