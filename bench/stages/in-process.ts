@@ -1,5 +1,9 @@
 import crypto from 'node:crypto'
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
+import { AuditSink } from '../../src/audit/sink'
+import { Secret } from '../../src/config/secret'
 import type { XksgateConfig } from '../../src/config/schema'
 import { createLogger } from '../../src/log'
 import { Pkcs11Pool } from '../../src/hsm/pool'
@@ -23,6 +27,26 @@ import { cpuSeconds } from '../lib/procstat'
 import { amzDate, Signer } from '../sign'
 import { encryptTemplate, ID_HOLE } from '../loadgen/templates'
 import { perCall, perCallInFlight, perConcurrentCall } from './cpu'
+
+/**
+ * The audit record of a request (src/audit/): chaining it on the request path, and writing it out, both counted:
+ * the records are recorded, then the time until the writer has put them all on the disk is added, so the CPU of
+ * libuv's write threads is in the figure as well.
+ */
+async function auditRecordCost (entry: RequestLogEntry, log: ReturnType<typeof createLogger>): Promise<[string, number, string]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-bench-audit-'))
+  try {
+    const sink = AuditSink.open({ file: path.join(dir, 'audit.jsonl'), key: new Secret('k'.repeat(44)), rotateBytes: 1 << 30, maxBufferBytes: 1 << 28 }, log, { version: 'bench' })
+    const before = process.cpuUsage()
+    for (let i = 0; i < CALLS; i++) sink.record(entry)
+    await sink.close()
+    const used = process.cpuUsage(before)
+    if (sink.stats.dropped > 0) throw new Error('bench audit sink dropped records')
+    return ['audit record (chain + write)', (used.user + used.system) / CALLS, 'AuditSink.record (JSON, HMAC-SHA256, buffer) and the batched writes to a file, all threads']
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 /** A stage's cost in µs of CPU per call, and what it measured. */
 export interface StageCost { stage: string, us: number, how: string }
@@ -123,6 +147,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   }
   const fileLog = createLogger({ level: 'info', destination: (await import('pino')).default.destination({ dest: os.devNull, sync: false }) })
   add('request log line', perCall(() => logRequest(fileLog, entry), CALLS), 'logRequest through the production logger to /dev/null')
+  add(...await auditRecordCost(entry, fileLog))
   const metrics = new ProcessMetrics()
   add('request metrics', perCall(() => metrics.observeRequest(entry), CALLS), 'ProcessMetrics.observeRequest (counter + histogram)')
 

@@ -1,7 +1,7 @@
 /**
  * What the selftest runs against: an endpoint, the key store's URI prefix, one of its credentials, and the keys
  * it may use by role. It comes from a connection file (what `npm run dev` writes) or from a proxy configuration
- * plus an endpoint (src/selftest/target-from-config.ts).
+ * plus an endpoint (src/selftest/load-target.ts).
  */
 export interface KeyRoles {
   /** A key allowing ENCRYPT and DECRYPT: every crypto case needs one. */

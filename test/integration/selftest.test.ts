@@ -138,3 +138,15 @@ t.test('usage errors exit 2 with one line; --help exits 0; --json is one object'
   const report = JSON.parse(json) as { passed: number, failed: number, cases: CaseResult[] }
   t.same([report.passed, report.failed, report.cases.length], [3, 0, 3])
 })
+
+t.test('--endpoint with --config: the key store, its credential and the keys by their configured usage', async t => {
+  const config = path.join(server.dir, 'config.json')
+  let out = ''
+  const io = { stdout: (s: string) => { out += s }, stderr: (s: string) => { out += s }, env: {} }
+  const args = ['--endpoint', target.endpoint, '--config', config, '--ca', String(target.caFile)]
+  t.equal(await selftestCommand.run([...args, '--only', 'keyUsage'], io), 0, out)
+  t.match(out, /^ok +GetKeyMetadata of the encrypt-only key: keyUsage ENCRYPT.*\nok +GetKeyMetadata of the decrypt-only key.*\n2 passed, 0 failed\n$/)
+  out = ''
+  t.equal(await selftestCommand.run([...args, '--key-store', 'nope'], io), 2)
+  t.match(out, 'no key store named nope')
+})
