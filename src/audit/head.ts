@@ -33,9 +33,14 @@ export function rotatedFiles (file: string): string[] {
 
 /** The last authentic record in a file's tail, and how many bytes follow it. */
 function lastRecord (file: string, key: Buffer): { head: ChainHead | undefined, after: number, size: number, endsWithNewline: boolean } {
+  const none = { head: undefined, after: 0, size: 0, endsWithNewline: true }
   let fd: number
-  try { fd = fs.openSync(file, 'r') } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { head: undefined, after: 0, size: 0, endsWithNewline: true }
+  try {
+    // Only a regular file has an end to read: opening a pipe would wait for its writer, a device has no records.
+    if (!fs.statSync(file).isFile()) return none
+    fd = fs.openSync(file, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return none
     throw err
   }
   try {

@@ -56,17 +56,27 @@ export class AuditWriter {
     return true
   }
 
-  /** Writes what is queued, within `timeoutMs`, and closes the file. Lines offered afterwards are refused. */
+  /**
+   * Writes what is queued, within `timeoutMs`, and closes the file. Lines offered afterwards are refused. A write
+   * the disk still holds at the deadline is left to finish on its own: a stop never waits on a stuck disk.
+   */
   async close (timeoutMs: number): Promise<void> {
     this.#closed = true
     const deadline = Date.now() + timeoutMs
+    const waitUntil = async (work: Promise<void> | undefined, ms: number): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), Math.max(0, ms)) })
+      const done = await Promise.race([(work ?? Promise.resolve()).then(() => true), timeout])
+      clearTimeout(timer)
+      return done
+    }
     while (this.bufferedBytes > 0 && Date.now() < deadline) {
       if (this.#retryTimer !== undefined) { clearTimeout(this.#retryTimer); this.#retryTimer = undefined }
       this.#kick()
-      await this.#running
-      if (this.bufferedBytes > 0) await new Promise(resolve => setTimeout(resolve, Math.min(RETRY_MIN_MS, Math.max(0, deadline - Date.now()))))
+      if (!await waitUntil(this.#running, deadline - Date.now())) return
+      if (this.bufferedBytes > 0) await waitUntil(undefined, Math.min(RETRY_MIN_MS, deadline - Date.now()))
     }
-    await this.#running
+    if (!await waitUntil(this.#running, deadline - Date.now())) return
     await this.#file?.close().catch(() => {})
     this.#file = undefined
   }

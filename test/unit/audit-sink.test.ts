@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -112,6 +113,46 @@ t.test('the disk full: records are never waited for, the buffer stays bounded, d
   const report = verify([real])
   t.equal(report.ok, true, String(report.problem))
   t.equal(report.chains[0].dropped, dropped)
+})
+
+t.test('a slow sink (a pipe nobody reads yet): records never wait, the buffer stays bounded, and all is written once it is read', async t => {
+  const fifo = path.join(dir, 'slow.fifo')
+  execFileSync('mkfifo', [fifo])
+  const out = path.join(dir, 'slow.out')
+  const sink = AuditSink.open(auditConfig({ file: fifo, maxBufferBytes: 65536 }), log, { version: 'test' })
+  for (let i = 0; i < 400; i++) sink.record(entry(i))
+  await new Promise(resolve => setTimeout(resolve, 50))
+  t.ok(sink.stats.bufferedBytes <= 65536 && sink.stats.dropped > 0, `bounded (${sink.stats.bufferedBytes} bytes), ${sink.stats.dropped} dropped`)
+  const reader = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out])
+  const exited = new Promise(resolve => reader.once('exit', resolve))
+  await until('the pipe drained', () => sink.stats.bufferedBytes === 0)
+  sink.record(entry(1000))
+  await sink.close()
+  await exited
+  const report = verify([out])
+  t.equal(report.ok, true, String(report.problem))
+  t.equal(report.chains[0].dropped, sink.stats.dropped)
+})
+
+t.test('a stop never waits on a stuck disk longer than its bound', async t => {
+  const fifo = path.join(dir, 'stuck.fifo')
+  execFileSync('mkfifo', [fifo])
+  const sink = AuditSink.open(auditConfig({ file: fifo }), log, { version: 'test' })
+  sink.record(entry(1))
+  const started = Date.now()
+  await sink.close()
+  t.ok(Date.now() - started < 5000, 'closed within its 2 s bound (nobody ever read the pipe)')
+  t.match(logged, /"unwritten":\d+.*audit: chain closed/)
+  // Unblock the thread-pool thread still opening the pipe.
+  fs.closeSync(fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK))
+})
+
+t.test('shed requests are summed in one record', async t => {
+  const config = auditConfig()
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 3; i++) sink.countShed()
+  await sink.close()
+  t.same(records(config.file).filter(r => r.type === 'shed').map(r => [r.count, r.status, r.errorName]), [[3, 429, 'ThrottlingException']])
 })
 
 t.test('a record cut short at the end of the file: the restart declares it and the chain still verifies', async t => {
