@@ -54,9 +54,10 @@ t.test('a restart continues the chain where the last record left it', async t =>
 t.test('rotation: the chain runs across the files, and a restart right after a rotation continues from the rotated file', async t => {
   const config = auditConfig({ rotateBytes: 4096 })
   const sink = AuditSink.open(config, log, { version: 'test' })
+  // Written out every 10 records (~4 KiB): rotation happens between batches, so each batch ends a file.
   for (let i = 0; i < 60; i++) {
     sink.record(entry(i))
-    if (i % 10 === 0) await new Promise(resolve => setImmediate(resolve))
+    if (i % 10 === 9) await until('a batch written', () => sink.stats.bufferedBytes === 0)
   }
   await sink.close()
   // As if the process stopped right after a rotation: no current file, the head is in the newest rotated one.
