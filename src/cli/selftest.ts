@@ -31,7 +31,8 @@ Runs the XKS conformance suite against a running proxy: the official test client
   --region REGION     the SigV4 region to sign for (default us-east-1)
   --ca FILE           the CA of the proxy's certificate (default: the system's)
   --client-cert, --client-key, --client-ca, --client-ca-key FILE   mTLS client certificate, key, CA and CA key
-  --burst N           first send N Encrypts at once, to provoke and check a 429 (default 0: never load the proxy)
+  --burst N           first send N Encrypts at once on N connections, to provoke and check 429s (default 0:
+                      never load the proxy); each must be 200, 429 ThrottlingException or 503 DependencyTimeoutException
   --only TEXT         run only the cases whose name contains TEXT (e.g. --only mTLS)
   --json              one JSON object: {"passed","failed","skipped","cases":[{"name","outcome","detail","ms"}]}
 

@@ -40,13 +40,14 @@ export class XksSelftestClient {
   /** Every reply so far, in order (the throttling case inspects them all). */
   readonly replies: XksReply[] = []
 
-  constructor (readonly target: Target) {
+  /** `maxSockets`: connections at most (a burst of N requests needs N to be N at once at the proxy). */
+  constructor (readonly target: Target, maxSockets = 64) {
     this.#url = new URL(target.endpoint)
     this.#host = this.#url.host
     const tls = target.clientTls
     this.#agent = new https.Agent({
       keepAlive: true,
-      maxSockets: 64,
+      maxSockets,
       ...(target.caFile !== undefined && { ca: fs.readFileSync(target.caFile) }),
       ...(tls !== undefined && { cert: fs.readFileSync(tls.certFile), key: fs.readFileSync(tls.keyFile) }),
     })

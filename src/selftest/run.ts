@@ -12,7 +12,7 @@ export interface SelftestReport {
 }
 
 export async function runSelftest (target: Target, options: { burst?: number, only?: string, onResult?: (r: CaseResult) => void } = {}): Promise<SelftestReport> {
-  const client = new XksSelftestClient(target)
+  const client = new XksSelftestClient(target, Math.max(64, options.burst ?? 0))
   try {
     const only = options.only
     const selected = allCases().filter(c => only === undefined || c.name.includes(only))
