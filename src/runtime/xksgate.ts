@@ -71,7 +71,8 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
   try {
     // The uninstrumented pool: startup lookups are not KMS traffic.
     await requireUsableKeys(config, pool)
-    audit = config.audit === undefined ? undefined : openAuditSink(config.audit, log, { version: VERSION })
+    const auditSink = config.audit === undefined ? undefined : openAuditSink(config.audit, log, { version: VERSION })
+    audit = auditSink
     deps = await startRedisDeps(config, log)
     const replay = instrumentReplay(deps.replay, metrics)
     health = new HealthMonitor({
@@ -107,7 +108,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       requestTimeoutMs: config.server.requestTimeoutMs,
       log,
       observe: entry => metrics.observeRequest(entry),
-      audit,
+      audit: auditSink,
     })
     const readiness = createReadiness({
       state: () => state,
@@ -132,7 +133,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       certNotAfterMs: certificate.notAfter.getTime(),
       fleetSize: () => fleet.fleetSize(),
       ready: readiness.isReady,
-      ...(audit !== undefined && { audit: () => (audit as AuditSink).stats }),
+      ...(auditSink !== undefined && { audit: () => auditSink.stats }),
     })
     const frontend = await listenOrExplain('/server/port', config.server.host, config.server.port, listenFrontend(config, {
       host: config.server.host,

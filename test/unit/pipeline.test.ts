@@ -9,7 +9,8 @@ import { Admission } from '../../src/xks/admission'
 import { Authenticator } from '../../src/xks/authenticate'
 import type { XksHttpRequest } from '../../src/xks/http-types'
 import { buildKeyStores } from '../../src/xks/key-stores'
-import { createXksHandler } from '../../src/xks/pipeline'
+import { createXksHandler, type XksCoreDeps } from '../../src/xks/pipeline'
+import type { RequestLogEntry } from '../../src/xks/request-log'
 
 // The pipeline in isolation: real routing, SigV4, replay, validation and operations; only the HSM is a stand-in
 // whose timing the test controls (the real one is exercised by the integration tests).
@@ -25,7 +26,7 @@ function hsmAnsweringAfter (ms: number): HsmBackend {
   return { encrypt } as unknown as HsmBackend
 }
 
-function handlerWith (hsm: HsmBackend, admission = new Admission(8)) {
+function handlerWith (hsm: HsmBackend, admission = new Admission(8), audit?: XksCoreDeps['audit']) {
   const stores = buildKeyStores([{
     name: 'ks', uriPrefix: PREFIX, credentials: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: new Secret(SECRET) }], keys: { foo: { label: 'foo' } },
   }], 300)
@@ -39,6 +40,7 @@ function handlerWith (hsm: HsmBackend, admission = new Admission(8)) {
     hsmTimeoutMs: 1000,
     requestTimeoutMs: 50,
     log: pino({ level: 'silent' }),
+    audit,
   })
 }
 
@@ -88,4 +90,17 @@ t.test('the budget counts from the arrival of the request head: a request alread
   const inTime = signedEncrypt()
   inTime.receivedAt -= 20 // 30 ms left
   t.equal((await handlerWith(hsmAnsweringAfter(0))(inTime)).status, 200, 'with more than half left it is served')
+})
+
+t.test('the audit hook gets the entry of every logged request, and a count of every shed one', async t => {
+  const recorded: RequestLogEntry[] = []
+  let shed = 0
+  const audit = { record: (e: RequestLogEntry) => { recorded.push(e) }, countShed: () => { shed++ } }
+  const handler = handlerWith(hsmAnsweringAfter(0), new Admission(8), audit)
+  t.equal((await handler(signedEncrypt())).status, 200)
+  const late = signedEncrypt()
+  late.receivedAt -= 40
+  t.equal((await handler(late)).status, 429)
+  t.same(recorded.map(e => [e.operation, e.status, e.keyId, e.metadata?.kmsOperation]), [['encrypt', 200, 'foo', 'Encrypt']])
+  t.equal(shed, 1)
 })
