@@ -5,7 +5,8 @@
  * its file and line, as removed, edited, inserted or reordered. Not a failure: with `partial`, a chain whose
  * first files were deleted on purpose (it starts past seq 0, and says so); records the writer declared dropped, and a record cut
  * short by a crash that the next `start` record declares (`damagedTail`). The newest records are the one thing
- * a chain cannot vouch for by itself; the head printed here can be compared with the one the proxy logs.
+ * a chain cannot vouch for by itself: given a head recorded elsewhere (`heads`, from the proxy's `audit: chain
+ * closed` log line), the chain must reach it and hold that very record.
  */
 import fs from 'node:fs'
 import { GENESIS_PREV, parseRecord, type ParsedRecord } from './chain'
@@ -31,8 +32,16 @@ function readLines (file: string, key: Buffer): Line[] {
 const where = (l: Line): string => `${l.file}:${l.line}`
 const authentic = (l: Line): boolean => l.parsed?.authentic === true
 
-/** `partial`: a chain may begin past seq 0 (its oldest files were deleted on purpose, or not given). */
-export function verifyFiles (files: readonly string[], key: Buffer, options: { partial?: boolean } = {}): VerifyReport {
+/** A head recorded elsewhere (the proxy's `audit: chain closed` log line): the chain must reach it, unchanged. */
+export interface KnownHead { chain: string, seq: number, mac: string }
+
+export interface VerifyOptions {
+  /** A chain may begin past seq 0 (its oldest files were deleted on purpose, or not given). */
+  partial?: boolean
+  heads?: readonly KnownHead[]
+}
+
+export function verifyFiles (files: readonly string[], key: Buffer, options: VerifyOptions = {}): VerifyReport {
   const perFile = files.map(f => readLines(f, key))
   for (const [i, lines] of perFile.entries()) {
     if (!lines.some(authentic)) return { ok: false, problem: `${files[i]}: no record in it verifies with this key`, chains: [] }
@@ -44,18 +53,27 @@ export function verifyFiles (files: readonly string[], key: Buffer, options: { p
   let current: Line[] = []
   for (const lines of perFile) {
     if (current.length > 0 && first(current).chain !== first(lines).chain) {
-      const result = verifyChain(current, chains, options.partial === true)
+      const result = verifyChain(current, chains, options)
       if (result !== undefined) return { ok: false, problem: result, chains }
       current = []
     }
     current.push(...lines)
   }
-  const result = verifyChain(current, chains, options.partial === true)
-  return result === undefined ? { ok: true, chains } : { ok: false, problem: result, chains }
+  const result = verifyChain(current, chains, options)
+  if (result !== undefined) return { ok: false, problem: result, chains }
+  for (const head of options.heads ?? []) {
+    const chain = chains.find(c => c.chain === head.chain)
+    if (chain === undefined) return { ok: false, problem: `chain ${head.chain} of the head given is in none of the files`, chains }
+    if (chain.lastSeq < head.seq) {
+      return { ok: false, problem: `chain ${head.chain}: record(s) seq ${chain.lastSeq + 1} to ${head.seq} were removed from its end (the head given is seq ${head.seq})`, chains }
+    }
+  }
+  return { ok: true, chains }
 }
 
 /** The first problem in one chain's lines, or undefined; appends the chain's summary. */
-function verifyChain (lines: Line[], chains: ChainSummary[], partial: boolean): string | undefined {
+function verifyChain (lines: Line[], chains: ChainSummary[], options: VerifyOptions): string | undefined {
+  const partial = options.partial === true
   const start = lines.find(authentic)?.parsed as ParsedRecord
   const summary: ChainSummary = { chain: start.chain, firstSeq: start.seq, lastSeq: start.seq - 1, lastMac: start.seq === 0 ? GENESIS_PREV : start.prev, records: 0, dropped: 0, notes: [] }
   chains.push(summary)
@@ -89,6 +107,8 @@ function verifyChain (lines: Line[], chains: ChainSummary[], partial: boolean): 
     }
     if (r.seq < expected) return `${where(l)}: records were reordered: seq ${r.seq} comes after seq ${summary.lastSeq}`
     if (r.prev !== summary.lastMac) return `${where(l)}: record seq ${r.seq} does not chain to seq ${summary.lastSeq} (a record was replaced, or two writers shared the file)`
+    const known = options.heads?.find(h => h.chain === r.chain && h.seq === r.seq)
+    if (known !== undefined && known.mac !== r.mac) return `${where(l)}: record seq ${r.seq} is not the one the head given names (the chain was rewritten from there)`
     summary.lastSeq = r.seq
     summary.lastMac = r.mac
     summary.records++

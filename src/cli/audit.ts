@@ -11,15 +11,16 @@ import { parseCliArgs } from './parse'
 
 const PROGRAM = 'xksgate audit verify'
 
-const HELP = `usage: xksgate audit verify (--config FILE | --key-file FILE) [--partial] [--json] FILE...
+const HELP = `usage: xksgate audit verify (--config FILE | --key-file FILE) [--head CHAIN:SEQ:MAC] [--partial] [--json] FILE...
 
 Verifies audit log files: every record authentic under the HMAC key, each chain unbroken across the files (give
 a process's current file and its rotated ones, in any order). Reports the first removed, edited, inserted or
-reordered record with its file and line, and each chain's head (seq and MAC): compare the head with the last
-'audit: chain closed' line in the proxy's log, since removing the newest records shows only against a copy.
+reordered record with its file and line, and each chain's head (seq and MAC). Removing the newest records shows
+only against a copy of the head: give the last 'audit: chain closed' line's chain, seq and mac as --head.
 
   --config FILE    the proxy's configuration; the key is its audit.key
   --key-file FILE  the key itself (a trailing newline is ignored), to verify on another host
+  --head C:S:M     a head recorded elsewhere: chain C must reach seq S, and its record S must have MAC M (repeatable)
   --partial        a chain may begin past seq 0 (its oldest files were deleted on purpose)
   --json           {"ok","problem","chains":[{"chain","firstSeq","lastSeq","lastMac","records","dropped","notes"}]}
 
@@ -37,17 +38,23 @@ export const auditCommand: CliCommand = {
     }
     if (sub !== 'verify') return usage(io, `unknown subcommand '${sub}'`)
     const parsed = parseCliArgs(PROGRAM, rest, {
-      config: { type: 'string' }, 'key-file': { type: 'string' }, partial: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+      config: { type: 'string' }, 'key-file': { type: 'string' }, head: { type: 'string', multiple: true }, partial: { type: 'boolean' },
+      json: { type: 'boolean' }, help: { type: 'boolean' },
     }, io)
     if (typeof parsed === 'number') return parsed
     if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
     if (parsed.positionals.length === 0) return usage(io, 'no audit file given')
     if ((parsed.config === undefined) === (parsed['key-file'] === undefined)) return usage(io, 'give --config FILE or --key-file FILE')
+    const heads = (parsed.head ?? []).map(h => /^([0-9a-f]{16}):(\d+):([0-9a-f]{64})$/.exec(h))
+    if (heads.some(m => m === null)) return usage(io, '--head must be CHAIN:SEQ:MAC (16 hex digits, a number, 64 hex digits)')
     let key: Buffer
     let report: ReturnType<typeof verifyFiles>
     try {
       key = readKey(parsed.config, parsed['key-file'], io.env)
-      report = verifyFiles(parsed.positionals, key, { partial: parsed.partial === true })
+      report = verifyFiles(parsed.positionals, key, {
+        partial: parsed.partial === true,
+        heads: heads.map(m => ({ chain: String(m?.[1]), seq: Number(m?.[2]), mac: String(m?.[3]) })),
+      })
     } catch (err) {
       if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code !== undefined) return usage(io, (err as Error).message)
       throw err

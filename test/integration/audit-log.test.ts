@@ -26,6 +26,7 @@ t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
 const plaintexts: string[] = []
 const authorizations: string[] = []
 let secret = ''
+const logs: Array<Record<string, unknown>> = []
 
 /** One run of the proxy: `n` Encrypts and a health check, then a clean stop. */
 async function serve (n: number): Promise<void> {
@@ -44,14 +45,15 @@ async function serve (n: number): Promise<void> {
   } finally {
     client.close()
     t.equal(await server.stop(), 0, 'stopped cleanly')
+    logs.push(...server.output().split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>))
   }
   t.same(sent.map(r => r.status), sent.map(() => 200))
   authorizations.push(...sent.map(r => r.sentHeaders.Authorization))
 }
 
-async function verify (files: string[]): Promise<[number, string]> {
+async function verify (files: string[], extra: string[] = []): Promise<[number, string]> {
   let out = ''
-  const status = await auditCommand.run(['verify', '--key-file', keyFile, ...files], { stdout: s => { out += s }, stderr: s => { out += s }, env: {} })
+  const status = await auditCommand.run(['verify', '--key-file', keyFile, ...extra, ...files], { stdout: s => { out += s }, stderr: s => { out += s }, env: {} })
   return [status, out]
 }
 
@@ -60,7 +62,9 @@ t.test('one chain across rotations and a restart, verified; no secret in it', as
   await serve(8)
   const files = [...rotatedFiles(auditFile), auditFile].filter(f => fs.existsSync(f))
   t.ok(files.length >= 3, `${files.length} files (rotated at 4096 bytes)`)
-  const [status, out] = await verify(files)
+  // The head the proxy logged at its stop, as an operator would take it from the log.
+  const closed = logs.filter(l => l.msg === 'audit: chain closed').at(-1)
+  const [status, out] = await verify(files, ['--head', `${String(closed?.chain)}:${String(closed?.seq)}:${String(closed?.mac)}`])
   t.equal(status, 0, out)
   t.match(out, /^chain [0-9a-f]{16}: 26 record\(s\), seq 0 to 25, head [0-9a-f]{64}\nverified\n$/, '2 × (start, health, Encrypts, stop)')
   const records = files.flatMap(f => fs.readFileSync(f, 'utf8').trim().split('\n')).map(l => JSON.parse(l) as Record<string, unknown>)

@@ -80,3 +80,15 @@ t.test('a file with no authentic record at all (wrong key)', async t => {
   const report = verifyFiles([write(chainLines(3))], Buffer.from('w'.repeat(32)))
   t.match(report.problem, /no record in it verifies with this key/)
 })
+
+t.test('the newest records removed: found only against a head recorded elsewhere', async t => {
+  const lines = chainLines(6)
+  const last = JSON.parse(lines[5]) as { chain: string, seq: number, mac: string }
+  const head = { chain: last.chain, seq: last.seq, mac: last.mac }
+  const truncated = write(lines.slice(0, 4))
+  t.equal(verifyFiles([truncated], KEY).ok, true, 'a chain cannot vouch for its own end')
+  t.match(verifyFiles([truncated], KEY, { heads: [head] }).problem, /seq 4 to 5 were removed from its end \(the head given is seq 5\)/)
+  t.equal(verifyFiles([write(lines)], KEY, { heads: [head] }).ok, true)
+  t.match(verifyFiles([write(lines)], KEY, { heads: [{ ...head, mac: 'f'.repeat(64) }] }).problem, /record seq 5 is not the one the head given names/)
+  t.match(verifyFiles([write(lines)], KEY, { heads: [{ ...head, chain: '0123456789abcdef' }] }).problem, /in none of the files/)
+})
