@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import https from 'node:https'
 import { loadConfig } from '../../src/config/load'
 import { DEV_KEYS, provisionDevEnvironment, writeJson } from '../../src/dev/provision'
+import { FleetHealth } from '../../src/health/fleet-health'
 import { HealthMonitor } from '../../src/health/health-monitor'
 import { createLogger } from '../../src/log'
 import { createRedisClient } from '../../src/redis/connect'
@@ -31,17 +32,18 @@ async function main (): Promise<void> {
   if (redisUrl !== undefined) process.env.XKSGATE__redis = JSON.stringify({ url: redisUrl })
   const config = loadConfig({ file: env.configFile })
   const log = createLogger({ level: config.log.level })
-  const hsm = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin.reveal())
+  const hsm = new SyncHsm(config.hsm[0].modulePath, config.hsm[0].tokenLabel, config.hsm[0].pin.reveal())
   const redis = config.redis === undefined ? undefined : createRedisClient(redisConnectionOptions(config))
-  const health = new HealthMonitor({
+  const monitor = new HealthMonitor({
     hsm,
     keyLabel: config.health.keyLabel,
     intervalMs: config.health.intervalMs,
     degradedLatencyMs: config.health.degradedLatencyMs,
-    timeoutMs: config.hsm.opTimeoutMs,
+    timeoutMs: config.hsm[0].opTimeoutMs,
     expectedSessions: 1,
     log,
   })
+  const health = new FleetHealth([{ name: 'naive', monitor, outReason: () => undefined }])
   await health.start()
   const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds)
   const handler = createXksHandler({
@@ -56,7 +58,7 @@ async function main (): Promise<void> {
       maxAgeMs: 60_000,
     },
     limits: config.limits,
-    hsmTimeoutMs: config.hsm.opTimeoutMs,
+    hsmTimeoutMs: config.hsm[0].opTimeoutMs,
     requestTimeoutMs: config.server.requestTimeoutMs,
     log,
   })

@@ -115,7 +115,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   add('JSON parse and validation', perCall(i => validateEncrypt(parseJsonBody(requests[i % requests.length].body), limits), CALLS),
     'parseJsonBody + validateEncrypt (strict base64 of 4 KiB plaintext and 256 B AAD)')
 
-  const sync = new SyncHsm(config.hsm.modulePath, config.hsm.tokenLabel, config.hsm.pin.reveal())
+  const sync = new SyncHsm(config.hsm[0].modulePath, config.hsm[0].tokenLabel, config.hsm[0].pin.reveal())
   const plaintext = crypto.randomBytes(4096)
   const gcmAad = buildGcmAad(crypto.randomBytes(256), ciphertextMetadataFor(1))
   const hsmUs = perCall(() => { void sync.encrypt({ deadline: Infinity, keyLabel: 'foo', plaintext, gcmAad }) }, 5000)
@@ -123,7 +123,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   await sync.close()
 
   const pool = await Pkcs11Pool.start({
-    modulePath: config.hsm.modulePath, tokenLabel: config.hsm.tokenLabel, pin: config.hsm.pin.reveal(), threads: 1, sessionsPerThread: 1, ivSource: 'random', maxBatch: 32,
+    modulePath: config.hsm[0].modulePath, tokenLabel: config.hsm[0].tokenLabel, pin: config.hsm[0].pin.reveal(), threads: 1, sessionsPerThread: 1, ivSource: 'random', maxBatch: 32,
   })
   for (const width of [1, 4, 16]) {
     const before = pool.stats()

@@ -20,9 +20,12 @@ export interface TokenLogin {
   pin: Secret
 }
 
-/** The token the key commands create keys on and list: the configuration's HSM. */
+/**
+ * The token the key commands create keys on and list: the configuration's first HSM backend. Several backends
+ * hold the same keys because their HSM group replicates them (README "Several HSMs and failover").
+ */
 export function configuredToken (config: Pick<XksgateConfig, 'hsm'>): TokenLogin {
-  return config.hsm
+  return config.hsm[0]
 }
 
 /** A secret key on the token as the operator commands show it. */

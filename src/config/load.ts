@@ -46,8 +46,13 @@ export function loadConfig ({ file, env = process.env }: LoadOptions): XksgateCo
 
 export function validateConfig (input: unknown, { baseDir, env = process.env }: { baseDir: string, env?: NodeJS.ProcessEnv }): XksgateConfig {
   const withEnv = applyEnvOverrides(input, env)
-  const withDefaults = Value.Default(ConfigSchema, withEnv)
-  const schemaProblems = [...Value.Errors(ConfigSchema, withDefaults)].map(e => `${e.path || '/'}: ${e.message}`)
+  const single = isObject(withEnv) && isObject(withEnv.hsm) && !Array.isArray(withEnv.hsm)
+  // A single backend may be written as an object; its fields keep their names in messages (/hsm/pin).
+  const hsmField = (i: number): string => single ? '/hsm' : `/hsm/${i}`
+  const listed = single ? { ...withEnv, hsm: [withEnv.hsm] } : withEnv
+  const withDefaults = Value.Default(ConfigSchema, listed)
+  const schemaProblems = [...Value.Errors(ConfigSchema, withDefaults)]
+    .map(e => `${(single ? e.path.replace(/^\/hsm\/0(?=\/|$)/, '/hsm') : e.path) || '/'}: ${e.message}`)
   if (schemaProblems.length > 0) throw new ConfigError(dedupe(schemaProblems))
 
   const raw = withDefaults as RawConfig
@@ -57,7 +62,9 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
   const config: XksgateConfig = {
     ...raw,
     server: { ...raw.server, tls: resolveTls(raw.server.tls, baseDir) },
-    hsm: { ...raw.hsm, pin: secret(raw.hsm.pin, '/hsm/pin') },
+    hsm: raw.hsm.map(({ name, ...backend }, i) => ({
+      ...backend, name: name ?? backend.tokenLabel, pin: secret(backend.pin, `${hsmField(i)}/pin`), field: hsmField(i),
+    })),
     redis: raw.redis === undefined ? undefined : resolveRedis(raw.redis, baseDir, secret, problems),
     audit: raw.audit === undefined ? undefined : resolveAudit(raw.audit, baseDir, secret, problems),
     keyStores: raw.keyStores.map((store, i) => ({
@@ -131,7 +138,7 @@ function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env
 }
 
 function crossFieldProblems (config: XksgateConfig): string[] {
-  const problems: string[] = [...keyLabelProblems(config)]
+  const problems: string[] = [...keyLabelProblems(config), ...hsmBackendProblems(config)]
   const prefixes = new Set<string>()
   const accessKeyIds = new Set<string>()
   const names = new Set<string>()
@@ -185,6 +192,25 @@ function keyLabelProblems (config: XksgateConfig): string[] {
     }
   })
   return problems
+}
+
+/** Backends are told apart by name (logs, metrics, GetHealthStatus), and one token is one backend. */
+function hsmBackendProblems (config: XksgateConfig): string[] {
+  const problems: string[] = []
+  const names = new Set<string>()
+  const tokens = new Set<string>()
+  for (const backend of config.hsm) {
+    if (names.has(backend.name)) problems.push(`${backend.field}/name: ${JSON.stringify(backend.name)} names another backend too (set a name of its own)`)
+    const token = `${backend.modulePath}\0${backend.tokenLabel}`
+    if (tokens.has(token)) problems.push(`${backend.field}/tokenLabel: ${JSON.stringify(backend.tokenLabel)} on ${backend.modulePath} is another backend's token`)
+    names.add(backend.name)
+    tokens.add(token)
+  }
+  return problems
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null
 }
 
 function dedupe (items: string[]): string[] {

@@ -94,7 +94,10 @@ const Server = Type.Object({
   maxInFlight: Type.Integer({ minimum: 1, maximum: 100000, default: 256 }),
 }, strict)
 
-const Hsm = Type.Object({
+/** One HSM backend: a PKCS#11 module and a token on it, with its own worker threads and sessions. */
+const HsmBackend = Type.Object({
+  /** Names the backend in logs, metrics, /readyz and GetHealthStatus. Default: its tokenLabel. */
+  name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
   modulePath: Type.String({ default: '/usr/lib/softhsm/libsofthsm2.so' }),
   tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
   pin: SecretRef,
@@ -109,9 +112,18 @@ const Hsm = Type.Object({
   ivSource: Type.Union([Type.Literal('random'), Type.Literal('hsm-random')], { default: 'random' }),
   /** Most operations sent to a worker thread in one message. */
   maxBatch: Type.Integer({ minimum: 1, maximum: 1024, default: 32 }),
-  /** An HSM operation that takes longer answers DependencyTimeoutException. */
+  /**
+   * An HSM operation that takes longer answers DependencyTimeoutException. With several backends it bounds each
+   * attempt, and the request's own budget (server.requestTimeoutMs) bounds the attempt plus its retry.
+   */
   opTimeoutMs: Type.Integer({ minimum: 10, maximum: 60000, default: 200 }),
 }, strict)
+
+/**
+ * The HSM backends, holding the same keys under the same labels; one object is a list of one. load.ts turns an
+ * object into that list before the schema check, so this is the one shape the rest of the code sees.
+ */
+const Hsm = Type.Array(HsmBackend, { minItems: 1, maxItems: 16 })
 
 const Health = Type.Object({
   /** A dedicated test key: the deep check never touches customer keys (spec §GetHealthStatus). */
@@ -283,10 +295,18 @@ export interface ResolvedAudit extends Omit<NonNullable<RawConfig['audit']>, 'ke
   key: Secret
 }
 
+/** One HSM backend, its PIN resolved. */
+export interface ResolvedHsmBackend extends Omit<RawConfig['hsm'][number], 'pin' | 'name'> {
+  name: string
+  pin: Secret
+  /** Where it is in the file (`/hsm` for a single object, `/hsm/1` in a list), for messages naming a field. */
+  field: string
+}
+
 /** The validated, resolved, frozen configuration every module receives. */
 export interface XksgateConfig {
   readonly server: RawConfig['server']
-  readonly hsm: Omit<RawConfig['hsm'], 'pin'> & { pin: Secret }
+  readonly hsm: readonly ResolvedHsmBackend[]
   readonly health: RawConfig['health']
   readonly limits: RawConfig['limits']
   readonly auth: RawConfig['auth']

@@ -30,6 +30,10 @@ export interface HealthMonitorOptions {
   /** Sessions the pool should have open; fewer means DEGRADED. */
   expectedSessions: number
   log: Logger
+  /** Fields on the log line of a change of state (e.g. which backend). */
+  logFields?: Record<string, string>
+  /** Every finished check, e.g. for the backend's circuit breaker. */
+  onResult?: (snapshot: HealthSnapshot) => void
 }
 
 const PROBE_BYTES = 32
@@ -110,7 +114,8 @@ export class HealthMonitor {
     this.#latest = snapshot
     if (previous !== snapshot.status) {
       const level = snapshot.status === 'ACTIVE' ? 'info' : 'warn'
-      this.options.log[level]({ event: 'ekm_health', status: snapshot.status, previous, reason: snapshot.reason }, 'EKM health changed')
+      this.options.log[level]({ event: 'ekm_health', ...this.options.logFields, status: snapshot.status, previous, reason: snapshot.reason }, 'EKM health changed')
     }
+    this.options.onResult?.(snapshot)
   }
 }

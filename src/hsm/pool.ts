@@ -4,8 +4,9 @@ import Piscina from 'piscina'
 import { decodeOutcomes, encodeOps, type HsmOp, type HsmOpOutcome } from './pkcs11/batch-codec'
 import type { HsmEvent } from './pkcs11/context'
 import { CLOSE_SESSIONS, SESSIONS_CLOSED, type WorkerConfig, type WorkerMessage } from './pkcs11/executor'
-import { InitGate } from './pkcs11/init-gate'
+import type { InitGate } from './pkcs11/init-gate'
 import { LaneTable } from './pkcs11/lanes'
+import { leaseGateLanes, type GateLease } from './pkcs11/module-gates'
 import type { IvSource } from './pkcs11/token-session'
 import type {
   DecryptRequest, DecryptResult, EncryptRequest, EncryptResult, HsmBackend, HsmOutcome, HsmStats, KeyAttributes,
@@ -89,6 +90,7 @@ export class Pkcs11Pool implements HsmBackend {
   readonly #piscina: Piscina
   readonly #lanes: LaneTable
   readonly #gate: InitGate
+  readonly #gateLease: GateLease
   readonly #maxBatch: number
   readonly #links = new Map<number, WorkerLink>()
   #queue: Pending[] = []
@@ -100,10 +102,11 @@ export class Pkcs11Pool implements HsmBackend {
   #batches = 0
   #batchedOps = 0
 
-  private constructor (piscina: Piscina, lanes: LaneTable, gate: InitGate, maxBatch: number) {
+  private constructor (piscina: Piscina, lanes: LaneTable, gateLease: GateLease, maxBatch: number) {
     this.#piscina = piscina
     this.#lanes = lanes
-    this.#gate = gate
+    this.#gateLease = gateLease
+    this.#gate = gateLease.gate
     this.#maxBatch = maxBatch
   }
 
@@ -115,7 +118,9 @@ export class Pkcs11Pool implements HsmBackend {
     }
     // Spare lanes: a replacement worker adopts its dead predecessor's lane, but may start before it is freed.
     const lanes = threads * 2
-    const gateBuffer = InitGate.create(lanes)
+    // The gate belongs to the module, not to this pool: another pool on the same library must not re-initialise
+    // it under this one's threads (module-gates.ts).
+    const gateLease = leaseGateLanes(options.modulePath, lanes)
     const laneBuffer = LaneTable.create(lanes, sessionsPerThread)
     const workerData: WorkerConfig = {
       modulePath: options.modulePath,
@@ -123,7 +128,8 @@ export class Pkcs11Pool implements HsmBackend {
       pin: options.pin,
       sessionsPerThread,
       ivSource: options.ivSource,
-      gate: gateBuffer,
+      gate: gateLease.buffer,
+      gateLaneBase: gateLease.base,
       lanes: laneBuffer,
     }
     const piscina = new Piscina({
@@ -136,7 +142,7 @@ export class Pkcs11Pool implements HsmBackend {
       atomics: 'disabled',
       workerData,
     })
-    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), new InitGate(gateBuffer), maxBatch)
+    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), gateLease, maxBatch)
     const ready = pool.#watch(threads, options.onEvent)
     const timeoutMs = options.startTimeoutMs ?? 30_000
     let timer: NodeJS.Timeout | undefined
@@ -148,6 +154,7 @@ export class Pkcs11Pool implements HsmBackend {
       return pool
     } catch (err) {
       await piscina.destroy()
+      gateLease.release()
       throw err
     } finally {
       clearTimeout(timer)
@@ -204,6 +211,7 @@ export class Pkcs11Pool implements HsmBackend {
     })))
     clearInterval(this.#deadlineTimer)
     await this.#piscina.destroy()
+    this.#gateLease.release()
   }
 
   #submit (op: HsmOp): Promise<HsmOpOutcome> {

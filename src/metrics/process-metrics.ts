@@ -4,7 +4,7 @@
  * directly. Gauges read their source only when scraped, so the request path pays for counters alone.
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { HealthMonitor } from '../health/health-monitor'
+import type { FleetHealth } from '../health/fleet-health'
 import type { HsmBackend } from '../hsm/types'
 import type { ReplayGuard } from '../replay/types'
 import type { AuditStats } from '../audit/sink'
@@ -18,7 +18,7 @@ const EKM_STATES = ['ACTIVE', 'DEGRADED', 'UNAVAILABLE'] as const
 
 export interface MetricSources {
   hsm: HsmBackend
-  health: HealthMonitor
+  health: FleetHealth
   replay: ReplayGuard
   redisConfigured: boolean
   /** Redis errors on the replay path so far (fallbacks + refusals); undefined without Redis. */

@@ -7,7 +7,7 @@
  * ready or not ready. Why, and which process answered, is for operators: the plain-HTTP health port, the metrics
  * (xksgate_ready and the gauges of each dependency) and the log, which records every change of the reason.
  */
-import type { HealthMonitor } from '../health/health-monitor'
+import type { FleetHealth } from '../health/fleet-health'
 import type { HsmBackend } from '../hsm/types'
 import type { Logger } from '../log'
 import type { ReplayGuard } from '../replay/types'
@@ -20,7 +20,7 @@ export type LifecycleState = 'starting' | 'ready' | 'draining' | 'closed'
 export interface ReadinessSources {
   state: () => LifecycleState
   hsm: HsmBackend
-  health: HealthMonitor
+  health: FleetHealth
   replay: ReplayGuard
   redisConfigured: boolean
   /** A deep health result older than this is stale. */

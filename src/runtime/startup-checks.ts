@@ -18,16 +18,19 @@ type Usage = 'ENCRYPT' | 'DECRYPT'
 
 // The HSM pool reports a failed start as text only; these are the causes an operator fixes in the configuration.
 const HSM_START_FIELDS: Array<[RegExp, string]> = [
-  [/could not be loaded/, '/hsm/modulePath'],
-  [/token label .* not found/, '/hsm/tokenLabel'],
-  [/C_Login: CKR_PIN_/, '/hsm/pin'],
+  [/could not be loaded/, 'modulePath'],
+  [/token label .* not found/, 'tokenLabel'],
+  [/C_Login: CKR_PIN_/, 'pin'],
 ]
 
-/** The pool's start failure as a configuration error naming its field, or (e.g. a login timeout) a StartupError. */
-export function hsmStartError (err: unknown): Error {
+/**
+ * A backend's failed start as a configuration error naming its field (`backendField` is `/hsm` or `/hsm/N`), or
+ * (e.g. a login timeout) a StartupError.
+ */
+export function hsmStartError (err: unknown, backendField = '/hsm'): Error {
   const message = (err instanceof Error ? err.message : String(err)).replace(/^HSM worker could not start: /, '')
   const field = HSM_START_FIELDS.find(([pattern]) => pattern.test(message))?.[1]
-  return field === undefined ? new StartupError(`/hsm: ${message}`) : new ConfigError([`${field}: ${message}`])
+  return field === undefined ? new StartupError(`${backendField}: ${message}`) : new ConfigError([`${backendField}/${field}: ${message}`])
 }
 
 export interface KeyCheck {
@@ -52,10 +55,11 @@ export function keysToCheck (config: XksgateConfig): KeyCheck[] {
 /** Key lookups at startup are not on KMS's clock: a slow HSM gets time, a hung one still fails the start. */
 const STARTUP_LOOKUP_MS = 10_000
 /**
- * Looks up every configured key and the health-check key through the running backend. Throws a ConfigError
- * listing each missing or unfit key (disabled ones included: they are still KMS keys that may be re-enabled).
+ * Looks up every configured key and the health-check key through one running backend (each backend must hold
+ * them all: any of them may serve any request). Throws a ConfigError listing each missing or unfit key
+ * (disabled ones included: they are still KMS keys that may be re-enabled).
  */
-export async function requireUsableKeys (config: XksgateConfig, hsm: HsmBackend): Promise<void> {
+export async function requireUsableKeys (config: XksgateConfig, hsm: HsmBackend, tokenLabel: string): Promise<void> {
   const checks = keysToCheck(config)
   const deadline = Date.now() + STARTUP_LOOKUP_MS
   const outcomes = await Promise.all(checks.map(async check => await hsm.describeKey(check.label, deadline)))
@@ -65,7 +69,7 @@ export async function requireUsableKeys (config: XksgateConfig, hsm: HsmBackend)
     const outcome = outcomes[i]
     const key = `the key labelled ${JSON.stringify(check.label)}`
     if (!outcome.ok) {
-      if (outcome.failure.kind === 'KeyNotFound') problems.push(`${check.field}: no secret key labelled ${JSON.stringify(check.label)} on token ${JSON.stringify(config.hsm.tokenLabel)}`)
+      if (outcome.failure.kind === 'KeyNotFound') problems.push(`${check.field}: no secret key labelled ${JSON.stringify(check.label)} on token ${JSON.stringify(tokenLabel)}`)
       else lookupFailures.push(`${check.field}: ${key} could not be looked up: ${outcome.failure.message}`)
       return
     }

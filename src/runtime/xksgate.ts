@@ -4,9 +4,8 @@
  * cluster workers and the embedded default (npm run dev) all use it.
  */
 import type { XksgateConfig } from '../config/schema'
-import { HealthMonitor } from '../health/health-monitor'
 import { openAuditSink, type AuditSink } from '../audit/sink'
-import { Pkcs11Pool } from '../hsm/pool'
+import type { FleetHealth } from '../health/fleet-health'
 import type { Logger } from '../log'
 import { instrumentHsm, instrumentReplay } from '../metrics/instrument'
 import type { ProcessMetrics } from '../metrics/process-metrics'
@@ -20,7 +19,8 @@ import { buildKeyStores } from '../xks/key-stores'
 import { createXksHandler } from '../xks/pipeline'
 import { createReadiness, type LifecycleState } from './readiness'
 import { startRedisDeps, type RedisDeps } from './redis-deps'
-import { hsmStartError, listenOrExplain, requireHealthyCertificate, requireNativeUws, requireUsableKeys } from './startup-checks'
+import { hsmOperationBudgetMs, startHsmBackends } from './hsm-backends'
+import { listenOrExplain, requireHealthyCertificate, requireNativeUws } from './startup-checks'
 
 // The spec lets GetHealthStatus answer from a cached deep check no older than one minute.
 const HEALTH_MAX_AGE_MS = 60_000
@@ -29,7 +29,7 @@ const PING: XksHttpResponse = { status: 200, body: '{"status":"ok"}' }
 export interface RunningXksgate {
   port: number
   healthPort?: number
-  health: HealthMonitor
+  health: FleetHealth
   state: () => LifecycleState
   /** Readiness off (/readyz answers 503) while still serving; the first step of a graceful stop. */
   beginShutdown: () => void
@@ -48,42 +48,18 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
   let state: LifecycleState = 'starting'
   requireNativeUws()
   const certificate = requireHealthyCertificate(config, log)
-  const pool = await Pkcs11Pool.start({
-    modulePath: config.hsm.modulePath,
-    tokenLabel: config.hsm.tokenLabel,
-    pin: config.hsm.pin.reveal(),
-    threads: config.hsm.threads,
-    sessionsPerThread: config.hsm.sessionsPerThread,
-    ivSource: config.hsm.ivSource,
-    maxBatch: config.hsm.maxBatch,
-    onEvent: event => {
-      metrics.observeHsmSessionEvent(event.event)
-      // Opening a session is routine; every recovery is worth an operator's attention.
-      const level = event.event === 'recovery-failed' ? 'error' : event.event === 'session-opened' ? 'debug' : 'warn'
-      log[level]({ hsm: event }, 'HSM session event')
-    },
-  }).catch((err: unknown) => { throw hsmStartError(err) })
-  const hsm = instrumentHsm(pool, metrics)
+  const { router, startHealth } = await startHsmBackends(config, log, metrics)
+  const hsm = instrumentHsm(router, metrics)
   let deps: RedisDeps | undefined
-  let health: HealthMonitor | undefined
+  let health: FleetHealth | undefined
   let healthPort: HealthPort | undefined
   let audit: AuditSink | undefined
   try {
-    // The uninstrumented pool: startup lookups are not KMS traffic.
-    await requireUsableKeys(config, pool)
     const auditSink = config.audit === undefined ? undefined : openAuditSink(config.audit, log, { version: VERSION })
     audit = auditSink
     deps = await startRedisDeps(config, log)
     const replay = instrumentReplay(deps.replay, metrics)
-    health = new HealthMonitor({
-      hsm,
-      keyLabel: config.health.keyLabel,
-      intervalMs: config.health.intervalMs,
-      degradedLatencyMs: config.health.degradedLatencyMs,
-      timeoutMs: config.hsm.opTimeoutMs,
-      expectedSessions: config.hsm.threads * config.hsm.sessionsPerThread,
-      log,
-    })
+    health = startHealth()
     const first = await health.start()
     log.info({ status: first.status, reason: first.reason }, 'first deep health check done')
     const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds)
@@ -104,7 +80,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
         maxAgeMs: HEALTH_MAX_AGE_MS,
       },
       limits: config.limits,
-      hsmTimeoutMs: config.hsm.opTimeoutMs,
+      hsmTimeoutMs: hsmOperationBudgetMs(config),
       requestTimeoutMs: config.server.requestTimeoutMs,
       log,
       observe: entry => metrics.observeRequest(entry),

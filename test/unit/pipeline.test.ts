@@ -2,7 +2,7 @@ import aws4 from 'aws4'
 import pino from 'pino'
 import t from 'tap'
 import { Secret } from '../../src/config/secret'
-import type { HealthMonitor } from '../../src/health/health-monitor'
+import type { FleetHealth } from '../../src/health/fleet-health'
 import type { HsmBackend, HsmOutcome, EncryptResult } from '../../src/hsm/types'
 import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
 import { Admission } from '../../src/xks/admission'
@@ -35,7 +35,7 @@ function handlerWith (hsm: HsmBackend, admission = new Admission(8), audit?: Xks
     authenticator: new Authenticator(300, new MemoryReplayGuard({ maxEntries: 100 })),
     admission,
     hsm,
-    health: { health: {} as HealthMonitor, identity: { proxyVendor: 'x', proxyModel: 'y' }, fleetSize: () => 1, maxAgeMs: 60_000 },
+    health: { health: {} as FleetHealth, identity: { proxyVendor: 'x', proxyModel: 'y' }, fleetSize: () => 1, maxAgeMs: 60_000 },
     limits: { maxPlaintextBytes: 8192, maxAadBytes: 16384 },
     hsmTimeoutMs: 1000,
     requestTimeoutMs: 50,

@@ -13,7 +13,10 @@ export interface WorkerConfig {
   pin: string
   sessionsPerThread: number
   ivSource: IvSource
+  /** The module's gate, shared with every other pool on the same library (module-gates.ts). */
   gate: SharedArrayBuffer
+  /** Where this pool's lanes start in `gate`. */
+  gateLaneBase: number
   lanes: SharedArrayBuffer
 }
 
@@ -46,7 +49,7 @@ export class Executor {
     const api = loadModule(config.modulePath)
     const lanes = new LaneTable(config.lanes)
     const lane = lanes.claim(threadId)
-    const ctx = new CryptokiContext(api, new InitGate(config.gate), lane, config.tokenLabel, onEvent)
+    const ctx = new CryptokiContext(api, new InitGate(config.gate, config.gateLaneBase), lane, config.tokenLabel, onEvent)
     ctx.start()
     const sessions = Array.from({ length: config.sessionsPerThread }, (_, index) =>
       new TokenSession(ctx, { pin: config.pin, ivSource: config.ivSource, index, lanes }))

@@ -16,6 +16,9 @@
  * - Idle piscina workers sit in Atomics.wait holding nothing, so they never block a writer.
  * - Waits use a timeout and re-check, so a lost notify costs at most WAIT_MS, never a hang.
  * - A writer that is waiting stops new readers (writer preference): re-init cannot starve under load.
+ *
+ * One gate serves every pool on a module (module-gates.ts): each pool sees its own lanes 0..n-1, placed at
+ * `base` in the shared buffer, and an exclusive hold waits for every lane of every pool.
  */
 
 const WRITER = 0
@@ -25,16 +28,20 @@ const WAIT_MS = 20
 
 export class InitGate {
   readonly #words: Int32Array
+  readonly #base: number
 
   /** One lane per thread that may call PKCS#11 (pool workers, plus spares for replaced workers). */
   static create (lanes: number): SharedArrayBuffer {
     return new SharedArrayBuffer((HEADER + lanes) * Int32Array.BYTES_PER_ELEMENT)
   }
 
-  constructor (buffer: SharedArrayBuffer) {
+  /** `base`: where this pool's lanes start in the (shared) buffer; a lane number given to a method is the pool's. */
+  constructor (buffer: SharedArrayBuffer, base = 0) {
     this.#words = new Int32Array(buffer)
+    this.#base = base
   }
 
+  /** Lanes in the whole buffer, over every pool that shares it. */
   get lanes (): number {
     return this.#words.length - HEADER
   }
@@ -45,6 +52,7 @@ export class InitGate {
 
   acquireShared (lane: number): void {
     const w = this.#words
+    const flag = HEADER + this.#base + lane
     for (;;) {
       const writer = Atomics.load(w, WRITER)
       if (writer !== 0) {
@@ -53,15 +61,16 @@ export class InitGate {
       }
       // Raise our flag, then re-check the writer. Atomics are sequentially consistent, so either the writer
       // sees our flag or we see its claim (the writer does the same steps in the other order).
-      Atomics.store(w, HEADER + lane, 1)
+      Atomics.store(w, flag, 1)
       if (Atomics.load(w, WRITER) === 0) return
       this.releaseShared(lane)
     }
   }
 
   releaseShared (lane: number): void {
-    Atomics.store(this.#words, HEADER + lane, 0)
-    Atomics.notify(this.#words, HEADER + lane)
+    const flag = HEADER + this.#base + lane
+    Atomics.store(this.#words, flag, 0)
+    Atomics.notify(this.#words, flag)
   }
 
   /** Runs fn with no other lane inside PKCS#11. The caller must not hold the gate shared. */
@@ -100,16 +109,18 @@ export class InitGate {
   /** Main thread, after the worker owning `lane` died: drop whatever it held. */
   releaseLane (lane: number): void {
     this.releaseShared(lane)
-    if (Atomics.compareExchange(this.#words, WRITER, lane + 1, 0) === lane + 1) Atomics.notify(this.#words, WRITER)
+    const writer = this.#base + lane + 1
+    if (Atomics.compareExchange(this.#words, WRITER, writer, 0) === writer) Atomics.notify(this.#words, WRITER)
   }
 
   #acquireExclusive (lane: number): void {
     const w = this.#words
-    while (Atomics.compareExchange(w, WRITER, 0, lane + 1) !== 0) {
+    const own = this.#base + lane
+    while (Atomics.compareExchange(w, WRITER, 0, own + 1) !== 0) {
       Atomics.wait(w, WRITER, Atomics.load(w, WRITER), WAIT_MS)
     }
     for (let other = 0; other < this.lanes; other++) {
-      if (other === lane) continue
+      if (other === own) continue
       while (Atomics.load(w, HEADER + other) !== 0) Atomics.wait(w, HEADER + other, 1, WAIT_MS)
     }
   }

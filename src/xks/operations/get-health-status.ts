@@ -1,8 +1,10 @@
 /**
  * GetHealthStatus (spec §GetHealthStatus). Answers 200 with the EKM's truthful state even when the HSM is down:
- * UNAVAILABLE tells KMS more than an error would (docs/xks-spec.md §5.4).
+ * UNAVAILABLE tells KMS more than an error would (docs/xks-spec.md §5.4). One `ekmFleetDetails` entry per HSM
+ * backend, each with its own state: KMS reports the key store unreachable only when every entry is UNAVAILABLE.
  */
-import type { HealthMonitor, HealthSnapshot } from '../../health/health-monitor'
+import type { FleetHealth } from '../../health/fleet-health'
+import type { HealthSnapshot } from '../../health/health-monitor'
 
 export interface HealthIdentity {
   proxyVendor: string
@@ -12,7 +14,7 @@ export interface HealthIdentity {
 }
 
 export interface HealthDeps {
-  health: HealthMonitor
+  health: FleetHealth
   identity: HealthIdentity
   /** Live proxy instances in the fleet (1 without a shared registry). */
   fleetSize: () => number
@@ -27,13 +29,14 @@ export async function getHealthStatus (deps: HealthDeps): Promise<string> {
     xksProxyVendor: deps.identity.proxyVendor,
     xksProxyModel: deps.identity.proxyModel,
     ekmVendor: deps.identity.ekmVendor ?? snapshot.token?.manufacturerId ?? 'unknown',
-    ekmFleetDetails: [fleetEntry(snapshot)],
+    ekmFleetDetails: snapshot.backends.map(b => fleetEntry(b.name, b.snapshot)),
   })
 }
 
-function fleetEntry (snapshot: HealthSnapshot): { id: string, model: string, healthStatus: string } {
+function fleetEntry (name: string, snapshot: HealthSnapshot): { id: string, model: string, healthStatus: string } {
   const token = snapshot.token
-  if (token === undefined) return { id: 'unknown', model: 'unknown (token not reachable)', healthStatus: snapshot.status }
+  // The backend's configured name stands in until its token has answered once.
+  if (token === undefined) return { id: name, model: 'unknown (token not reachable)', healthStatus: snapshot.status }
   return {
     // The serial number is unique within the EKM cluster; the label alone may not be.
     id: `${token.label}/${token.serialNumber}`,

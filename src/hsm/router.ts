@@ -1,0 +1,191 @@
+/**
+ * Several HSM backends behind the one HsmBackend interface: each operation goes to a healthy backend, a backend
+ * that keeps failing is taken out by its circuit breaker (breaker.ts) and probed back in, and an operation that
+ * failed on one backend for a reason other than its data is retried once on another if its deadline leaves time.
+ *
+ * Every backend holds the same keys under the same labels (each finds them on its own token), so any of them can
+ * answer any operation:
+ * - Encrypt retried elsewhere gets a fresh IV, because IVs are drawn inside the backend for each call
+ *   (TokenSession): a first attempt that did encrypt before it failed or timed out never shares its IV with the
+ *   retry, and its ciphertext is never returned.
+ * - Decrypt is retried as it is: the same ciphertext, IV, tag and AAD.
+ * - A data failure (wrong tag, key without that usage, no such key) is the same everywhere: never retried.
+ *
+ * Deadlines: `req.deadline` is the operation's whole budget; each attempt is also bounded by its backend's
+ * `opTimeoutMs`, so a backend that hangs leaves time for the retry when the budget is larger than that.
+ */
+import { Breaker, isBackendFailure, type BreakerState } from './breaker'
+import type {
+  DecryptRequest, DecryptResult, EncryptRequest, EncryptResult, HsmBackend, HsmOutcome, HsmStats, KeyAttributes,
+  TokenInfo,
+} from './types'
+
+/** A retry with less time than this left would only turn a fast failure into a late one. */
+export const MIN_RETRY_MS = 5
+/** How often open breakers are checked for a due probe. */
+const PROBE_CHECK_MS = 100
+
+export interface RoutedBackend {
+  /** Unique among the backends: logs, metrics, GetHealthStatus. */
+  name: string
+  backend: HsmBackend
+  /** Each attempt on this backend ends by then at the latest. */
+  opTimeoutMs: number
+  /** Runs this backend's deep health check; its result comes back through HsmRouter.healthResult. */
+  probe: () => void
+}
+
+interface Member extends RoutedBackend {
+  breaker: Breaker
+  /** Operations sent and not yet answered: the router spreads by it. */
+  outstanding: number
+  /** Operations that failed here and were retried on another backend. */
+  failedOver: number
+}
+
+export interface BackendView {
+  name: string
+  state: BreakerState
+  /** Why the breaker opened, while it is not closed. */
+  reason: string | undefined
+  stats: HsmStats
+  /** Times the breaker opened, and operations retried elsewhere after failing here. */
+  opened: number
+  failedOver: number
+}
+
+export type BreakerChange = (name: string, state: BreakerState, reason: string | undefined) => void
+
+type Call<T> = (backend: HsmBackend, deadline: number) => Promise<HsmOutcome<T>>
+
+export class HsmRouter implements HsmBackend {
+  readonly #members: Member[]
+  readonly #onChange: BreakerChange
+  readonly #probeTimer: NodeJS.Timeout
+  #next = 0
+
+  constructor (backends: RoutedBackend[], onChange: BreakerChange = () => {}, now: () => number = Date.now) {
+    if (backends.length === 0) throw new Error('HsmRouter needs at least one backend')
+    this.#members = backends.map(b => ({ ...b, breaker: new Breaker(now), outstanding: 0, failedOver: 0 }))
+    this.#onChange = onChange
+    this.#probeTimer = setInterval(() => this.#probeDue(), PROBE_CHECK_MS)
+    this.#probeTimer.unref()
+  }
+
+  encrypt (req: EncryptRequest): Promise<HsmOutcome<EncryptResult>> {
+    return this.#route(req.deadline, (b, deadline) => b.encrypt(deadline === req.deadline ? req : { ...req, deadline }))
+  }
+
+  decrypt (req: DecryptRequest): Promise<HsmOutcome<DecryptResult>> {
+    return this.#route(req.deadline, (b, deadline) => b.decrypt(deadline === req.deadline ? req : { ...req, deadline }))
+  }
+
+  describeKey (keyLabel: string, deadline: number): Promise<HsmOutcome<KeyAttributes>> {
+    return this.#route(deadline, (b, d) => b.describeKey(keyLabel, d))
+  }
+
+  tokenInfo (deadline: number): Promise<HsmOutcome<TokenInfo>> {
+    return this.#route(deadline, (b, d) => b.tokenInfo(d))
+  }
+
+  /** Summed over every backend. */
+  stats (): HsmStats {
+    const sum: HsmStats = { threads: 0, sessionsOpen: 0, queued: 0, inFlight: 0, batches: 0, batchedOps: 0 }
+    for (const m of this.#members) {
+      const s = m.backend.stats()
+      for (const k of Object.keys(sum) as Array<keyof HsmStats>) sum[k] += s[k]
+    }
+    return sum
+  }
+
+  backends (): BackendView[] {
+    return this.#members.map(m => ({
+      name: m.name,
+      state: m.breaker.state,
+      reason: m.breaker.reason,
+      stats: m.backend.stats(),
+      opened: m.breaker.opened,
+      failedOver: m.failedOver,
+    }))
+  }
+
+  /** Why the backend is held out of the routing; undefined while its breaker is closed. */
+  outReason (name: string): string | undefined {
+    const breaker = this.#members.find(m => m.name === name)?.breaker
+    return breaker === undefined || breaker.closed ? undefined : breaker.reason ?? 'failing'
+  }
+
+  /** A deep health check of one backend finished: it opens or closes that backend's breaker. */
+  healthResult (name: string, failure: string | undefined): void {
+    const member = this.#members.find(m => m.name === name)
+    if (member === undefined) return
+    if (failure === undefined) this.#success(member)
+    else this.#failure(member, failure, true)
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.#probeTimer)
+    await Promise.all(this.#members.map(async m => await m.backend.close()))
+  }
+
+  #route<T> (deadline: number, call: Call<T>): Promise<HsmOutcome<T>> {
+    const first = this.#pick(undefined) ?? this.#members[0]
+    const attempt = this.#attempt(first, deadline, call)
+    if (this.#members.length === 1) return attempt
+    return attempt.then(outcome => {
+      if (outcome.ok || !isBackendFailure(outcome.failure.kind)) return outcome
+      const second = this.#pick(first)
+      if (second === undefined || deadline - Date.now() < MIN_RETRY_MS) return outcome
+      first.failedOver++
+      return this.#attempt(second, deadline, call)
+    })
+  }
+
+  #attempt<T> (m: Member, deadline: number, call: Call<T>): Promise<HsmOutcome<T>> {
+    m.outstanding++
+    return call(m.backend, Math.min(deadline, Date.now() + m.opTimeoutMs)).then(outcome => {
+      m.outstanding--
+      if (outcome.ok) this.#success(m)
+      else if (isBackendFailure(outcome.failure.kind)) this.#failure(m, outcome.failure.message, false)
+      return outcome
+    })
+  }
+
+  /**
+   * The backend with the fewest operations outstanding among those whose breaker is closed, starting the scan
+   * at a rotating index so that ties alternate. With `besides` (a retry): another closed one, or none. With
+   * every breaker open, a first attempt still goes somewhere: refusing would fail the request for sure.
+   */
+  #pick (besides: Member | undefined): Member | undefined {
+    const members = this.#members
+    if (members.length === 1) return besides === undefined ? members[0] : undefined
+    const start = this.#next++ % members.length
+    let best: Member | undefined
+    for (let i = 0; i < members.length; i++) {
+      const m = members[(start + i) % members.length]
+      if (m === besides || !m.breaker.closed) continue
+      if (best === undefined || m.outstanding < best.outstanding) best = m
+    }
+    if (best !== undefined || besides !== undefined) return best
+    return members[start]
+  }
+
+  #success (m: Member): void {
+    const wasOut = !m.breaker.closed
+    m.breaker.success()
+    if (wasOut) this.#onChange(m.name, 'closed', undefined)
+  }
+
+  #failure (m: Member, reason: string, fromHealthCheck: boolean): void {
+    const opened = fromHealthCheck ? m.breaker.trip(reason) : m.breaker.failure(reason)
+    if (opened) {
+      this.#onChange(m.name, 'open', reason)
+      // The deep check confirms (or not) at once, instead of waiting for the first probe.
+      if (!fromHealthCheck) m.probe()
+    }
+  }
+
+  #probeDue (): void {
+    for (const m of this.#members) if (m.breaker.takeProbe()) m.probe()
+  }
+}
