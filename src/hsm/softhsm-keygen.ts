@@ -6,8 +6,10 @@
  */
 import * as pkcs11js from 'pkcs11js'
 import { findSlot, initialize, loadModule } from './pkcs11/cryptoki'
-import { generateAesKey } from './pkcs11/generate-key'
-import type { SoftHsmKeySpec, SoftHsmSetupRequest, SoftHsmSetupResult } from './softhsm'
+import { aesKeyTemplate, generateAesKey } from './pkcs11/generate-key'
+import type { SoftHsmSetupRequest, SoftHsmSetupResult } from './softhsm'
+
+type KeySpec = SoftHsmSetupRequest['keys'][number]
 
 const RW_SESSION = pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION
 // PKCS#11 token labels are 32 bytes, blank-padded (pkcs11js would pad with NULs).
@@ -44,8 +46,8 @@ function ensureToken (api: pkcs11js.PKCS11, req: SoftHsmSetupRequest): boolean {
   return true
 }
 
-/** Generates the key unless one with its label exists; true if it generated it. */
-function ensureKey (api: pkcs11js.PKCS11, session: pkcs11js.Handle, key: SoftHsmKeySpec): boolean {
+/** Generates (or imports) the key unless one with its label exists; true if it made it. */
+function ensureKey (api: pkcs11js.PKCS11, session: pkcs11js.Handle, key: KeySpec): boolean {
   api.C_FindObjectsInit(session, [
     { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
     { type: pkcs11js.CKA_LABEL, value: key.label },
@@ -53,7 +55,15 @@ function ensureKey (api: pkcs11js.PKCS11, session: pkcs11js.Handle, key: SoftHsm
   const exists = api.C_FindObjects(session, 1).length > 0
   api.C_FindObjectsFinal(session)
   if (exists) return false
-  generateAesKey(api, session, key)
+  if (key.value === undefined) {
+    generateAesKey(api, session, key)
+    return true
+  }
+  // Development tokens only: the same value imported into each (provisionSoftHsmGroup).
+  const value = Buffer.from(key.value, 'base64')
+  if (value.length !== 32) throw new Error(`key ${key.label}: an imported AES-256 value is 32 bytes, got ${value.length}`)
+  api.C_CreateObject(session, [{ type: pkcs11js.CKA_VALUE, value }, ...aesKeyTemplate(key)])
+  value.fill(0)
   return true
 }
 

@@ -14,6 +14,11 @@ export interface SoftHsmKeySpec {
   label: string
   encrypt: boolean
   decrypt: boolean
+  /**
+   * Import this AES-256 value instead of generating one: how two SoftHSM tokens get the same key, to stand in for
+   * HSMs that replicate their keys (an HA group). It reaches the setup process on stdin, never a file or argv.
+   */
+  value?: Buffer
 }
 
 export interface ProvisionSoftHsmOptions {
@@ -69,6 +74,11 @@ export interface SoftHsmSetupRequest {
   tokenLabel: string
   soPin: string
   pin: string
+  /** `value` travels as base64 in the JSON on stdin. */
+  keys: Array<Omit<SoftHsmKeySpec, 'value'> & { value?: string }>
+}
+
+interface SetupInput extends Omit<SoftHsmSetupRequest, 'keys'> {
   keys: SoftHsmKeySpec[]
 }
 
@@ -78,7 +88,7 @@ export interface SoftHsmSetupResult {
 }
 
 /** Runs softhsm-keygen.js with the request, PINs included, on stdin. */
-function runSetup (req: SoftHsmSetupRequest): Promise<SoftHsmSetupResult> {
+function runSetup (req: SetupInput): Promise<SoftHsmSetupResult> {
   const { modulePath, tokenLabel, soPin, pin, keys } = req
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SETUP_CHILD], { stdio: ['pipe', 'pipe', 'pipe'], env: process.env })
@@ -91,6 +101,7 @@ function runSetup (req: SoftHsmSetupRequest): Promise<SoftHsmSetupResult> {
       if (code !== 0) reject(new Error(`SoftHSM setup failed: ${stderr.trim() || `exit code ${code}`}`))
       else resolve(JSON.parse(stdout) as SoftHsmSetupResult)
     })
-    child.stdin.end(JSON.stringify({ modulePath, tokenLabel, soPin, pin, keys } satisfies SoftHsmSetupRequest))
+    const wire = keys.map(({ value, ...key }) => value === undefined ? key : { ...key, value: value.toString('base64') })
+    child.stdin.end(JSON.stringify({ modulePath, tokenLabel, soPin, pin, keys: wire } satisfies SoftHsmSetupRequest))
   })
 }

@@ -17,6 +17,11 @@ export const METRIC = {
   hsmBatchedOps: 'xksgate_hsm_batched_operations_total',
   /** Session opens and recoveries (reopen, re-login, re-initialise, key re-found, recovery failed), by event. */
   hsmSessionEvents: 'xksgate_hsm_session_events_total',
+  /** Per HSM backend (label `backend`): its state with its circuit breaker, sessions, breaker openings, failovers. */
+  hsmBackendState: 'xksgate_hsm_backend_state',
+  hsmBackendSessions: 'xksgate_hsm_backend_sessions_open',
+  hsmBreakerOpens: 'xksgate_hsm_backend_breaker_opens_total',
+  hsmFailovers: 'xksgate_hsm_backend_failovers_total',
   /** Requests refused because their SigV4 signature was already used. */
   replayHits: 'xksgate_replay_rejections_total',
   /** Replay checks Redis could not answer in budget (served locally under fail-open-local, 503 under fail-closed). */

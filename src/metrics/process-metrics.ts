@@ -5,6 +5,7 @@
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FleetHealth } from '../health/fleet-health'
+import type { BackendView } from '../hsm/router'
 import type { HsmBackend } from '../hsm/types'
 import type { ReplayGuard } from '../replay/types'
 import type { AuditStats } from '../audit/sink'
@@ -18,6 +19,8 @@ const EKM_STATES = ['ACTIVE', 'DEGRADED', 'UNAVAILABLE'] as const
 
 export interface MetricSources {
   hsm: HsmBackend
+  /** Each HSM backend: its breaker, sessions and failover counts. */
+  hsmBackends: () => BackendView[]
   health: FleetHealth
   replay: ReplayGuard
   redisConfigured: boolean
@@ -135,6 +138,7 @@ export class ProcessMetrics {
       gauge(METRIC.replayRedisUp, 'Serving processes that reach Redis', () => s.replay.status().degraded ? 0 : 1)
       counter(METRIC.replayRedisErrors, 'Replay checks Redis did not answer in budget', s.redisErrors)
     }
+    this.#attachBackends(s)
     // eslint-disable-next-line no-new
     new Gauge({
       name: METRIC.ekmState,
@@ -146,5 +150,46 @@ export class ProcessMetrics {
         for (const state of EKM_STATES) this.set({ state }, current === state ? 1 : 0)
       },
     })
+  }
+
+  /** Per HSM backend, labelled `backend` (its configured name). */
+  #attachBackends (s: MetricSources): void {
+    const registers = [this.registry]
+    const labelNames = ['backend'] as const
+    /* eslint-disable no-new */
+    new Gauge({
+      name: METRIC.hsmBackendState,
+      help: 'State of each HSM backend, its circuit breaker included (1 = current)',
+      labelNames: ['backend', 'state'],
+      registers,
+      collect () {
+        for (const { name, snapshot } of s.health.latest()?.backends ?? []) {
+          for (const state of EKM_STATES) this.set({ backend: name, state }, snapshot.status === state ? 1 : 0)
+        }
+      },
+    })
+    new Gauge({
+      name: METRIC.hsmBackendSessions,
+      help: 'PKCS#11 sessions open and logged in, per HSM backend',
+      labelNames,
+      registers,
+      collect () { for (const b of s.hsmBackends()) this.set({ backend: b.name }, b.stats.sessionsOpen) },
+    })
+    /* eslint-enable no-new */
+    const perBackendCounter = (name: string, help: string, read: (b: BackendView) => number): void => {
+      const seen = new Map<string, number>()
+      // eslint-disable-next-line no-new
+      new Counter({
+        name, help, labelNames, registers, collect () {
+          for (const b of s.hsmBackends()) {
+            const now = read(b)
+            this.inc({ backend: b.name }, now - (seen.get(b.name) ?? 0))
+            seen.set(b.name, now)
+          }
+        }
+      })
+    }
+    perBackendCounter(METRIC.hsmBreakerOpens, 'Times an HSM backend was taken out of the routing by its circuit breaker', b => b.opened)
+    perBackendCounter(METRIC.hsmFailovers, 'Operations that failed on this HSM backend and were retried on another', b => b.failedOver)
   }
 }

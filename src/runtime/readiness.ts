@@ -73,9 +73,11 @@ export function createReadiness (s: ReadinessSources, log: Logger): Readiness {
     publicProbe: () => reason() === undefined ? READY : NOT_READY,
     detailedProbe: () => {
       const current = reason()
+      // Each HSM backend's state: one of a pair down leaves the process ready (DEGRADED), and says which.
+      const hsm = Object.fromEntries((s.health.latest()?.backends ?? []).map(b => [b.name, b.snapshot.status]))
       return current === undefined
-        ? { status: 200, body: JSON.stringify({ status: 'ready', pid, worker }) }
-        : { status: 503, body: JSON.stringify({ status: 'not ready', reason: current, pid, worker }) }
+        ? { status: 200, body: JSON.stringify({ status: 'ready', hsm, pid, worker }) }
+        : { status: 503, body: JSON.stringify({ status: 'not ready', reason: current, hsm, pid, worker }) }
     },
     isReady: () => reason() === undefined,
   }

@@ -102,6 +102,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     const redisErrors = deps.redisErrors
     metrics.attach({
       hsm,
+      hsmBackends: () => router.backends(),
       health,
       replay,
       redisConfigured: deps.configured,

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -29,4 +30,29 @@ export async function createTestToken (): Promise<TestToken> {
   const soPin = '5678'
   const { confPath, modulePath } = await provisionSoftHsm({ dir, tokenLabel, soPin, pin, keys: TEST_KEYS })
   return { dir, confPath, modulePath, tokenLabel, pin, soPin, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) }
+}
+
+export interface TestTokenPair {
+  dir: string
+  modulePath: string
+  tokenLabels: string[]
+  pin: string
+  cleanup: () => void
+}
+
+/**
+ * `count` tokens in one SoftHSM directory (one SOFTHSM2_CONF per process) holding the same test keys: each key's
+ * value is drawn here, in memory, and imported into every token, as HSMs of one HA group replicate their keys.
+ */
+export async function createTestTokens (count: number): Promise<TestTokenPair> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsms-'))
+  const pin = '1234'
+  const keys = TEST_KEYS.map(key => ({ ...key, value: crypto.randomBytes(32) }))
+  const tokenLabels = Array.from({ length: count }, (_, i) => `xksgate-test-${i + 1}`)
+  let modulePath = ''
+  for (const tokenLabel of tokenLabels) {
+    modulePath = (await provisionSoftHsm({ dir, tokenLabel, soPin: '5678', pin, keys })).modulePath
+  }
+  for (const key of keys) key.value.fill(0)
+  return { dir, modulePath, tokenLabels, pin, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) }
 }
