@@ -80,10 +80,10 @@ interface Counts { pairs: number, ok: number, failed: Map<string, number> }
 /** Encrypt → Decrypt pairs on LOOPS connections until `stop()`; every answer is counted. */
 function load (): { stop: () => Promise<Counts> } {
   const counts: Counts = { pairs: 0, ok: 0, failed: new Map() }
-  let running = true
+  const state = { running: true }
   const fail = (what: string): void => { counts.failed.set(what, (counts.failed.get(what) ?? 0) + 1) }
   const loop = async (): Promise<void> => {
-    while (running) {
+    while (state.running) {
       const plaintext = randomB64(64)
       counts.pairs++
       const enc = await client.send({ path: `${PREFIX}/keys/foo/encrypt`, body: encryptBody({ plaintext }) }).catch(() => undefined)
@@ -95,7 +95,7 @@ function load (): { stop: () => Promise<Counts> } {
     }
   }
   const loops = Array.from({ length: LOOPS }, loop)
-  return { stop: async () => { running = false; await Promise.all(loops); return counts } }
+  return { stop: async () => { state.running = false; await Promise.all(loops); return counts } }
 }
 
 t.test('one backend of two fails under load and comes back: no request fails, health goes DEGRADED then ACTIVE', async t => {
