@@ -1,6 +1,6 @@
 /**
- * `npm run dev -- --dir DIR --port PORT [--processes N] [--redis URL] [--metrics-port PORT] [--softhsm-module PATH]
- * [--frontend uws|node] [--mtls]`:
+ * `npm run dev -- --dir DIR --port PORT [--processes N] [--backends N] [--redis URL] [--metrics-port PORT]
+ * [--softhsm-module PATH] [--frontend uws|node] [--mtls]`:
  * the embedded default. Provisions DIR on first use, serves on 127.0.0.1:PORT, and writes DIR/connection.json once
  * every serving process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly
  * and removes connection.json.
@@ -21,12 +21,13 @@ const PROGRAM = 'xksgate dev'
 /** The SigV4 region of connection.json; with --mtls the client certificate is KMS's for this region. */
 const DEV_REGION = 'us-east-1'
 
-const HELP = `usage: npm run dev -- [--dir DIR] [--port PORT] [--processes N] [--redis URL] [--metrics-port PORT]
-                      [--softhsm-module PATH] [--frontend uws|node] [--mtls]
+const HELP = `usage: npm run dev -- [--dir DIR] [--port PORT] [--processes N] [--backends N] [--redis URL]
+                      [--metrics-port PORT] [--softhsm-module PATH] [--frontend uws|node] [--mtls]
 
   --dir DIR               where the token, certificate, secrets and config live (default .xksgate-dev)
   --port PORT             TLS port on 127.0.0.1, 0 for a free one (default 8443)
   --processes N           serving processes, 1-64 (default 1)
+  --backends N            HSM backends, 1-8: N SoftHSM tokens holding the same keys (default 1)
   --redis URL             a redis:// URL for the replay cache and fleet size (default: in memory)
   --metrics-port PORT     Prometheus port on 127.0.0.1, 0 for a free one (default 0)
   --softhsm-module PATH   the SoftHSM library (default: the first of the usual install locations)
@@ -44,6 +45,7 @@ async function main (log: Logger): Promise<void> {
     port: { type: 'string', default: '8443' },
     // One process starts fastest; more exercise the cluster (SO_REUSEPORT, aggregated metrics).
     processes: { type: 'string', default: '1' },
+    backends: { type: 'string', default: '1' },
     redis: { type: 'string' },
     'metrics-port': { type: 'string', default: '0' },
     'softhsm-module': { type: 'string' },
@@ -63,11 +65,13 @@ async function main (log: Logger): Promise<void> {
   const frontend = values.frontend ?? (values.mtls ? 'node' : 'uws')
   if (frontend !== 'uws' && frontend !== 'node') exitWithUsageError(PROGRAM, `--frontend must be uws or node, got ${frontend}`)
   if (values.mtls && frontend !== 'node') exitWithUsageError(PROGRAM, '--mtls needs --frontend node (uWS cannot check client certificates)')
+  const backends = Number(values.backends)
+  if (!/^\d+$/.test(values.backends) || backends < 1 || backends > 8) exitWithUsageError(PROGRAM, `--backends must be 1-8, got ${values.backends}`)
   // Every process must bind the same port, so a free one is chosen here rather than by each process.
   if (port === 0 && processes > 1) port = await freePort()
 
   // Every provisioning failure (softhsm2 or openssl missing, a token that refuses its PIN) says what to do.
-  const env = await provisionDevEnvironment(dir, port, { softhsmModule: values['softhsm-module'] })
+  const env = await provisionDevEnvironment(dir, port, { softhsmModule: values['softhsm-module'], backends })
     .catch((err: unknown) => { throw new StartupError((err as Error).message) })
   const clientAuth = values.mtls ? ensureDevClientAuth(dir, DEV_REGION) : undefined
   // Environment overrides reach the forked processes too (they inherit process.env and read the same file).
@@ -104,7 +108,7 @@ async function main (log: Logger): Promise<void> {
         readyUrl: `${endpoint}/readyz`,
         ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
       }, 0o600)
-      log.info({ connectionFile, processes, frontend, mtls: values.mtls }, 'ready: connection details written')
+      log.info({ connectionFile, processes, backends, frontend, mtls: values.mtls }, 'ready: connection details written')
     },
     onStopped: () => fs.rmSync(connectionFile, { force: true }),
   })

@@ -7,7 +7,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { newAccessKeyId, newSecretAccessKey } from '../config/new-credential'
-import { provisionSoftHsm, type SoftHsmKeySpec } from '../hsm/softhsm'
+import { provisionSoftHsm, provisionSoftHsmGroup, type SoftHsmKeySpec } from '../hsm/softhsm'
 import { ensureSelfSignedCert } from './tls-cert'
 
 /** Key ids as the official test client names them by default, so it runs without extra settings. */
@@ -39,6 +39,8 @@ export interface DevEnvironment {
 export interface DevOptions {
   /** The SoftHSM library; default: the first of the usual install locations that exists. */
   softhsmModule?: string
+  /** HSM backends to serve from: that many SoftHSM tokens holding the same keys (default 1). */
+  backends?: number
 }
 
 export async function provisionDevEnvironment (dir: string, port: number, options: DevOptions = {}): Promise<DevEnvironment> {
@@ -51,19 +53,25 @@ export async function provisionDevEnvironment (dir: string, port: number, option
   const accessKeyId = readOrCreateSecret(path.join(dir, 'secrets', 'access-key-id'), newAccessKeyId)
   const secretAccessKey = readOrCreateSecret(secretFile, newSecretAccessKey)
 
-  const { modulePath } = await provisionSoftHsm({
-    dir: path.join(dir, 'softhsm'),
-    modulePath: options.softhsmModule,
-    tokenLabel: DEV_TOKEN_LABEL,
-    soPin,
-    pin,
-    keys: [...DEV_KEY_SPECS, { label: DEV_HEALTH_KEY, encrypt: true, decrypt: true }],
-  })
+  const keys = [...DEV_KEY_SPECS, { label: DEV_HEALTH_KEY, encrypt: true, decrypt: true }]
+  const backends = options.backends ?? 1
+  const { modulePath, tokenLabels } = backends === 1
+    ? { tokenLabels: [DEV_TOKEN_LABEL], ...await provisionSoftHsm({ dir: path.join(dir, 'softhsm'), modulePath: options.softhsmModule, tokenLabel: DEV_TOKEN_LABEL, soPin, pin, keys }) }
+    // Dev-only shortcut: the keys' values are drawn in memory and imported into every token (softhsm.ts).
+    : await provisionSoftHsmGroup({
+      dir: path.join(dir, `softhsm-${backends}`),
+      modulePath: options.softhsmModule,
+      tokenLabels: Array.from({ length: backends }, (_, i) => `${DEV_TOKEN_LABEL}-${i + 1}`),
+      soPin,
+      pin,
+      keys,
+    })
   const { certFile, keyFile } = ensureSelfSignedCert(path.join(dir, 'tls'))
   const configFile = path.join(dir, 'config.json')
+  const hsm = tokenLabels.map((tokenLabel, i) => ({ ...(backends > 1 && { name: `hsm-${i + 1}` }), modulePath, tokenLabel, pin: { file: pinFile } }))
   writeJson(configFile, {
     server: { host: '127.0.0.1', port, tls: { certFile, keyFile } },
-    hsm: { modulePath, tokenLabel: DEV_TOKEN_LABEL, pin: { file: pinFile } },
+    hsm: backends === 1 ? hsm[0] : hsm,
     health: { keyLabel: DEV_HEALTH_KEY },
     // Keys and credentials an operator changed with `xksgate keys …` or `xksgate credentials …` stay as they are.
     keyStores: existingKeyStores(configFile) ?? [{

@@ -7,6 +7,7 @@
  * terminal (it ignores a piped stdin).
  */
 import { spawn } from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -67,6 +68,39 @@ export async function provisionSoftHsm (options: ProvisionSoftHsmOptions): Promi
   process.env.SOFTHSM2_CONF = confPath
   const { createdToken, createdKeys } = await runSetup({ ...options, modulePath })
   return { confPath, modulePath, createdToken, createdKeys }
+}
+
+export interface SoftHsmGroupOptions extends Omit<ProvisionSoftHsmOptions, 'tokenLabel'> {
+  tokenLabels: string[]
+}
+
+/**
+ * Several tokens in one SoftHSM directory (one SOFTHSM2_CONF per process) holding the same keys, standing in for
+ * HSMs that replicate their keys (an HA group). A shortcut for development and tests only: each key's value is
+ * drawn here, in memory, imported into every token (C_CreateObject, through the setup process's stdin) and then
+ * zeroed; it is never written anywhere. A real HSM group replicates its keys itself, or wraps them from one
+ * member to another, without the proxy ever seeing them. The tokens are made together or not at all: tokens made
+ * apart would hold different keys.
+ */
+export async function provisionSoftHsmGroup (options: SoftHsmGroupOptions): Promise<ProvisionedSoftHsm & { tokenLabels: string[] }> {
+  const { tokenLabels, keys: specs, ...rest } = options
+  const tokenDir = path.join(options.dir, 'tokens')
+  const existing = fs.existsSync(tokenDir) ? fs.readdirSync(tokenDir).length : 0
+  if (existing !== 0 && existing !== tokenLabels.length) {
+    throw new Error(`${tokenDir} holds ${existing} token(s), not ${tokenLabels.length}: remove ${options.dir} to provision them together with the same keys`)
+  }
+  const keys = specs.map(key => ({ ...key, value: crypto.randomBytes(32) }))
+  try {
+    let last: ProvisionedSoftHsm | undefined
+    const createdKeys: string[] = []
+    for (const tokenLabel of tokenLabels) {
+      last = await provisionSoftHsm({ ...rest, tokenLabel, keys })
+      createdKeys.push(...last.createdKeys)
+    }
+    return { ...(last as ProvisionedSoftHsm), createdKeys, tokenLabels }
+  } finally {
+    for (const key of keys) key.value.fill(0)
+  }
 }
 
 export interface SoftHsmSetupRequest {

@@ -1,8 +1,7 @@
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { provisionSoftHsm } from '../../src/hsm/softhsm'
+import { provisionSoftHsm, provisionSoftHsmGroup } from '../../src/hsm/softhsm'
 
 export interface TestToken {
   dir: string
@@ -40,19 +39,11 @@ export interface TestTokenPair {
   cleanup: () => void
 }
 
-/**
- * `count` tokens in one SoftHSM directory (one SOFTHSM2_CONF per process) holding the same test keys: each key's
- * value is drawn here, in memory, and imported into every token, as HSMs of one HA group replicate their keys.
- */
+/** `count` tokens in one temp dir holding the same test keys (provisionSoftHsmGroup). Call cleanup() in t.teardown. */
 export async function createTestTokens (count: number): Promise<TestTokenPair> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsms-'))
   const pin = '1234'
-  const keys = TEST_KEYS.map(key => ({ ...key, value: crypto.randomBytes(32) }))
   const tokenLabels = Array.from({ length: count }, (_, i) => `xksgate-test-${i + 1}`)
-  let modulePath = ''
-  for (const tokenLabel of tokenLabels) {
-    modulePath = (await provisionSoftHsm({ dir, tokenLabel, soPin: '5678', pin, keys })).modulePath
-  }
-  for (const key of keys) key.value.fill(0)
+  const { modulePath } = await provisionSoftHsmGroup({ dir, tokenLabels, soPin: '5678', pin, keys: TEST_KEYS })
   return { dir, modulePath, tokenLabels, pin, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) }
 }
