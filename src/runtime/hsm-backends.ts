@@ -3,6 +3,7 @@
  * PIN, threads and sessions; the router in front of them (src/hsm/router.ts); and each backend's deep health
  * check, whose results open and close the backend's circuit breaker.
  */
+import { ConfigError } from '../config/load'
 import type { ResolvedHsmBackend, XksgateConfig } from '../config/schema'
 import { FleetHealth } from '../health/fleet-health'
 import { HealthMonitor } from '../health/health-monitor'
@@ -36,7 +37,11 @@ export function hsmOperationBudgetMs (config: XksgateConfig): number {
 export async function startHsmBackends (config: XksgateConfig, log: Logger, metrics: ProcessMetrics): Promise<HsmBackends> {
   const started = await Promise.allSettled(config.hsm.map(async backend => await startPool(backend, log, metrics)))
   const backends = started.flatMap(s => s.status === 'fulfilled' ? [s.value] : [])
-  const failed = started.find(s => s.status === 'rejected')
+  const failures = started.flatMap(s => s.status === 'rejected' ? [s.reason as Error] : [])
+  if (failures.length > 0) {
+    await Promise.all(backends.map(async b => await b.pool.close()))
+    throw startFailure(failures)
+  }
   const monitors = new Map<string, HealthMonitor>()
   const router = new HsmRouter(backends.map(b => ({
     name: b.config.name,
@@ -48,7 +53,6 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     else log.info({ event: 'hsm_backend', backend, state }, 'HSM backend back in the routing')
   })
   try {
-    if (failed !== undefined) throw failed.reason
     // The uninstrumented pools: startup lookups are not KMS traffic.
     for (const b of backends) await requireUsableKeys(config, b.pool, b.config.tokenLabel)
   } catch (err) {
@@ -72,6 +76,12 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     return { name, monitor, outReason: () => router.outReason(name) }
   }))
   return { router, backends, startHealth }
+}
+
+/** Every backend's configuration problem in one error; otherwise the first other failure. */
+function startFailure (failures: Error[]): Error {
+  const other = failures.find(err => !(err instanceof ConfigError))
+  return other ?? new ConfigError(failures.flatMap(err => (err as ConfigError).problems))
 }
 
 async function startPool (backend: ResolvedHsmBackend, log: Logger, metrics: ProcessMetrics): Promise<StartedBackend> {

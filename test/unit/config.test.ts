@@ -173,3 +173,25 @@ t.test('an incomplete or expired served chain names /server/tls/certFile', async
   config.server.tls = { certFile: expired.certFile, keyFile: expired.keyFile }
   t.match(problemsOf(() => validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })), [/^\/server\/tls\/certFile: .*expired_cert\.pem: the certificate expired on /])
 })
+
+t.test('hsm: one object is a list of one backend; a list names each backend\'s fields by index', async t => {
+  const { dir, config } = fixture()
+  const env = { TEST_PIN: '1234', OTHER_PIN: '5678' }
+  const single = validateConfig(config, { baseDir: dir, env })
+  t.equal(single.hsm.length, 1)
+  t.match(single.hsm[0], { name: 'tok', tokenLabel: 'tok', field: '/hsm', opTimeoutMs: 200 }, 'named after its token by default')
+  t.same(problemsOf(() => validateConfig({ ...config, hsm: { tokenLabel: 'tok', pin: { env: 'NONE' } } }, { baseDir: dir, env })),
+    ['/hsm/pin: environment variable NONE is not set'], 'a single object keeps its field names')
+  t.match(problemsOf(() => validateConfig({ ...config, hsm: { pin: '1' } }, { baseDir: dir, env })), ['/hsm/tokenLabel: Expected required property'])
+
+  const pair = [{ tokenLabel: 'a', pin: { env: 'TEST_PIN' } }, { name: 'second', tokenLabel: 'b', pin: { env: 'OTHER_PIN' }, threads: 2 }]
+  const listed = validateConfig({ ...config, hsm: pair }, { baseDir: dir, env })
+  t.same(listed.hsm.map(b => [b.name, b.field, b.pin.reveal(), b.threads]), [['a', '/hsm/0', '1234', 1], ['second', '/hsm/1', '5678', 2]])
+  t.same(problemsOf(() => validateConfig({ ...config, hsm: [pair[0], { ...pair[1], pin: { env: 'NONE' } }] }, { baseDir: dir, env })),
+    ['/hsm/1/pin: environment variable NONE is not set'])
+  t.same(problemsOf(() => validateConfig({ ...config, hsm: [pair[0], { ...pair[1], name: 'a' }] }, { baseDir: dir, env })),
+    ['/hsm/1/name: "a" names another backend too (set a name of its own)'])
+  t.same(problemsOf(() => validateConfig({ ...config, hsm: [pair[0], { ...pair[0], name: 'again' }] }, { baseDir: dir, env })),
+    ['/hsm/1/tokenLabel: "a" on /usr/lib/softhsm/libsofthsm2.so is another backend\'s token'])
+  t.match(problemsOf(() => validateConfig({ ...config, hsm: [] }, { baseDir: dir, env })), [/^\/hsm: Expected array length to be greater or equal to 1/])
+})
