@@ -7,6 +7,8 @@ import { Secret } from '../../src/config/secret'
 import type { XksgateConfig } from '../../src/config/schema'
 import { createLogger } from '../../src/log'
 import { Pkcs11Pool } from '../../src/hsm/pool'
+import { HsmRouter } from '../../src/hsm/router'
+import type { EncryptResult, HsmBackend, HsmOutcome } from '../../src/hsm/types'
 import { ProcessMetrics } from '../../src/metrics/process-metrics'
 import { createRedisClient, whenReady } from '../../src/redis/connect'
 import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
@@ -80,6 +82,19 @@ export interface InProcessInputs {
 }
 
 /** Every stage that runs inside the serving process, each on its own with the real code. */
+/** What the router adds in front of one backend: its own JS work per operation, measured against a backend that answers at once. */
+async function routerCost (): Promise<number> {
+  const answered: Promise<HsmOutcome<EncryptResult>> = Promise.resolve({ ok: true, value: { ciphertext: Buffer.alloc(0), tag: Buffer.alloc(16), iv: Buffer.alloc(12) } })
+  const standIn = { encrypt: () => answered, close: async () => {} } as unknown as HsmBackend
+  const router = new HsmRouter([{ name: 'one', backend: standIn, opTimeoutMs: 200, probe: () => {} }])
+  const req = { keyLabel: 'foo', plaintext: Buffer.alloc(0), gcmAad: Buffer.alloc(0), deadline: Date.now() + 600_000 }
+  const calls = 200_000
+  const bare = await perCallInFlight(() => standIn.encrypt(req), 4, calls)
+  const routed = await perCallInFlight(() => router.encrypt(req), 4, calls)
+  await router.close()
+  return routed - bare
+}
+
 export async function inProcessStages ({ config, accessKeyId, secretAccessKey, redisUrl, redisPid }: InProcessInputs): Promise<StageCost[]> {
   const costs: StageCost[] = []
   const add = (stage: string, us: number, how: string): void => { costs.push({ stage, us, how }) }
@@ -134,6 +149,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
       `Pkcs11Pool.encrypt, ${width} kept in flight (${batch.toFixed(1)} per batch), both threads, minus the HSM operation`)
   }
   await pool.close()
+  add('HSM router, 1 backend', await routerCost(), 'HsmRouter.encrypt over an already-answered stand-in backend, 4 in flight, minus the stand-in alone')
 
   const encrypted = { ciphertext: crypto.randomBytes(4096), iv: crypto.randomBytes(12), tag: crypto.randomBytes(16) }
   const cm = ciphertextMetadataFor(1)

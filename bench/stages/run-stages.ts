@@ -15,7 +15,7 @@ import { transportStages } from './transport'
 const ENCRYPT_PATH = [
   'transport (TLS, HTTP parse, write)', 'frontend: head copy, body read, dispatch', 'route', 'SigV4 verification',
   'replay check, Redis (client side)', 'replay check, Redis (redis-server)', 'JSON parse and validation',
-  'thread hand-off, 4 in flight', 'HSM operation (SoftHSM encrypt, 4 KiB)', 'response encoding', 'request log line',
+  'HSM router, 1 backend', 'thread hand-off, 4 in flight', 'HSM operation (SoftHSM encrypt, 4 KiB)', 'response encoding', 'request log line',
   'request metrics',
 ]
 
