@@ -45,11 +45,9 @@ export function loadConfig ({ file, env = process.env }: LoadOptions): XksgateCo
 }
 
 export function validateConfig (input: unknown, { baseDir, env = process.env }: { baseDir: string, env?: NodeJS.ProcessEnv }): XksgateConfig {
-  const withEnv = applyEnvOverrides(input, env)
-  const single = isObject(withEnv) && isObject(withEnv.hsm) && !Array.isArray(withEnv.hsm)
+  const { config: listed, single } = listHsmBackends(applyEnvOverrides(input, env))
   // A single backend may be written as an object; its fields keep their names in messages (/hsm/pin).
   const hsmField = (i: number): string => single ? '/hsm' : `/hsm/${i}`
-  const listed = single ? { ...withEnv, hsm: [withEnv.hsm] } : withEnv
   const withDefaults = Value.Default(ConfigSchema, listed)
   const schemaProblems = [...Value.Errors(ConfigSchema, withDefaults)]
     .map(e => `${(single ? e.path.replace(/^\/hsm\/0(?=\/|$)/, '/hsm') : e.path) || '/'}: ${e.message}`)
@@ -207,6 +205,12 @@ function hsmBackendProblems (config: XksgateConfig): string[] {
     tokens.add(token)
   }
   return problems
+}
+
+/** `hsm` written as one object becomes a list of one, the shape the schema checks. */
+export function listHsmBackends (input: unknown): { config: unknown, single: boolean } {
+  const single = isObject(input) && isObject(input.hsm) && !Array.isArray(input.hsm)
+  return { config: single ? { ...input, hsm: [input.hsm] } : input, single }
 }
 
 function isObject (value: unknown): value is Record<string, unknown> {

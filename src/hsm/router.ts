@@ -9,15 +9,19 @@
  *   (TokenSession): a first attempt that did encrypt before it failed or timed out never shares its IV with the
  *   retry, and its ciphertext is never returned.
  * - Decrypt is retried as it is: the same ciphertext, IV, tag and AAD.
- * - A data failure (wrong tag, key without that usage, no such key) is the same everywhere: never retried.
+ * - A data failure (wrong tag, key without that usage) is the same everywhere: never retried.
+ * - A key one backend does not find is retried elsewhere without counting against that backend: every backend
+ *   held every configured key at startup, so one that lost a key is out of step with its group (a partition
+ *   restored from an old backup, a replication that failed), and the others may still serve it. Its deep health
+ *   check, not this, decides whether the whole backend is out.
  *
  * Deadlines: `req.deadline` is the operation's whole budget; each attempt is also bounded by its backend's
  * `opTimeoutMs`, so a backend that hangs leaves time for the retry when the budget is larger than that.
  */
 import { Breaker, isBackendFailure, type BreakerState } from './breaker'
 import type {
-  DecryptRequest, DecryptResult, EncryptRequest, EncryptResult, HsmBackend, HsmOutcome, HsmStats, KeyAttributes,
-  TokenInfo,
+  DecryptRequest, DecryptResult, EncryptRequest, EncryptResult, HsmBackend, HsmFailureKind, HsmOutcome, HsmStats,
+  KeyAttributes, TokenInfo,
 } from './types'
 
 /** A retry with less time than this left would only turn a fast failure into a late one. */
@@ -57,6 +61,8 @@ export interface BackendView {
 export type BreakerChange = (name: string, state: BreakerState, reason: string | undefined) => void
 
 type Call<T> = (backend: HsmBackend, deadline: number) => Promise<HsmOutcome<T>>
+
+const worthRetrying = (kind: HsmFailureKind): boolean => kind === 'KeyNotFound' || isBackendFailure(kind)
 
 export class HsmRouter implements HsmBackend {
   readonly #members: Member[]
@@ -133,7 +139,7 @@ export class HsmRouter implements HsmBackend {
     const attempt = this.#attempt(first, deadline, call)
     if (this.#members.length === 1) return attempt
     return attempt.then(outcome => {
-      if (outcome.ok || !isBackendFailure(outcome.failure.kind)) return outcome
+      if (outcome.ok || !worthRetrying(outcome.failure.kind)) return outcome
       const second = this.#pick(first)
       if (second === undefined || deadline - Date.now() < MIN_RETRY_MS) return outcome
       first.failedOver++
@@ -159,7 +165,8 @@ export class HsmRouter implements HsmBackend {
   #pick (besides: Member | undefined): Member | undefined {
     const members = this.#members
     if (members.length === 1) return besides === undefined ? members[0] : undefined
-    const start = this.#next++ % members.length
+    // Only first attempts turn the rotation: a retry's pick must not send every next first attempt to one backend.
+    const start = besides === undefined ? this.#next++ % members.length : this.#next % members.length
     let best: Member | undefined
     for (let i = 0; i < members.length; i++) {
       const m = members[(start + i) % members.length]

@@ -67,6 +67,17 @@ t.test('a backend failure is retried once on another backend; a data failure is 
   t.equal(fakes[0].calls.length + fakes[1].calls.length, before + 1, 'one attempt only')
 })
 
+t.test('a key one backend lacks is looked for on another, without taking the first out', async t => {
+  const { router, fakes, changes } = routerOf(2)
+  fakes[0].fail = 'KeyNotFound'
+  for (let i = 0; i < 2 * FAILURES_TO_OPEN; i++) t.ok(ok(await router.encrypt(request())), `request ${i} served by the backend with the key`)
+  t.same(changes, [], 'no breaker opened')
+  t.equal(router.backends()[0].failedOver, FAILURES_TO_OPEN)
+  fakes[1].fail = 'KeyNotFound'
+  const outcome = await router.encrypt(request())
+  t.equal(outcome.ok ? undefined : outcome.failure.kind, 'KeyNotFound', 'missing everywhere: KeyNotFound')
+})
+
 t.test('each attempt is bounded by its backend\'s opTimeoutMs within the operation\'s deadline; no retry without time left', async t => {
   const { router, fakes } = routerOf(2, 50)
   const req = request(1000)
