@@ -87,9 +87,4 @@ export class Breaker {
     this.#state = 'probing'
     return true
   }
-
-  /** Milliseconds until the next probe is due (0 when due or not open). */
-  get msToProbe (): number {
-    return this.#state === 'open' ? Math.max(0, this.#probeAt - this.now()) : 0
-  }
 }

@@ -149,9 +149,14 @@ t.test('breaker: opens after FAILURES_TO_OPEN in a row, probes with backoff, clo
   t.equal(b.state, 'probing')
   b.failure('y')
   t.equal(b.state, 'open')
-  t.equal(b.msToProbe, 2 * PROBE_MIN_MS, 'a failed probe doubles the wait')
-  for (let i = 0; i < 10; i++) { now += PROBE_MAX_MS; b.takeProbe(); b.failure('y') }
-  t.equal(b.msToProbe, PROBE_MAX_MS, 'up to PROBE_MAX_MS')
+  now += 2 * PROBE_MIN_MS - 1
+  t.notOk(b.takeProbe(), 'a failed probe doubles the wait…')
+  now += 1
+  t.ok(b.takeProbe(), '…to 2 × PROBE_MIN_MS')
+  for (let i = 0; i < 10; i++) { b.failure('y'); now += PROBE_MAX_MS; t.ok(b.takeProbe(), `probe ${i} due after PROBE_MAX_MS at most`) }
+  b.failure('y')
+  now += PROBE_MAX_MS - 1
+  t.notOk(b.takeProbe(), 'and the wait has grown to PROBE_MAX_MS')
   b.success()
   t.equal(b.state, 'closed')
   t.equal(b.reason, undefined)
