@@ -1,0 +1,57 @@
+import fs from 'node:fs'
+import { readCounters } from '../../lib/connection-info'
+import { treeRss } from '../../lib/procstat'
+import { startFaultProxy } from '../proxy'
+import { commonViolations, type Scenario, underLoad } from '../scenario'
+
+/** KMS gives a request 250 ms (docs/xks-spec.md §3): answers must stay within it while stdout is stuck. */
+const BUDGET_MS = 250
+/** The log destination holds at most 16 MiB (src/log.ts); RSS may grow by that and a little more, not without limit. */
+const RSS_BOUND_MB = 16 + 24
+
+/**
+ * The log reader stops reading stdout (a stuck log shipper): the pipe fills, then the logger's asynchronous
+ * destination buffers up to its 16 MiB cap and drops (and counts) lines past it. Requests must keep being
+ * answered within budget and memory must stay bounded.
+ */
+export const stdoutBlocked: Scenario = {
+  id: 'stdout-blocked',
+  fault: 'stdout no longer read (log pipe full)',
+  run: async ctx => {
+    const proxy = await startFaultProxy(ctx.devDir, 'stdout-blocked', { stdoutPipe: true })
+    const out = proxy.proc.child.stdout!
+    const sink = fs.createWriteStream(proxy.logFile, { flags: 'a' })
+    let bytesRead = 0
+    out.on('data', (chunk: Buffer) => { bytesRead += chunk.length; sink.write(chunk) })
+    const rss = (): number => treeRss(proxy.pid).reduce((sum, p) => sum + p.rssMb, 0)
+    try {
+      let rssAtFault = 0
+      let readBeforeFault = 0
+      let answeredAtFault = 0
+      const run = await underLoad(proxy, ctx, async load => {
+        out.pause()
+        rssAtFault = rss()
+        readBeforeFault = bytesRead
+        answeredAtFault = load.answered()
+        return undefined
+      })
+      const rssEnd = rss()
+      const dropped = (await readCounters(proxy.info.metricsUrl!, ['xksgate_log_lines_dropped_total'])).xksgate_log_lines_dropped_total
+      const bytesPerRequest = readBeforeFault / Math.max(1, answeredAtFault)
+      const unread = Math.round((run.counts.requests - answeredAtFault) * bytesPerRequest / 1024)
+      const violations = commonViolations(run.counts, run.faultAtMs, 0)
+      if (run.counts.okP99Ms > BUDGET_MS) violations.push(`ok p99 ${run.counts.okP99Ms} ms is over the ${BUDGET_MS} ms budget`)
+      if (rssEnd - rssAtFault > RSS_BOUND_MB) violations.push(`RSS grew ${(rssEnd - rssAtFault).toFixed(1)} MB while stdout was stuck`)
+      return {
+        ...run,
+        notes: [`ok p99 ${run.counts.okP99Ms} ms; RSS ${rssAtFault.toFixed(0)} → ${rssEnd.toFixed(0)} MB; ` +
+          `~${unread} KiB of log lines unread (${bytesPerRequest.toFixed(0)} B a request); ${dropped} lines dropped`],
+        violations,
+      }
+    } finally {
+      out.resume()
+      await proxy.proc.stop()
+      sink.end()
+    }
+  },
+}
