@@ -25,6 +25,8 @@ export interface ProxyOptions {
 
 /** What the steady load needs: where, as whom, and the requests (Decrypt ciphertexts made by that proxy). */
 export interface LoadTarget {
+  /** 127.0.0.1 unless given (the fleet's balancer in its namespace). */
+  host?: string
   port: number
   creds: Credentials
   templates: Template[]

@@ -23,7 +23,9 @@ export async function runScenarios (scenarios: Scenario[], workDir: string, shap
 
 export function summary (r: ScenarioResult): string {
   const c = r.counts
-  return `${c.requests} requests: ${c.ok} ok, ${c.retryable} retryable, ${c.other} other, ${c.unanswered} unanswered; ` +
+  const failures = Object.entries(c.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s === '0' ? 'none' : s}: ${n}`)
+  return `${c.requests} requests: ${c.ok} ok, ${c.retryable} retryable, ${c.other} other, ${c.unanswered} unanswered` +
+    `${failures.length > 0 ? ` (${failures.join(', ')})` : ''}; ok p99 ${c.okP99Ms} ms; ` +
     `recovery ${r.recoveryMs} ms${r.notes.length > 0 ? '; ' + r.notes.join('; ') : ''}` +
     (r.violations.length > 0 ? `\n  FAILED: ${r.violations.join('; ')}` : '')
 }

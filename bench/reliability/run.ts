@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { cleanupOnExit, killAllNow } from '../lib/procs'
+import { runFleet } from './fleet/run-fleet'
 import { fuzzProxy } from './fuzz/fuzz-proxy'
 import { fuzzSummary } from './fuzz/run-fuzz'
 import { runScenarios, scenarioTable } from './run-scenarios'
@@ -40,6 +41,10 @@ async function main (): Promise<void> {
     },
   })
   if (values.help) { process.stdout.write(USAGE); return }
+  if (values.fleet) {
+    process.exitCode = await runFleet({ rate: Number(values.rate ?? 200), seconds: Number(values.seconds ?? 20), connections: Number(values.connections) })
+    return
+  }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-reliability-'))
   cleanupOnExit(workDir)
   const seconds = Number(values.seconds ?? (values.short ? 6 : 20))
@@ -48,6 +53,7 @@ async function main (): Promise<void> {
     durationMs: seconds * 1000,
     faultAtMs: seconds * 400,
     connections: Number(values.connections),
+    full: !values.short,
   }
   const only = values.only?.split(',') ?? (values.case !== undefined ? ['fuzz'] : undefined)
   const scenarios = SCENARIOS.filter(s => only === undefined || only.includes(s.id))

@@ -14,6 +14,8 @@ export interface LoadShape {
   /** When the fault is injected, ms after the load started. */
   faultAtMs: number
   connections: number
+  /** The full run (not the CI one): a scenario may run longer to reach the regime it is about. */
+  full?: boolean
 }
 
 export interface ScenarioContext extends LoadShape {

@@ -8,6 +8,11 @@ import { commonViolations, type Scenario, underLoad } from '../scenario'
 const BUDGET_MS = 250
 /** The log destination holds at most 16 MiB (src/log.ts); RSS may grow by that and a little more, not without limit. */
 const RSS_BOUND_MB = 16 + 24
+/**
+ * In the full run the load goes on this long after the block: at 300 req/s and ~500 bytes of log a request,
+ * long enough to fill the 16 MiB and show lines being dropped.
+ */
+const FULL_AFTER_FAULT_MS = 150_000
 
 /**
  * The log reader stops reading stdout (a stuck log shipper): the pipe fills, then the logger's asynchronous
@@ -28,7 +33,8 @@ export const stdoutBlocked: Scenario = {
       let rssAtFault = 0
       let readBeforeFault = 0
       let answeredAtFault = 0
-      const run = await underLoad(proxy, ctx, async load => {
+      const shape = ctx.full === true ? { ...ctx, durationMs: Math.max(ctx.durationMs, ctx.faultAtMs + FULL_AFTER_FAULT_MS) } : ctx
+      const run = await underLoad(proxy, shape, async load => {
         out.pause()
         rssAtFault = rss()
         readBeforeFault = bytesRead
