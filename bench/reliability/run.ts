@@ -69,7 +69,7 @@ async function main (): Promise<void> {
   const seed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31))
   const first = values.case === undefined ? undefined : Number(values.case)
   const count = first !== undefined ? 1 : Number(values.fuzz ?? (values.short ? 10_000 : 100_000))
-  const fuzz = await fuzzProxy(path.join(workDir, 'dev'), { seed, count, lanes: 8, first })
+  const fuzz = await fuzzProxy(path.join(workDir, 'dev'), { seed, count, lanes: 12, first })
   console.log('\n' + fuzzSummary(fuzz.totals))
   for (const p of fuzz.problems) console.log(`FAILED: ${p}`)
   if (fuzz.totals.failures.length > 0 || fuzz.problems.length > 0) process.exitCode = 1

@@ -18,7 +18,7 @@ t.test(`${COUNT} fuzzed requests: no crash, no unexpected 5xx, every answer spec
   const seed = Number(process.env.XKSGATE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
   const devDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-fuzz-')), 'dev')
   t.teardown(() => fs.rmSync(path.dirname(devDir), { recursive: true, force: true }))
-  const run = await fuzzProxy(devDir, { seed, count: COUNT, lanes: 8 })
+  const run = await fuzzProxy(devDir, { seed, count: COUNT, lanes: 12 })
   t.comment(fuzzSummary(run.totals))
   t.equal(run.totals.requests, COUNT, 'every case sent')
   t.ok(run.totals.byStatus['200'] > 0 && run.totals.byStatus['400'] > 0 && run.totals.closed > 0, 'the cases reached success, validation and framing')

@@ -19,6 +19,13 @@ import { type FleetRedis, startRedisCluster, startRedisSentinel } from './redis-
  * hosts, a Redis master failover under load and, on the Cluster variant, a host killed under load.
  */
 
+/** Redis Cluster and Sentinel under the default replay policy, then Cluster again under fail-closed. */
+const VARIANTS = [
+  { variant: 'cluster', policy: 'fail-open-local' },
+  { variant: 'sentinel', policy: 'fail-open-local' },
+  { variant: 'cluster', policy: 'fail-closed' },
+] as const
+
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 async function waitFor<T> (what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<{ value: T, ms: number }> {
@@ -45,11 +52,11 @@ async function main (): Promise<void> {
   const checks: string[] = []
   const problems: string[] = []
   const check = (ok: boolean, line: string): void => { checks.push(`${ok ? 'pass' : 'FAIL'}: ${line}`); if (!ok) problems.push(line) }
-  for (const variant of ['cluster', 'sentinel'] as const) {
-    const dir = path.join(work, variant)
+  for (const { variant, policy } of VARIANTS) {
+    const dir = path.join(work, `${variant}-${policy}`)
     fs.mkdirSync(dir, { recursive: true })
     const redis: FleetRedis = variant === 'cluster' ? await startRedisCluster(dir) : await startRedisSentinel(dir)
-    const hosts = await startHosts(devDir, dir, namespaces, redis.config)
+    const hosts = await startHosts(devDir, dir, namespaces, redis.config, { XKSGATE__replay__failurePolicy: policy })
     try {
       await waitFor('all three hosts UP in HAProxy', lb.states, s => Object.values(s).filter(v => v === 'UP').length === 3, 20_000)
       const templates = await prepareTemplates(LB_PORT, creds, DEV_URI_PREFIX, DEV_KEYS.encryptDecrypt, LAN_ADDRESS)
@@ -58,8 +65,8 @@ async function main (): Promise<void> {
       check(size !== undefined, `${variant}: GetHealthStatus through HAProxy reads xksProxyFleetSize 3`)
       const replay = await replayAcrossHosts(hosts[0].address, hosts[1].address, 8443, creds, templates)
       check(replay.first === 200 && replay.second === 401, `${variant}: the same signed Encrypt sent to host 1 then host 2: ${replay.first}, then ${replay.second} ${replay.body}`)
-      results.push(await redisFailover(variant, redis, target, shape))
-      if (variant === 'cluster') results.push(await hostKill(hosts[2], lb, target, shape))
+      results.push(await redisFailover(variant, policy, redis, target, shape))
+      if (variant === 'cluster' && policy === 'fail-open-local') results.push(await hostKill(hosts[2], lb, target, shape))
     } finally {
       await Promise.all(hosts.map(h => h.proc.stop()))
       await redis.stop()
@@ -70,16 +77,21 @@ async function main (): Promise<void> {
   if (problems.length > 0 || results.some(r => r.violations.length > 0)) process.exitCode = 1
 }
 
-/** A Redis master SIGKILLed under load; the default replay.failurePolicy (fail-open-local) must lose nothing. */
-async function redisFailover (variant: string, redis: FleetRedis, target: LoadTarget, shape: LoadShape): Promise<ScenarioResult> {
+/**
+ * A Redis master SIGKILLed under load. fail-open-local must lose nothing; fail-closed may answer 503 (retryable)
+ * until the replica is promoted and the client has found it, and nothing else.
+ */
+async function redisFailover (variant: string, policy: string, redis: FleetRedis, target: LoadTarget, shape: LoadShape): Promise<ScenarioResult> {
   let failover = { killedPort: 0, failoverMs: 0 }
   const run = await underLoad(target, shape, async () => { failover = await redis.killMaster(); return undefined })
+  const violations = commonViolations(run.counts, run.faultAtMs, policy === 'fail-closed' ? run.counts.requests : 0)
+  if (run.counts.other + run.counts.unanswered > 0) violations.push(`${run.counts.other + run.counts.unanswered} failures other than 503`)
   const result: ScenarioResult = {
-    id: `fleet-redis-${variant}`,
-    fault: `fleet of 3: a Redis ${variant === 'cluster' ? 'Cluster' : 'Sentinel'} master SIGKILLed (fail-open-local)`,
+    id: `fleet-redis-${variant}-${policy}`,
+    fault: `fleet of 3: a Redis ${variant === 'cluster' ? 'Cluster' : 'Sentinel'} master SIGKILLed (${policy})`,
     ...run,
     notes: [`replica promoted ${failover.failoverMs} ms after the kill`],
-    violations: commonViolations(run.counts, run.faultAtMs, 0),
+    violations,
   }
   console.log(`${result.id}: ${summary(result)}`)
   return result
