@@ -107,4 +107,3 @@ export function startSteadyLoad (o: SteadyLoadOptions): RunningLoad {
   })
   return { elapsed, answered: () => tally.answered, done }
 }
-

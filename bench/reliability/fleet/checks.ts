@@ -32,4 +32,3 @@ export async function replayAcrossHosts (a: string, b: string, port: number, cre
   const second = await send(b)
   return { first: first.status, second: second.status, body: second.body }
 }
-

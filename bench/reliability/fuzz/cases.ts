@@ -1,4 +1,3 @@
-import crypto from 'node:crypto'
 import type { Signer } from '../../sign'
 import { ID_HOLE, type Template } from '../../loadgen/templates'
 import { mutateBase64, mutateJson } from './mutate-body'
@@ -24,6 +23,8 @@ export interface FuzzTarget {
   signer: Signer
   /** The benchmark's request templates: Encrypt, Decrypt of real ciphertexts, GetKeyMetadata, GetHealthStatus. */
   templates: Template[]
+  /** The signing clock (Date.now by default): the only input of a case besides (seed, n). */
+  now?: () => number
 }
 
 const KINDS: Array<[FuzzCase['kind'], number]> = [['json', 30], ['base64', 20], ['headers', 15], ['sigv4', 20], ['framing', 15]]
@@ -40,14 +41,21 @@ function pickKind (rng: Rng): FuzzCase['kind'] {
  */
 const badFieldBytes = (r: RawRequest): boolean => r.headers.some(([, v]) => /[^\x20-\x7e\t]/.test(v))
 
+/** A kmsRequestId drawn from the case's own stream, so a replayed case carries the same one. */
+function uuidFrom (rng: Rng): string {
+  const hex = rng.bytes(16).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20)}`
+}
+
 export function buildCase (target: FuzzTarget, seed: number, n: number): FuzzCase {
   const rng = new Rng(seed, n)
   const kind = pickKind(rng)
   const pool = kind === 'base64' ? target.templates.filter(t => t.op === 'encrypt' || t.op === 'decrypt') : target.templates
   const template = rng.pick(pool)
-  const body = JSON.parse(template.body.replace(ID_HOLE, crypto.randomUUID())) as Record<string, unknown>
+  const body = JSON.parse(template.body.replace(ID_HOLE, uuidFrom(rng))) as Record<string, unknown>
   const base = { n, kind, mayClose: false, endAfterWrite: false, split: false }
-  const sign = (bytes: Buffer, path = template.path, dateMs = Date.now()) => signedRequest(target.signer, target.hostHeader, path, bytes, dateMs)
+  const now = target.now ?? Date.now
+  const sign = (bytes: Buffer, path = template.path, dateMs = now()) => signedRequest(target.signer, target.hostHeader, path, bytes, dateMs)
   if (kind === 'json' || kind === 'base64') {
     const m = kind === 'json' ? mutateJson(rng, body) : mutateBase64(rng, body)
     return { ...base, what: `${template.op}: ${m.what}`, bytes: serialize(sign(m.body)) }

@@ -67,28 +67,34 @@ function mutateAuthorization (rng: Rng, auth: string): string {
   return `${alg} Credential=${akid}/${day}/${region}/${service}/${term}, SignedHeaders=${signed}, Signature=${sig}`
 }
 
+/** The signing time of `r`, from its X-Amz-Date (yyyymmddThhmmssZ). */
+function dateOf (r: RawRequest): number {
+  const d = header(r, 'X-Amz-Date') ?? ''
+  return Date.UTC(Number(d.slice(0, 4)), Number(d.slice(4, 6)) - 1, Number(d.slice(6, 8)), Number(d.slice(9, 11)), Number(d.slice(11, 13)), Number(d.slice(13, 15)))
+}
+
 const PATH_TAILS = ['/', '//', '/../encrypt', '%2Fencrypt', '?x=1', '#frag', '/sign', '/ENCRYPT']
 
 /** SigV4 mutations; `resign` builds the request again, correctly signed, for another date or path. */
-export function mutateSigv4 (rng: Rng, r: RawRequest, resign: (path: string, dateMs: number) => RawRequest): { request: RawRequest } & Mutated {
+export function mutateSigv4 (rng: Rng, r: RawRequest, resign: (path: string, dateMs?: number) => RawRequest): { request: RawRequest } & Mutated {
   switch (rng.int(0, 4)) {
     case 0: case 1:
       setHeader(r, 'Authorization', mutateAuthorization(rng, header(r, 'Authorization') ?? ''))
       return { request: r, what: 'Authorization', mayClose: false }
     case 2: {
       const skew = rng.pick([301, -301, 299, -299, 360, 86_400, -86_400, 3_000_000_000]) * 1000
-      return { request: resign(r.path, Date.now() + skew), what: `signed ${skew / 1000} s off`, mayClose: false }
+      return { request: resign(r.path, dateOf(r) + skew), what: `signed ${skew / 1000} s off`, mayClose: false }
     }
     case 3: {
       const date = header(r, 'X-Amz-Date') ?? ''
-      setHeader(r, 'X-Amz-Date', rng.pick([date.slice(0, 15), date.toLowerCase(), new Date().toISOString(), '20261301T000000Z', '00000000T000000Z', date + 'Z', '']))
+      setHeader(r, 'X-Amz-Date', rng.pick([date.slice(0, 15), date.toLowerCase(), new Date(dateOf(r)).toISOString(), '20261301T000000Z', '00000000T000000Z', date + 'Z', '']))
       return { request: r, what: 'X-Amz-Date format', mayClose: false }
     }
     default: {
       const path = rng.chance(0.5)
         ? r.path + rng.pick(PATH_TAILS)
         : r.path.replace(/\/keys\/[^/]+\//, `/keys/${rng.pick(['nope', '%66oo', 'FOO', 'a'.repeat(300), 'foo%2F..'])}/`)
-      return { request: resign(path, Date.now()), what: 'path (signed)', mayClose: false }
+      return { request: resign(path), what: 'path (signed)', mayClose: false }
     }
   }
 }

@@ -3,7 +3,7 @@ import type { Rng } from './rng'
 /** Random JSON values and strings of the kinds a hostile or broken client sends. */
 
 const ASCII = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=-_ .:'
-const NASTY = ['\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\ufeff', 'é', '中', '😀', '"', '\\', '\n', '%00', '${x}']
+const NASTY = ['\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\ufeff', 'é', '中', '😀', '"', '\\', '\n', '%00', '$' + '{x}']
 export const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 
 export function randomString (rng: Rng): string {
