@@ -30,13 +30,17 @@ export function summary (r: ScenarioResult): string {
     (r.violations.length > 0 ? `\n  FAILED: ${r.violations.join('; ')}` : '')
 }
 
+/** Failures that ended before the fault was injected: the machine's doing, not the fault's. */
+export const beforeFault = (r: ScenarioResult): number => r.counts.failureTimes.filter(t => t < r.faultAtMs).length
+
 /** The Markdown table for bench/README.md. */
 export function scenarioTable (results: ScenarioResult[]): string {
   const rows = results.map(r => {
     const c = r.counts
-    return `| ${r.fault} | ${c.requests} | ${c.ok} | ${c.retryable} | ${c.other} | ${c.unanswered} | ${r.recoveryMs} ms | ` +
-      `${r.violations.length === 0 ? 'pass' : 'FAIL'} | ${r.notes.join('; ')} |`
+    const statuses = Object.entries(c.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s === '0' ? 'none' : s}: ${n}`).join(', ')
+    return `| ${r.fault} | ${c.requests} | ${c.ok} | ${c.retryable} | ${c.other} | ${c.unanswered} | ${statuses} | ${beforeFault(r)} | ` +
+      `${r.recoveryMs} ms | ${r.violations.length === 0 ? 'pass' : 'FAIL: ' + r.violations.join('; ')} | ${r.notes.join('; ')} |`
   })
-  return ['| fault | requests | ok | retryable | other | unanswered | recovery | verdict | measured besides |',
-    '|---|---|---|---|---|---|---|---|---|', ...rows].join('\n')
+  return ['| fault | requests | ok | retryable | other | unanswered | failures by status | of them before the fault | recovery | verdict | measured besides |',
+    '|---|---|---|---|---|---|---|---|---|---|---|', ...rows].join('\n')
 }

@@ -27,6 +27,8 @@ export interface ScenarioContext extends LoadShape {
 
 export interface ScenarioOutcome {
   counts: Counts
+  /** When the fault came, ms after the load started. */
+  faultAtMs: number
   /** From the fault (or the end of it, for a fault that is undone) to the last failure it caused. */
   recoveryMs: number
   /** What the scenario measured besides the counts (replacement time, RSS, dropped log lines...). */

@@ -3,6 +3,8 @@ import { Signer } from '../../sign'
 import { startFaultProxy } from '../proxy'
 import { runFuzz, type FuzzTotals } from './run-fuzz'
 
+const BODY_TIMEOUT_MS = 300
+
 export interface FuzzRun {
   totals: FuzzTotals
   /** Crashes and lost service: the proxy exited, restarted, logged a fatal line, or no longer serves. */
@@ -15,12 +17,13 @@ export interface FuzzRun {
  * bodyTimeoutMs is short so that bodies announced longer than sent cost the fuzzer 300 ms, not 5 s.
  */
 export async function fuzzProxy (devDir: string, o: { seed: number, count: number, lanes: number, first?: number }): Promise<FuzzRun> {
-  const proxy = await startFaultProxy(devDir, 'fuzz', { env: { XKSGATE__server__bodyTimeoutMs: '300', XKSGATE__log__level: 'warn' } })
+  const proxy = await startFaultProxy(devDir, 'fuzz', { env: { XKSGATE__server__bodyTimeoutMs: String(BODY_TIMEOUT_MS), XKSGATE__log__level: 'warn' } })
   try {
     const totals = await runFuzz({
       host: '127.0.0.1',
       port: proxy.port,
       target: { hostHeader: `127.0.0.1:${proxy.port}`, signer: new Signer(proxy.creds), templates: proxy.templates },
+      bodyTimeoutMs: BODY_TIMEOUT_MS,
       ...o,
     })
     const problems: string[] = []

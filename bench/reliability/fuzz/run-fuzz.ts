@@ -36,6 +36,8 @@ export interface FuzzOptions extends Wire {
   lanes: number
   /** First case number (to rerun one case: first = n, count = 1). */
   first?: number
+  /** The proxy's server.bodyTimeoutMs: a body whose writing took longer may be answered by a close. */
+  bodyTimeoutMs: number
 }
 
 export async function runFuzz (o: FuzzOptions): Promise<FuzzTotals> {
@@ -43,7 +45,7 @@ export async function runFuzz (o: FuzzOptions): Promise<FuzzTotals> {
   const started = Date.now()
   const first = o.first ?? 0
   let next = first
-  const judge = (c: FuzzCase, outcome: Outcome): void => {
+  const judge = (c: FuzzCase, outcome: Outcome, writeMs: number): void => {
     totals.requests++
     totals.byKind[c.kind] = (totals.byKind[c.kind] ?? 0) + 1
     const fail = (reason: string): void => { totals.failures.push({ n: c.n, kind: c.kind, what: c.what, reason }) }
@@ -54,7 +56,7 @@ export async function runFuzz (o: FuzzOptions): Promise<FuzzTotals> {
       const problem = shapeProblem(outcome.response)
       if (problem !== undefined) fail(`${problem}: ${outcome.response.body.slice(0, 120)}`)
     } else if (outcome.kind === 'garbage') fail(outcome.error)
-    else if (c.mayClose || c.endAfterWrite) totals.closed++
+    else if (c.mayClose || c.endAfterWrite || writeMs > o.bodyTimeoutMs) totals.closed++
     else fail(outcome.kind === 'closed' ? 'connection closed without an answer' : `no answer within ${ANSWER_WAIT_MS} ms`)
   }
   const lane = async (): Promise<void> => {
@@ -69,7 +71,8 @@ export async function runFuzz (o: FuzzOptions): Promise<FuzzTotals> {
         totals.failures.push({ n: c.n, kind: c.kind, what: c.what, reason: `cannot connect: ${(err as Error).message}` })
         continue
       }
-      judge(c, await conn.send(c.bytes, { split: c.split, end: c.endAfterWrite, timeoutMs: c.mayClose || c.endAfterWrite ? FRAMING_WAIT_MS : ANSWER_WAIT_MS }))
+      const outcome = await conn.send(c.bytes, { split: c.split, end: c.endAfterWrite, timeoutMs: c.mayClose || c.endAfterWrite ? FRAMING_WAIT_MS : ANSWER_WAIT_MS })
+      judge(c, outcome, conn.writeMs)
       if (conn !== keepAlive) conn.close()
     }
     keepAlive.close()

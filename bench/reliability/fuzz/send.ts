@@ -16,6 +16,8 @@ export class FuzzConnection {
   private data = Buffer.alloc(0)
   private waiter: (() => void) | undefined
   private closed = false
+  /** How long the last send took to write (a body slower than server.bodyTimeoutMs may be cut off). */
+  writeMs = 0
 
   constructor (private readonly wire: Wire) {}
 
@@ -40,12 +42,15 @@ export class FuzzConnection {
   async send (bytes: Buffer, o: { split: boolean, end: boolean, timeoutMs: number }): Promise<Outcome> {
     const socket = this.socket!
     this.data = Buffer.alloc(0)
+    const started = performance.now()
     if (o.split) {
+      // One TLS record per piece; the next piece once the event loop has turned.
       for (let at = 0; at < bytes.length; at += 700) {
         socket.write(bytes.subarray(at, at + 700))
-        await new Promise(resolve => setTimeout(resolve, 1))
+        await new Promise(resolve => setImmediate(resolve))
       }
     } else socket.write(bytes)
+    this.writeMs = performance.now() - started
     if (o.end) socket.end()
     const deadline = Date.now() + o.timeoutMs
     for (;;) {
