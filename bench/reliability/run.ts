@@ -61,8 +61,10 @@ async function main (): Promise<void> {
   console.log(`xksgate reliability${values.short ? ' (short)' : ''}: ${shape.rate} req/s, ${seconds} s per scenario, ` +
     `${shape.connections} connections; ${os.cpus().length} cores, load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
   const { results, skipped } = await runScenarios(scenarios, workDir, shape, line => console.log(line))
-  console.log(`\n${started.toISOString()}, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s\n`)
-  console.log(scenarioTable(results))
+  if (results.length > 0) {
+    console.log(`\n${started.toISOString()}, ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s\n`)
+    console.log(scenarioTable(results))
+  }
   for (const s of skipped) console.log(`skipped: ${s}`)
   if (results.some(r => r.violations.length > 0)) process.exitCode = 1
   if (only !== undefined && !only.includes('fuzz')) return

@@ -79,7 +79,8 @@ function report (started: Date, samples: Sample[], load: Awaited<ReturnType<type
   const plateauS = Math.min(300, last.s / 2)
   const from = samples.find(s => s.s >= plateauS) ?? samples[0]
   const growth = (last.rssMb - from.rssMb) * 100 / from.rssMb
-  const failed = load.non2xx + load.timeouts
+  // Timeouts are in non2xx already (status 0).
+  const failed = load.non2xx
   console.log(`\n${started.toISOString()}: ${Math.round(load.totalRps * measureMs / 1000)} requests (${load.totalRps.toFixed(0)} req/s of ${rate} offered), ` +
     `ok p50 ${pctMs(load.ok, 50)} ms, p99 ${pctMs(load.ok, 99)} ms, max ${pctMs(load.ok, 100)} ms, ${non2xxText(load)}`)
   console.log(`RSS ${from.rssMb.toFixed(1)} MB at ${from.s} s → ${last.rssMb.toFixed(1)} MB at ${last.s} s (${growth.toFixed(1)}%); ` +
