@@ -19,6 +19,8 @@ export interface Counts {
   okP50Ms: number
   okP99Ms: number
   okMaxMs: number
+  /** Every ok answer as [when it ended, its latency] (ms), for latency before and after a fault. */
+  okTimeline: Array<[number, number]>
 }
 
 export const isRetryable = (status: number): boolean => status === 500 || status === 503 || status === 429
@@ -31,6 +33,7 @@ export class Tally {
   private lost = 0
   private readonly statuses: Record<string, number> = {}
   private readonly failureTimes: number[] = []
+  private readonly okTimeline: Array<[number, number]> = []
 
   constructor (private readonly latency: hdr.Histogram) {}
 
@@ -40,6 +43,7 @@ export class Tally {
       this.ok++
       this.answered++
       this.latency.recordValue(Math.max(1, Math.round(latencyMs * 1000)))
+      this.okTimeline.push([atMs, latencyMs])
       return
     }
     this.failureTimes.push(atMs)
@@ -66,6 +70,7 @@ export class Tally {
       okP50Ms: pct(50),
       okP99Ms: pct(99),
       okMaxMs: this.latency.totalCount === 0 ? 0 : this.latency.maxValue / 1000,
+      okTimeline: this.okTimeline.slice(),
     }
   }
 }
@@ -80,4 +85,10 @@ export const failed = (c: Counts): number => c.retryable + c.other + c.unanswere
 export function recoveryMs (c: Counts, faultAtMs: number): number {
   const after = c.failureTimes.filter(t => t >= faultAtMs)
   return after.length === 0 ? 0 : Math.round(after[after.length - 1] - faultAtMs)
+}
+
+/** The p-th percentile latency (ms) of the ok answers that ended in [fromMs, toMs). */
+export function okPercentile (c: Counts, p: number, fromMs: number, toMs = Infinity): number {
+  const ms = c.okTimeline.filter(([t]) => t >= fromMs && t < toMs).map(([, l]) => l).sort((a, b) => a - b)
+  return ms.length === 0 ? 0 : ms[Math.min(ms.length - 1, Math.floor(ms.length * p / 100))]
 }

@@ -13,7 +13,7 @@ import { SCENARIOS } from './scenarios/index'
 const USAGE = `usage: npm run reliability -- [--short] [--only ID,ID] [--rate R] [--seconds S] [--connections N]
                               [--fuzz N] [--seed S] [--case N] [--fleet]
 
-  --short          the CI lengths: 6 s of load per scenario, 10,000 fuzzed requests
+  --short          6 s of load per scenario, 10,000 fuzzed requests (about what CI runs)
   --only ID,...    these scenarios only (${SCENARIOS.map(s => s.id).join(', ')}, fuzz)
   --rate R         steady load, req/s (default 300; short 150)
   --seconds S      load per scenario (default 20; short 6); the fault comes at 40% of it

@@ -4,7 +4,7 @@
  * time. The suites themselves run against a real proxy (test/integration/reliability-*.test.ts).
  */
 import t from 'tap'
-import { failed, recoveryMs, Tally } from '../../bench/reliability/counts'
+import { failed, okPercentile, recoveryMs, Tally } from '../../bench/reliability/counts'
 import { buildCase, type FuzzTarget } from '../../bench/reliability/fuzz/cases'
 import { shapeProblem } from '../../bench/reliability/fuzz/check'
 import { newHistogram } from '../../bench/loadgen/recorder'
@@ -63,10 +63,13 @@ t.test('every request lands in one class; recovery runs from the fault to the la
   tally.record(401, 1500, 1)
   tally.record(0, 1600, 0)
   tally.unanswered(2400)
-  tally.record(200, 2500, 1)
+  tally.record(200, 2500, 7)
   const c = tally.counts(8)
   t.same([c.ok, c.retryable, c.other, c.unanswered], [2, 3, 1, 2])
   t.equal(failed(c), 6)
   t.equal(recoveryMs(c, 900), 1500)
   t.equal(recoveryMs(c, 3000), 0, 'nothing failed after a fault at 3 s')
+  t.equal(okPercentile(c, 99, 0, 2000), 1, 'ok latency before 2 s')
+  t.equal(okPercentile(c, 99, 2000), 7, 'ok latency after 2 s')
+  t.equal(okPercentile(c, 99, 3000), 0, 'no ok answer after 3 s')
 })
