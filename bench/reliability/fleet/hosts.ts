@@ -16,7 +16,10 @@ export interface FleetHost { index: number, namespace: string, address: string, 
 
 export async function startHosts (devDir: string, workDir: string, namespaces: string[], redis: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<FleetHost[]> {
   const dev = JSON.parse(fs.readFileSync(path.join(devDir, 'config.json'), 'utf8')) as Record<string, any>
-  const hosts = namespaces.map((namespace, i) => {
+  const hosts: FleetHost[] = []
+  // One after the other, each once the previous one is ready: SoftHSM processes opening one token at the same
+  // instant now and then find it missing from the slot list (the cluster primary starts its processes so too).
+  for (const [i, namespace] of namespaces.entries()) {
     const address = hostAddress(i + 1)
     const file = path.join(workDir, `host-${i + 1}.json`)
     fs.writeFileSync(file, JSON.stringify({
@@ -32,9 +35,10 @@ export async function startHosts (devDir: string, workDir: string, namespaces: s
     }))
     const proc = start('ip', ['netns', 'exec', namespace, process.execPath, path.join(repoRoot, 'dist', 'src', 'main.js'), '--config', file],
       path.join(workDir, `host-${i + 1}.log`), { env: { ...process.env, ...env, SOFTHSM2_CONF: path.join(devDir, 'softhsm', 'softhsm2.conf') } })
-    return { index: i + 1, namespace, address, proc }
-  })
-  for (const h of hosts) await waitReady(h)
+    const host = { index: i + 1, namespace, address, proc }
+    await waitReady(host)
+    hosts.push(host)
+  }
   return hosts
 }
 
