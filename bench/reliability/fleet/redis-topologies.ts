@@ -56,9 +56,12 @@ export async function startRedisCluster (dir: string): Promise<FleetRedis> {
       const victim = masters()[0]
       const alive = ports.find(p => p !== victim)!
       nodes.find(n => n.port === victim)!.proc.child.kill('SIGKILL')
+      // Promoted once the cluster has marked the victim failed and serves all slots again from three masters.
       const failoverMs = await until('a replica promoted', () => {
-        const info = safe(() => cli(alive, 'cluster', 'info'))
-        return info.includes('cluster_state:ok') && safe(() => cli(alive, 'cluster', 'nodes')).split('\n').filter(l => /\bmaster\b/.test(l) && !/fail/.test(l) && / connected \d/.test(l)).length === 3
+        const nodes = safe(() => cli(alive, 'cluster', 'nodes')).split('\n')
+        const victimFailed = nodes.some(l => l.includes(`:${victim}@`) && /[ ,]fail[ ,]/.test(l))
+        const masters = nodes.filter(l => /\bmaster\b/.test(l) && !/fail/.test(l) && / connected \d/.test(l)).length
+        return victimFailed && masters === 3 && safe(() => cli(alive, 'cluster', 'info')).includes('cluster_state:ok')
       }, 30_000)
       return { killedPort: victim, failoverMs }
     },
