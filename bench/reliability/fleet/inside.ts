@@ -10,6 +10,7 @@ import { commonViolations, type LoadShape, type ScenarioResult, underLoad } from
 import { fleetSizeVia, replayAcrossHosts } from './checks'
 import { type Balancer, LB_PORT, startHaproxy } from './haproxy'
 import { type FleetHost, startHosts } from './hosts'
+import { COMMAND_TIMEOUT_MS } from '../scenarios/redis-kill'
 import { LAN_ADDRESS } from './netns'
 import { type FleetRedis, startRedisCluster, startRedisSentinel } from './redis-topologies'
 
@@ -56,7 +57,9 @@ async function main (): Promise<void> {
     const dir = path.join(work, `${variant}-${policy}`)
     fs.mkdirSync(dir, { recursive: true })
     const redis: FleetRedis = variant === 'cluster' ? await startRedisCluster(dir) : await startRedisSentinel(dir)
-    const hosts = await startHosts(devDir, dir, namespaces, redis.config, { XKSGATE__replay__failurePolicy: policy })
+    // fail-closed with the Redis budget of the single-host scenario (scenarios/redis-kill.ts says why).
+    const budget = policy === 'fail-closed' ? { XKSGATE__replay__commandTimeoutMs: COMMAND_TIMEOUT_MS } : {}
+    const hosts = await startHosts(devDir, dir, namespaces, redis.config, { XKSGATE__replay__failurePolicy: policy, ...budget })
     try {
       await waitFor('all three hosts UP in HAProxy', lb.states, s => Object.values(s).filter(v => v === 'UP').length === 3, 20_000)
       const templates = await prepareTemplates(LB_PORT, creds, DEV_URI_PREFIX, DEV_KEYS.encryptDecrypt, LAN_ADDRESS)

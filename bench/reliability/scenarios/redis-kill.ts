@@ -10,7 +10,7 @@ const OUTAGE_MS = 2000
  * a busy 2-core machine (the load generator runs on it too) delays one Redis round trip past 50 ms, which is the
  * documented behaviour but not the fault under test; 150 ms keeps those apart from the outage.
  */
-const COMMAND_TIMEOUT_MS = '150'
+export const COMMAND_TIMEOUT_MS = '150'
 
 /**
  * Redis SIGKILLed, down for two seconds, restarted empty. The documented behaviour (README, replay.failurePolicy):
