@@ -48,17 +48,18 @@ export function readConnection (file: string): ConnectionInfo & { port: number, 
 
 /**
  * One signed request outside the load loop (pre-encrypting ciphertexts, checking every template once before a
- * run). Plain https: its cost does not matter here.
+ * run), to 127.0.0.1 unless `address` names another (the reliability fleet's namespaces). Plain https: its cost
+ * does not matter here.
  */
-export function callOnce (port: number, creds: Credentials, t: Template): Promise<{ status: number, body: string }> {
+export function callOnce (port: number, creds: Credentials, t: Template, address = '127.0.0.1'): Promise<{ status: number, body: string }> {
   const body = t.body.replace(ID_HOLE, crypto.randomUUID())
-  const host = `127.0.0.1:${port}`
+  const host = `${address}:${port}`
   const date = amzDate(Date.now())
   const signer = new Signer(creds)
   const sig = signer.sign(t.path, host, date, crypto.hash('sha256', body, 'hex'))
   return new Promise((resolve, reject) => {
     const req = https.request({
-      host: '127.0.0.1',
+      host: address,
       port,
       method: 'POST',
       path: t.path,

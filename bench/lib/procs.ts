@@ -19,11 +19,12 @@ export interface Tracked {
 /**
  * Starts a child in its own process group, its stdout and stderr going to `logFile`. A file rather than a pipe:
  * a server that logs every request would otherwise make the load generator's process read and buffer it all,
- * on the cores it shares with the server.
+ * on the cores it shares with the server. `stdoutPipe` gives stdout to a pipe instead (child.stdout), for a
+ * caller that decides how it is read, or that it is not.
  */
-export function start (cmd: string, args: string[], logFile: string, opts: SpawnOptions = {}): Tracked {
+export function start (cmd: string, args: string[], logFile: string, opts: SpawnOptions = {}, stdoutPipe = false): Tracked {
   const fd = fs.openSync(logFile, 'a')
-  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', fd, fd] })
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', stdoutPipe ? 'pipe' : fd, fd] })
   fs.closeSync(fd)
   children.add(child)
   const exited = new Promise<void>(resolve => child.once('exit', () => { children.delete(child); resolve() }))
