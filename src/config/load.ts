@@ -167,7 +167,7 @@ function dedupe (items: string[]): string[] {
   return [...new Set(items)]
 }
 
-function deepFreeze<T> (value: T): T {
+export function deepFreeze<T> (value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value)
     for (const child of Object.values(value)) deepFreeze(child)

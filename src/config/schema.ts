@@ -193,6 +193,8 @@ const Cluster = Type.Object({
   /** A crashed process is replaced after a delay that doubles from min to max while crashes keep coming. */
   restartMinMs: Type.Integer({ minimum: 10, maximum: 60000, default: 100 }),
   restartMaxMs: Type.Integer({ minimum: 10, maximum: 600000, default: 10000 }),
+  /** A serving process not ready this long after its fork is stopped: a failed start, or a failed reload. */
+  readyTimeoutMs: Type.Integer({ minimum: 1000, maximum: 600000, default: 60000 }),
 }, strict)
 
 const Shutdown = Type.Object({

@@ -78,6 +78,9 @@ async function main (log: Logger): Promise<void> {
         keys: DEV_KEYS,
         caFile: env.certFile,
         readyUrl: `${endpoint}/readyz`,
+        // The process that takes SIGHUP (reload: with --processes 2 or more) and SIGTERM (stop), and its file.
+        pid: process.pid,
+        configFile: env.configFile,
         ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
       }, 0o600)
       log.info({ connectionFile, processes }, 'ready: connection details written')

@@ -7,7 +7,9 @@
 import os from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
 import { startPrimary } from '../cluster/primary'
-import { ConfigError } from '../config/load'
+import { serveReloadStatus } from '../cluster/reload-status'
+import { validateForCluster } from '../cluster/validated-config'
+import { ConfigError, loadConfig } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { Logger } from '../log'
 import { ProcessMetrics } from '../metrics/process-metrics'
@@ -60,10 +62,12 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
         await onReady({ port: running.port, metricsPort })
       },
       onStopped: async () => { await metricsServer?.close(); ports.release(); await onStopped?.() },
+      onHangup: () => refuseInPlaceReload(configFile, log),
     })
     return
   }
-  const primary = await startPrimary({ config, configFile, processes, log })
+  const primary = await startPrimary({ validated: validateForCluster(config, processes), configFile, processes, log })
+  const status = await serveReloadStatus(primary.status)
   const aggregator = new AggregatorRegistry()
   const metricsPort = await openMetrics(async () => await aggregator.clusterMetrics())
   let stopping = false
@@ -74,6 +78,7 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
     const bound = config.shutdown.graceMs + config.shutdown.drainMs + 5000
     exitWhenStopped((async () => {
       await primary.stop(bound)
+      status.close()
       await metricsServer?.close()
       ports.release()
       await onStopped?.()
@@ -81,7 +86,28 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP', configFile }, 'reload requested')
+    primary.reload()
+  })
   await onReady({ port: primary.port, metricsPort })
+}
+
+/**
+ * One serving process cannot replace itself without a moment in which nobody listens, so it does not try: it says
+ * whether the file is valid and how to reload without downtime. (Node's default for SIGHUP would end it at once.)
+ */
+function refuseInPlaceReload (configFile: string, log: Logger): void {
+  const how = process.env.pm_id === undefined
+    ? 'run the cluster primary (cluster.processes 2 or more, or 0) and send it SIGHUP'
+    : 'run pm2 reload ecosystem.config.cjs, which checks the file first'
+  try {
+    loadConfig({ file: configFile })
+    log.warn({ signal: 'SIGHUP', configFile }, `reload not applied: one serving process cannot be replaced without a gap; the file is valid. To reload without downtime, ${how}`)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    log.error({ signal: 'SIGHUP', configFile, problems: err.problems }, 'reload not applied, and the file is invalid: serving on the configuration of the start')
+  }
 }
 
 /**
