@@ -5,6 +5,7 @@ import { credentialsCommand } from './credentials'
 import { doctorCommand } from './doctor'
 import { keysCommand } from './keys'
 import { kmsConfigCommand } from './kms-config'
+import { reloadCommand } from './reload'
 
 export const COMMANDS: readonly CliCommand[] = [
   configCommand,
@@ -12,4 +13,5 @@ export const COMMANDS: readonly CliCommand[] = [
   credentialsCommand,
   kmsConfigCommand,
   doctorCommand,
+  reloadCommand,
 ]

@@ -43,4 +43,3 @@ export function identity (worker: Worker): { worker: number, pid: number | undef
 export function generation (id: number, validated: ValidatedConfig): Generation {
   return { id, ...validated, wire: toWire(validated.config, validated.tls) }
 }
-

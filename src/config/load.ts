@@ -66,7 +66,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
         const value = secret(c.secretAccessKey, field)
         const revealed = value.reveal()
         if (revealed !== '' && !SECRET_PATTERN.test(revealed)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
-        return { accessKeyId: c.accessKeyId, secretAccessKey: value }
+        return { accessKeyId: c.accessKeyId, secretAccessKey: value, createdAtMs: credentialCreatedAt(c, baseDir, `/keyStores/${i}/credentials/${j}/createdAt`, problems) }
       }),
     })),
   }
@@ -91,6 +91,23 @@ function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, 
     }
   }
   return { ...rest, tls: resolvedTls, password: password === undefined ? undefined : secret(password, '/redis/password') }
+}
+
+/** When the credential was issued: its createdAt, else when its secret file was last written. */
+function credentialCreatedAt (credential: RawConfig['keyStores'][number]['credentials'][number], baseDir: string, field: string, problems: string[]): number | undefined {
+  if (credential.createdAt !== undefined) {
+    const ms = Date.parse(credential.createdAt)
+    if (Number.isNaN(ms)) problems.push(`${field}: ${credential.createdAt} is not a date`)
+    return ms
+  }
+  const ref = credential.secretAccessKey
+  if (typeof ref === 'string' || !('file' in ref)) return undefined
+  try {
+    return fs.statSync(path.resolve(baseDir, ref.file)).mtimeMs
+  } catch {
+    // An unreadable file is reported by resolveSecret.
+    return undefined
+  }
 }
 
 function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {

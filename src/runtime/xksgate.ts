@@ -127,6 +127,8 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       redisConfigured: deps.configured,
       redisErrors,
       certNotAfterMs: Date.parse(new crypto.X509Certificate(fs.readFileSync(config.server.tls.certFile)).validTo),
+      credentials: config.keyStores.flatMap(store => store.credentials.flatMap(c =>
+        c.createdAtMs === undefined ? [] : [{ keyStore: store.name, accessKeyId: c.accessKeyId, createdAtMs: c.createdAtMs }])),
       fleetSize: () => fleet.fleetSize(),
       ready: readiness.isReady,
     })
