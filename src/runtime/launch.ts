@@ -7,7 +7,9 @@
 import os from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
 import { startPrimary } from '../cluster/primary'
+import { toWire } from '../cluster/config-wire'
 import { serveReloadStatus } from '../cluster/reload-status'
+import { materializeTls, readTlsMaterial, type TlsMaterial } from '../cluster/tls-material'
 import { validateForCluster } from '../cluster/validated-config'
 import { ConfigError, loadConfig } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
@@ -17,6 +19,7 @@ import { processesOnHost, replayLayoutProblem } from '../replay/replay-layout'
 import { startMetricsServer, type MetricsServer } from '../metrics/server'
 import { claimPorts, fleetOf, type PortClaims } from '../server/port-ownership'
 import { exitWhenStopped } from './exit'
+import { offerConfig, pm2Instance } from './pm2-handover'
 import { serve } from './serve'
 import { listenOrExplain } from './startup-checks'
 
@@ -27,6 +30,8 @@ export interface Launched {
 
 export interface LaunchOptions {
   config: XksgateConfig
+  /** The certificate and key to serve when the config was inherited (pm2-handover.ts); else the files are read. */
+  tls?: TlsMaterial
   configFile: string
   log: Logger
   /** Everything is serving (all processes ready). */
@@ -39,7 +44,7 @@ export function processCount (config: XksgateConfig): number {
   return config.cluster.processes === 0 ? os.availableParallelism() : config.cluster.processes
 }
 
-export async function launch ({ config, configFile, log, onReady, onStopped }: LaunchOptions): Promise<void> {
+export async function launch ({ config, tls, configFile, log, onReady, onStopped }: LaunchOptions): Promise<void> {
   const processes = processCount(config)
   const replayProblem = replayLayoutProblem(config, processesOnHost(processes))
   if (replayProblem !== undefined) throw new ConfigError([replayProblem])
@@ -54,14 +59,21 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
   }
   if (processes === 1) {
     const metrics = new ProcessMetrics()
-    await serve(config, log, {
+    const pm2 = pm2Instance(configFile)
+    // Under PM2 the bytes validated now are what this instance offers its siblings (pm2-handover.ts).
+    const material = tls ?? (pm2 === undefined ? undefined : readTlsMaterial(config))
+    const served = tls === undefined ? { config, remove: () => {} } : materializeTls(config, tls)
+    let handover: { close: () => void } | undefined
+    await serve(served.config, log, {
       metrics,
       worker: 0,
       onReady: async running => {
+        served.remove()
+        if (pm2 !== undefined && material !== undefined) handover = await offerConfig(pm2, toWire(config, material))
         const metricsPort = await openMetrics(async () => await metrics.registry.metrics())
         await onReady({ port: running.port, metricsPort })
       },
-      onStopped: async () => { await metricsServer?.close(); ports.release(); await onStopped?.() },
+      onStopped: async () => { handover?.close(); await metricsServer?.close(); ports.release(); await onStopped?.() },
       onHangup: () => refuseInPlaceReload(configFile, log),
     })
     return
