@@ -46,6 +46,7 @@ t.test('SIGHUP reloads a 2-process cluster one process at a time under signed lo
   const lines = (msg: string): Array<Record<string, any>> => logLines(server.output().split('\n').filter(l => l.startsWith('{')).join('\n')).filter(l => l.msg === msg)
   const DONE = 'reload done: every serving process runs the new configuration'
   const VALID = 'reload: configuration valid; replacing serving processes one at a time'
+  const FAILED = 'reload failed: a serving process on the new configuration did not start; the serving processes keep the configuration they have'
   const hangup = async (expect: string, count = 1): Promise<void> => {
     const seen = lines(expect).length
     process.kill(dev.pid, 'SIGHUP')
@@ -92,6 +93,14 @@ t.test('SIGHUP reloads a 2-process cluster one process at a time under signed lo
     t.equal(lines('serving process ready').length, ready, 'no process was replaced')
     t.equal(await status(B), 200, 'B still works after the refusal')
 
+    // A file that passes every check but does not start (a key the token lacks): the first new process fails, the
+    // old ones were never touched.
+    writeConfig([credA, credB], newTls, { keys: { ...original.keyStores[0].keys, ghost: { label: 'no-such-key' } } })
+    await hangup(FAILED)
+    t.match(lines(FAILED)[0].reason, /\/keyStores\/0\/keys\/ghost: no secret key labelled "no-such-key"/, 'the reason names the field')
+    t.equal(lines('serving process ready').length, ready, 'no old process was stopped')
+    t.equal(await status(A), 200, 'A still works after the failed reload')
+
     // 4. KMS now signs with B only: remove A. Afterwards A gets 401.
     const aCounts = await loadA.stop()
     writeConfig([credB], newTls)
@@ -102,7 +111,7 @@ t.test('SIGHUP reloads a 2-process cluster one process at a time under signed lo
     t.equal(await status(B), 200, 'B works')
     const bCounts = await loadB.stop()
     t.comment(`reloads took ${lines(DONE).map(l => l.durationMs as number).join(', ')} ms`)
-    t.comment(`signed load through 3 reloads and 1 refusal: A ${aCounts.ok} ok / ${aCounts.failed} failed, B ${bCounts.ok} ok / ${bCounts.failed} failed`)
+    t.comment(`signed load through 3 reloads, 1 refusal and 1 failed reload: A ${aCounts.ok} ok / ${aCounts.failed} failed, B ${bCounts.ok} ok / ${bCounts.failed} failed`)
     t.equal(aCounts.failed, 0, `no request signed with A failed: ${aCounts.errors.join(' | ')}`)
     t.equal(bCounts.failed, 0, `no request signed with B failed: ${bCounts.errors.join(' | ')}`)
 
