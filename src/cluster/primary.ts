@@ -83,7 +83,7 @@ export async function startPrimary ({ validated, configFile, processes, log }: P
 
   /** Waits until `member` serves; one that does not within cluster.readyTimeoutMs is stopped and counts as failed. */
   const untilReady = async (member: Member): Promise<void> => {
-    const timeoutMs = current.config.cluster.readyTimeoutMs
+    const timeoutMs = member.generation.config.cluster.readyTimeoutMs
     const timer = setTimeout(() => {
       log.error({ servingProcess: identity(member.worker), timeoutMs }, 'serving process not ready in time; stopping it')
       member.retiring = true
@@ -147,6 +147,5 @@ export async function startPrimary ({ validated, configFile, processes, log }: P
     throw err
   }
   started = true
-  reload.started()
   return { port, readyCount, reload: reload.request, status: reload.status, stop }
 }

@@ -41,9 +41,9 @@ export interface ReloaderDeps {
   retire: (member: Member, timeoutMs: number) => Promise<void>
 }
 
-export function reloader (deps: ReloaderDeps): { request: () => void, started: () => void, status: () => ReloadStatus } {
+/** Reloads on request; requests arrive only once the cluster has started (launch.ts holds earlier ones). */
+export function reloader (deps: ReloaderDeps): { request: () => void, status: () => ReloadStatus } {
   const { log } = deps
-  let started = false
   let running = false
   let again = false
   let completed = 0
@@ -102,9 +102,9 @@ export function reloader (deps: ReloaderDeps): { request: () => void, started: (
 
   const request = (): void => {
     if (deps.stopping()) { log.warn('reload requested while shutting down: ignored'); return }
-    if (!started || running) {
+    if (running) {
       again = true
-      log.info(started ? 'reload requested during a reload: it follows this one' : 'reload requested during startup: it follows the start')
+      log.info('reload requested during a reload: it follows this one')
       return
     }
     running = true
@@ -116,7 +116,6 @@ export function reloader (deps: ReloaderDeps): { request: () => void, started: (
 
   return {
     request,
-    started: () => { started = true; if (again) { again = false; request() } },
     status: () => ({ generation: deps.current().id, reloading: running, completed, last }),
   }
 }

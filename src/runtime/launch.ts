@@ -78,6 +78,14 @@ export async function launch ({ config, tls, configFile, log, onReady, onStopped
     })
     return
   }
+  // Registered before the start: Node's default for SIGHUP would end the primary. One during the start follows it.
+  let reload: (() => void) | undefined
+  let reloadRequested = false
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP', configFile }, reload === undefined ? 'reload requested during startup: it follows the start' : 'reload requested')
+    if (reload === undefined) reloadRequested = true
+    else reload()
+  })
   const primary = await startPrimary({ validated: validateForCluster(config, processes), configFile, processes, log })
   const status = await serveReloadStatus(primary.status)
   const aggregator = new AggregatorRegistry()
@@ -98,11 +106,9 @@ export async function launch ({ config, tls, configFile, log, onReady, onStopped
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
-  process.on('SIGHUP', () => {
-    log.info({ signal: 'SIGHUP', configFile }, 'reload requested')
-    primary.reload()
-  })
+  reload = primary.reload
   await onReady({ port: primary.port, metricsPort })
+  if (reloadRequested) reload()
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
- * Continuous signed load for reload tests: `loops` keep-alive clients, each sending signed Encrypt requests back to
- * back with one credential, and an exact count of what came back: 200s, and every other status or socket error.
+ * Continuous signed load for reload tests: `loops` keep-alive clients, each sending signed Encrypt requests with
+ * one credential, at most `perLoopPerSecond` each (a steady load like KMS's, which leaves the processes being
+ * started some CPU on a 2-core host), and an exact count of what came back: 200s, and every other status or
+ * socket error.
  */
 import { fixedEncrypt } from './cluster'
 import type { Connection } from './dev-server'
@@ -21,7 +23,7 @@ export interface SignedLoad {
   stop: () => Promise<LoadCounts>
 }
 
-export function signedLoad (connection: Connection, credential: Credential, loops = 4): SignedLoad {
+export function signedLoad (connection: Connection, credential: Credential, loops = 4, perLoopPerSecond = 50): SignedLoad {
   const counts: LoadCounts = { ok: 0, failed: 0, errors: [] }
   const stopped = new AbortController()
   const fail = (what: string): void => {
@@ -30,7 +32,12 @@ export function signedLoad (connection: Connection, credential: Credential, loop
   }
   const running = Array.from({ length: loops }, async () => {
     const client = new XksClient(connection, 1)
+    let next = Date.now()
     while (!stopped.signal.aborted) {
+      next += 1000 / perLoopPerSecond
+      const wait = next - Date.now()
+      if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+      else next = Date.now()
       try {
         const res = await client.send({ ...fixedEncrypt(connection), ...credential })
         if (res.status === 200) counts.ok++

@@ -40,7 +40,7 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
   t.equal(before.length, 2, 'two instances online')
 
   const connection = { ...dev.connection, endpoint: `https://127.0.0.1:${port}` }
-  const load = signedLoad(connection, { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey }, LOOPS)
+  const load = signedLoad(connection, { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey }, LOOPS, 100)
   let beforeReload = 0
   let afterReload = 0
   let reloadMs = 0
