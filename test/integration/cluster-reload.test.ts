@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import tls from 'node:tls'
 import t from 'tap'
-import { TWO_CORE_SIZING, fetchText, fixedEncrypt, sample, type RuntimeConnection } from '../helpers/cluster'
+import { RELOAD_TEST_BUDGET, TWO_CORE_SIZING, fetchText, fixedEncrypt, sample, type RuntimeConnection } from '../helpers/cluster'
 import { startDevServer } from '../helpers/dev-server'
 import { logLines, runMain } from '../helpers/main-process'
 import { signedLoad, type Credential } from '../helpers/signed-load'
@@ -17,7 +17,7 @@ const SETTLED = 20
 t.test('SIGHUP reloads a 2-process cluster one process at a time under signed load: rotation, refusal, certificate, crash replacement', async t => {
   const server = await startDevServer({
     args: ['--processes', '2'],
-    env: { ...TWO_CORE_SIZING, XKSGATE__replay__allowProcessLocal: 'true', XKSGATE__shutdown__lingerMs: '300', XKSGATE__cluster__restartMinMs: '50' },
+    env: { ...TWO_CORE_SIZING, ...RELOAD_TEST_BUDGET, XKSGATE__replay__allowProcessLocal: 'true', XKSGATE__shutdown__lingerMs: '300', XKSGATE__cluster__restartMinMs: '50' },
   })
   t.teardown(server.stop)
   const dev = server.connection as RuntimeConnection & { pid: number, configFile: string }

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
-import { TWO_CORE_SIZING } from '../helpers/cluster'
+import { RELOAD_TEST_BUDGET, TWO_CORE_SIZING } from '../helpers/cluster'
 import { privatePm2 } from '../helpers/pm2'
 import { startRedis } from '../helpers/redis-server'
 import { freePort } from '../../src/dev/free-port'
@@ -29,6 +29,7 @@ t.test('pm2 reload (fork mode, 2 instances) under continuous signed load loses n
     XKSGATE__metrics__port: String(await freePort()),
     XKSGATE__log__level: 'warn',
     ...TWO_CORE_SIZING,
+    ...RELOAD_TEST_BUDGET,
     SOFTHSM2_CONF: path.join(dev.dir, 'softhsm', 'softhsm2.conf'),
   })
   t.teardown(pm2.kill)

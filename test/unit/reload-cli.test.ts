@@ -37,5 +37,5 @@ t.test('xksgate reload checks before it signals, and says why it cannot', async 
   const connection = path.join(f.dir, 'connection.json')
   fs.writeFileSync(connection, JSON.stringify({ pid: process.pid, configFile: file }))
   t.match(await reload(['--connection', connection], f.env), { status: 1, stderr: /is not an xksgate cluster primary/ }, 'pid and configFile from connection.json')
-  t.match(await reload(['--config', file, '--pid', '-3'], f.env), { status: 2, stderr: /--pid must be a process id, got -3/ })
+  t.match(await reload(['--config', file, '--pid', 'abc'], f.env), { status: 2, stderr: /--pid must be a process id, got abc/ })
 })
