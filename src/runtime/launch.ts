@@ -64,18 +64,24 @@ export async function launch ({ config, tls, configFile, log, onReady, onStopped
     const material = tls ?? (pm2 === undefined ? undefined : readTlsMaterial(config))
     const served = tls === undefined ? { config, remove: () => {} } : materializeTls(config, tls)
     let handover: { close: () => void } | undefined
+    const offer = async (): Promise<void> => {
+      if (pm2 === undefined || material === undefined) return
+      // Serving matters more than the offer: without it only a later reload by name of a bad file is unguarded.
+      handover = await offerConfig(pm2, toWire(config, material))
+        .catch((err: unknown) => { log.warn({ err, dir: pm2.dir }, 'cannot offer the configuration to the other PM2 instances'); return undefined })
+    }
     await serve(served.config, log, {
       metrics,
       worker: 0,
       onReady: async running => {
         served.remove()
-        if (pm2 !== undefined && material !== undefined) handover = await offerConfig(pm2, toWire(config, material))
+        await offer()
         const metricsPort = await openMetrics(async () => await metrics.registry.metrics())
         await onReady({ port: running.port, metricsPort })
       },
       onStopped: async () => { handover?.close(); await metricsServer?.close(); ports.release(); await onStopped?.() },
       onHangup: () => refuseInPlaceReload(configFile, log),
-    })
+    }).finally(served.remove)
     return
   }
   // Registered before the start: Node's default for SIGHUP would end the primary. One during the start follows it.
