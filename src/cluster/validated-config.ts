@@ -1,12 +1,12 @@
 /**
  * A configuration the primary may hand to serving processes: the file passed every startup check (loadConfig),
  * its layout keeps the replay promise, its certificate and key were read as one matching pair, and — on a reload —
- * it changes nothing that only a restart can change. Each refusal names the field, as every config error does.
+ * it changes nothing that only a restart can change and its certificate has not expired. Each refusal names the field, as every config error does.
  */
 import { ConfigError, loadConfig } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import { processesOnHost, replayLayoutProblem } from '../replay/replay-layout'
-import { readTlsMaterial, type TlsMaterial } from './tls-material'
+import { certificateNotAfterMs, readTlsMaterial, type TlsMaterial } from './tls-material'
 
 export interface ValidatedConfig {
   config: XksgateConfig
@@ -34,11 +34,15 @@ export function validateForCluster (config: XksgateConfig, processes: number): V
 }
 
 /** Loads `file` as a replacement for `running`; throws ConfigError naming every field that is wrong. */
-export function loadReplacement (file: string, running: XksgateConfig, processes: number): ValidatedConfig {
+export function loadReplacement (file: string, running: XksgateConfig, processes: number, now = Date.now()): ValidatedConfig {
   const next = loadConfig({ file })
   const problems = RESTART_ONLY
     .filter(([, read]) => JSON.stringify(read(next)) !== JSON.stringify(read(running)))
     .map(([field, read]) => `${field}: changed from ${JSON.stringify(read(running))} to ${JSON.stringify(read(next))}, which takes a restart, not a reload`)
   if (problems.length > 0) throw new ConfigError(problems)
-  return validateForCluster(next, processes)
+  const validated = validateForCluster(next, processes)
+  // Replacing a serving certificate by an expired one would make every new KMS connection fail.
+  const notAfter = certificateNotAfterMs(validated.tls)
+  if (notAfter <= now) throw new ConfigError([`/server/tls/certFile: the certificate in ${next.server.tls.certFile} expired on ${new Date(notAfter).toISOString()}`])
+  return validated
 }

@@ -1,9 +1,10 @@
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { fromWire, toWire } from '../../src/cluster/config-wire'
 import { materializeTls, readTlsMaterial } from '../../src/cluster/tls-material'
-import { validateForCluster } from '../../src/cluster/validated-config'
+import { loadReplacement, validateForCluster } from '../../src/cluster/validated-config'
 import { ConfigError, validateConfig } from '../../src/config/load'
 import { Secret } from '../../src/config/secret'
 import { ensureSelfSignedCert } from '../../src/dev/tls-cert'
@@ -52,4 +53,24 @@ t.test('the replay layout is checked for the cluster as at startup', async t => 
   t.teardown(f.cleanup)
   const config = validateConfig(f.config, { baseDir: f.dir, env: f.env })
   t.throws(() => validateForCluster(config, 2), /\/redis: 2 serving processes share this host's port without Redis/)
+})
+
+t.test('a reload refuses what takes a restart, and an expired certificate, naming the fields', async t => {
+  const f = configFixture()
+  t.teardown(f.cleanup)
+  const file = path.join(f.dir, 'config.json')
+  fs.writeFileSync(file, JSON.stringify(f.config))
+  const running = validateConfig(f.config, { baseDir: f.dir, env: f.env })
+  process.env.TEST_PIN = f.env.TEST_PIN
+  t.teardown(() => { delete process.env.TEST_PIN })
+  t.equal(loadReplacement(file, running, 1).config.server.port, 8443, 'the same file is a valid replacement')
+  fs.writeFileSync(file, JSON.stringify({ ...f.config, server: { ...f.config.server, port: 9443 }, cluster: { processes: 2 } }))
+  t.throws(() => loadReplacement(file, running, 1), new ConfigError([
+    '/server/port: changed from 8443 to 9443, which takes a restart, not a reload',
+    '/cluster/processes: changed from 1 to 2, which takes a restart, not a reload',
+  ]))
+  fs.writeFileSync(file, JSON.stringify(f.config))
+  // The fixture's certificate, as of a day after it expires.
+  const notAfter = Date.parse(new crypto.X509Certificate(fs.readFileSync(running.server.tls.certFile)).validTo)
+  t.throws(() => loadReplacement(file, running, 1, notAfter + 86_400_000), new ConfigError([`/server/tls/certFile: the certificate in ${running.server.tls.certFile} expired on ${new Date(notAfter).toISOString()}`]))
 })
