@@ -12,11 +12,36 @@
  * needed, and no more than instances - 1 may restart at once (PM2_CONCURRENT_ACTIONS, or `--parallel 1`).
  * The instances of one app name with one config file are one fleet: they share the port, anything else on it is
  * refused at startup (src/server/port-ownership.ts).
+ *
+ * Reload with `pm2 reload ecosystem.config.cjs`: PM2 evaluates this file first, and it validates the configuration
+ * (`xksgate config check`) before PM2 touches any instance; an invalid file makes PM2 print the problems, each
+ * naming its field, and stop there. A reload by name (`pm2 reload xksgate`) skips this file: then each restarted
+ * instance whose file is refused serves the configuration its running sibling validated (src/runtime/pm2-handover.ts).
  */
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
+const path = require('node:path')
 
 const instances = Number(process.env.XKSGATE_PM2_INSTANCES ?? 2)
+const script = `${process.env.XKSGATE_DIST ?? 'dist'}/src/main.js`
 const configFile = process.env.XKSGATE_CONFIG ?? '/etc/xksgate/config.json'
+const env = {
+  XKSGATE__cluster__processes: '1',
+  // The instances share the port: without Redis they could not see each other's signatures (README "Redis").
+  XKSGATE_HOST_PROCESSES: String(instances),
+  // Each instance serves its own metrics: 9464, 9465, … (PM2 adds the instance number).
+  XKSGATE__metrics__port: process.env.XKSGATE__metrics__port ?? '9464',
+}
+
+// The PM2 commands that start instances from this file; stop and delete must work whatever the file holds.
+if (['start', 'reload', 'restart', 'startOrReload', 'startOrRestart', 'startOrGracefulReload'].includes(process.argv[2])) {
+  try {
+    execFileSync(process.execPath, [path.join(__dirname, script), 'config', 'check', '--config', configFile],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 })
+  } catch (err) {
+    throw new Error(`not ${process.argv[2] === 'start' ? 'started' : 'reloaded'}, every instance keeps running as it is: ${String(err.stderr ?? err.message).trim()}`)
+  }
+}
 
 /** server.frontend as main.js will see it: the environment override first, then the file, then the default. */
 function configuredFrontend () {
@@ -34,7 +59,7 @@ module.exports = {
   apps: [{
     name: process.env.XKSGATE_PM2_NAME ?? 'xksgate',
     // XKSGATE_DIST: another build directory (tests use it for a private tsc --outDir).
-    script: `${process.env.XKSGATE_DIST ?? 'dist'}/src/main.js`,
+    script,
     cwd: __dirname,
     args: ['--config', configFile],
     exec_mode: configuredFrontend() === 'node' ? 'cluster' : 'fork',
@@ -47,13 +72,7 @@ module.exports = {
     kill_timeout: 15000,
     // A crash-looping instance backs off instead of spinning.
     exp_backoff_restart_delay: 100,
-    env: {
-      XKSGATE__cluster__processes: '1',
-      // The instances share the port: without Redis they could not see each other's signatures (README "Redis").
-      XKSGATE_HOST_PROCESSES: String(instances),
-      // Each instance serves its own metrics: 9464, 9465, … (PM2 adds the instance number).
-      XKSGATE__metrics__port: process.env.XKSGATE__metrics__port ?? '9464',
-    },
+    env,
     increment_var: 'XKSGATE__metrics__port',
     // JSON lines to stdout; PM2 only collects them (see README on log shipping and rotation).
     merge_logs: true,

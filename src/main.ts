@@ -7,12 +7,12 @@
  */
 import path from 'node:path'
 import { exitWithUsageError, parseCommandLine } from './config/cli-args'
-import { loadConfig } from './config/load'
 import { checkConfigFile } from './cli/config-check'
 import { COMMANDS } from './cli/commands'
 import { createLogger, type Logger } from './log'
 import { exitOnStartupFailure } from './runtime/exit'
 import { launch } from './runtime/launch'
+import { loadOrInherit } from './runtime/pm2-handover'
 import { VERSION } from './version'
 
 const PROGRAM = 'xksgate'
@@ -56,11 +56,13 @@ async function main (log: Logger): Promise<void> {
     process.exitCode = checkConfigFile(PROGRAM, file, { stdout: text => process.stdout.write(text), stderr: text => process.stderr.write(text), env: process.env })
     return
   }
-  const config = loadConfig({ file })
+  const configFile = path.resolve(file)
+  const { config, tls } = await loadOrInherit(configFile, log)
   log.level = config.log.level
   await launch({
     config,
-    configFile: path.resolve(file),
+    tls,
+    configFile,
     log,
     onReady: ({ port, metricsPort }) => {
       log.info({ port, metricsPort }, 'ready')

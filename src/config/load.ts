@@ -72,7 +72,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
         const value = secret(c.secretAccessKey, field)
         const revealed = value.reveal()
         if (revealed !== '' && !SECRET_PATTERN.test(revealed)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
-        return { accessKeyId: c.accessKeyId, secretAccessKey: value }
+        return { accessKeyId: c.accessKeyId, secretAccessKey: value, createdAtMs: credentialCreatedAt(c, baseDir, `/keyStores/${i}/credentials/${j}/createdAt`, problems) }
       }),
     })),
   }
@@ -116,6 +116,23 @@ function resolveAudit (audit: NonNullable<RawConfig['audit']>, baseDir: string, 
   const length = key.reveal().length
   if (length > 0 && length < MIN_AUDIT_KEY_CHARS) problems.push(`/audit/key: must be at least ${MIN_AUDIT_KEY_CHARS} characters (has ${length})`)
   return { ...audit, file: path.resolve(baseDir, audit.file), key }
+}
+
+/** When the credential was issued: its createdAt, else when its secret file was last written. */
+function credentialCreatedAt (credential: RawConfig['keyStores'][number]['credentials'][number], baseDir: string, field: string, problems: string[]): number | undefined {
+  if (credential.createdAt !== undefined) {
+    const ms = Date.parse(credential.createdAt)
+    if (Number.isNaN(ms)) problems.push(`${field}: ${credential.createdAt} is not a date`)
+    return ms
+  }
+  const ref = credential.secretAccessKey
+  if (typeof ref === 'string' || !('file' in ref)) return undefined
+  try {
+    return fs.statSync(path.resolve(baseDir, ref.file)).mtimeMs
+  } catch {
+    // An unreadable file is reported by resolveSecret.
+    return undefined
+  }
 }
 
 function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {
@@ -221,7 +238,7 @@ function dedupe (items: string[]): string[] {
   return [...new Set(items)]
 }
 
-function deepFreeze<T> (value: T): T {
+export function deepFreeze<T> (value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value)
     for (const child of Object.values(value)) deepFreeze(child)

@@ -21,6 +21,11 @@ const Credential = Type.Object({
   // KMS accepts only these (XksProxyAuthenticationCredentialType): docs/xks-spec.md §8.1.
   accessKeyId: Type.String({ pattern: '^[A-Z2-7]{20,30}$' }),
   secretAccessKey: SecretRef,
+  /**
+   * When the secret was issued (ISO 8601, e.g. "2026-03-01T00:00:00Z"), for the credential age metric. Absent: the
+   * secret file's modification time, or no age for an inline or environment secret.
+   */
+  createdAt: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2}))?$' })),
 }, strict)
 
 const HsmLabel = Type.String({ minLength: 1, maxLength: 256 })
@@ -216,6 +221,8 @@ const Cluster = Type.Object({
   /** A crashed process is replaced after a delay that doubles from min to max while crashes keep coming. */
   restartMinMs: Type.Integer({ minimum: 10, maximum: 60000, default: 100 }),
   restartMaxMs: Type.Integer({ minimum: 10, maximum: 600000, default: 10000 }),
+  /** A serving process not ready this long after its fork is stopped: a failed start, or a failed reload. */
+  readyTimeoutMs: Type.Integer({ minimum: 1000, maximum: 600000, default: 60000 }),
 }, strict)
 
 const Shutdown = Type.Object({
@@ -279,7 +286,12 @@ export type RawConfig = Static<typeof ConfigSchema>
 export type SecretRefValue = Static<typeof SecretRef>
 
 /** Credentials with their secrets resolved. */
-export interface ResolvedCredential { accessKeyId: string, secretAccessKey: Secret }
+export interface ResolvedCredential {
+  accessKeyId: string
+  secretAccessKey: Secret
+  /** From createdAt, else the secret file's modification time; undefined when neither is known. */
+  createdAtMs?: number
+}
 export interface ResolvedKeyStore extends Omit<RawConfig['keyStores'][number], 'credentials'> {
   credentials: ResolvedCredential[]
 }

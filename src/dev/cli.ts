@@ -106,6 +106,9 @@ async function main (log: Logger): Promise<void> {
           clientCaKeyFile: clientAuth.ca.keyFile,
         }),
         readyUrl: `${endpoint}/readyz`,
+        // The process that takes SIGHUP (reload: with --processes 2 or more) and SIGTERM (stop), and its file.
+        pid: process.pid,
+        configFile: env.configFile,
         ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
       }, 0o600)
       log.info({ connectionFile, processes, backends, frontend, mtls: values.mtls }, 'ready: connection details written')

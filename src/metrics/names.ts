@@ -33,6 +33,8 @@ export const METRIC = {
   replayLocalBytes: 'xksgate_replay_local_bytes',
   /** Requests refused with 429 because the in-process table had no room (it never drops a live signature). */
   replayLocalRefusals: 'xksgate_replay_local_refusals_total',
+  /** XksProxyCredentialAge analogue: days since each credential was issued (its createdAt or secret file's mtime). */
+  credentialAge: 'xksgate_credential_age_days',
   /** XksProxyCertificateDaysToExpire analogue. */
   certDaysToExpire: 'xksgate_tls_certificate_days_to_expire',
   /** XksExternalKeyManagerStates analogue: 1 for the state the deep health check last saw (per process, summed). */

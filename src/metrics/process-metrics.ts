@@ -27,6 +27,8 @@ export interface MetricSources {
   /** Redis errors on the replay path so far (fallbacks + refusals); undefined without Redis. */
   redisErrors: () => number
   certNotAfterMs: number
+  /** Credentials whose issue time is known. */
+  credentials: ReadonlyArray<{ keyStore: string, accessKeyId: string, createdAtMs: number }>
   fleetSize: () => number
   ready: () => boolean
   /** The audit sink's counts; undefined without `audit`. */
@@ -126,6 +128,18 @@ export class ProcessMetrics {
     gauge(METRIC.replayLocalBytes, 'Bytes the in-process replay table holds (allocated at startup)', () => local().bytes)
     counter(METRIC.replayLocalRefusals, 'Requests refused with 429: no room left in the in-process replay table', () => local().refusals)
     gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs - Date.now()) / 86_400_000, 'min')
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name: METRIC.credentialAge,
+      help: 'Days since each SigV4 credential was issued (createdAt, or the secret file\'s modification time)',
+      labelNames: ['key_store', 'access_key_id'],
+      registers,
+      // The same in every process; during a reload the oldest view wins.
+      aggregator: 'max',
+      collect () {
+        for (const c of s.credentials) this.set({ key_store: c.keyStore, access_key_id: c.accessKeyId }, (Date.now() - c.createdAtMs) / 86_400_000)
+      },
+    })
     gauge(METRIC.fleetSize, 'Live proxy instances seen in Redis', s.fleetSize, 'max')
     gauge(METRIC.ready, 'Serving processes whose /readyz answers 200', () => s.ready() ? 1 : 0)
     const audit = s.audit

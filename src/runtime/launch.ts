@@ -7,7 +7,11 @@
 import os from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
 import { startPrimary } from '../cluster/primary'
-import { ConfigError } from '../config/load'
+import { toWire } from '../cluster/config-wire'
+import { serveReloadStatus } from '../cluster/reload-status'
+import { materializeTls, readTlsMaterial, type TlsMaterial } from '../cluster/tls-material'
+import { validateForCluster } from '../cluster/validated-config'
+import { ConfigError, loadConfig } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { Logger } from '../log'
 import { ProcessMetrics } from '../metrics/process-metrics'
@@ -15,6 +19,7 @@ import { processesOnHost, replayLayoutProblem } from '../replay/replay-layout'
 import { startMetricsServer, type MetricsServer } from '../metrics/server'
 import { claimPorts, fleetOf, type PortClaims } from '../server/port-ownership'
 import { exitWhenStopped } from './exit'
+import { offerConfig, pm2Instance } from './pm2-handover'
 import { serve } from './serve'
 import { listenOrExplain } from './startup-checks'
 
@@ -25,6 +30,8 @@ export interface Launched {
 
 export interface LaunchOptions {
   config: XksgateConfig
+  /** The certificate and key to serve when the config was inherited (pm2-handover.ts); else the files are read. */
+  tls?: TlsMaterial
   configFile: string
   log: Logger
   /** Everything is serving (all processes ready). */
@@ -37,7 +44,7 @@ export function processCount (config: XksgateConfig): number {
   return config.cluster.processes === 0 ? os.availableParallelism() : config.cluster.processes
 }
 
-export async function launch ({ config, configFile, log, onReady, onStopped }: LaunchOptions): Promise<void> {
+export async function launch ({ config, tls, configFile, log, onReady, onStopped }: LaunchOptions): Promise<void> {
   const processes = processCount(config)
   const replayProblem = replayLayoutProblem(config, processesOnHost(processes))
   if (replayProblem !== undefined) throw new ConfigError([replayProblem])
@@ -52,18 +59,41 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
   }
   if (processes === 1) {
     const metrics = new ProcessMetrics()
-    await serve(config, log, {
+    const pm2 = pm2Instance(configFile)
+    // Under PM2 the bytes validated now are what this instance offers its siblings (pm2-handover.ts).
+    const material = tls ?? (pm2 === undefined ? undefined : readTlsMaterial(config))
+    const served = tls === undefined ? { config, remove: () => {} } : materializeTls(config, tls)
+    let handover: { close: () => void } | undefined
+    const offer = async (): Promise<void> => {
+      if (pm2 === undefined || material === undefined) return
+      // Serving matters more than the offer: without it only a later reload by name of a bad file is unguarded.
+      handover = await offerConfig(pm2, toWire(config, material))
+        .catch((err: unknown) => { log.warn({ err, dir: pm2.dir }, 'cannot offer the configuration to the other PM2 instances'); return undefined })
+    }
+    await serve(served.config, log, {
       metrics,
       worker: 0,
       onReady: async running => {
+        served.remove()
+        await offer()
         const metricsPort = await openMetrics(async () => await metrics.registry.metrics())
         await onReady({ port: running.port, metricsPort })
       },
-      onStopped: async () => { await metricsServer?.close(); ports.release(); await onStopped?.() },
-    })
+      onStopped: async () => { handover?.close(); await metricsServer?.close(); ports.release(); await onStopped?.() },
+      onHangup: () => refuseInPlaceReload(configFile, log),
+    }).finally(served.remove)
     return
   }
-  const primary = await startPrimary({ config, configFile, processes, log })
+  // Registered before the start: Node's default for SIGHUP would end the primary. One during the start follows it.
+  let reload: (() => void) | undefined
+  let reloadRequested = false
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP', configFile }, reload === undefined ? 'reload requested during startup: it follows the start' : 'reload requested')
+    if (reload === undefined) reloadRequested = true
+    else reload()
+  })
+  const primary = await startPrimary({ validated: validateForCluster(config, processes), configFile, processes, log })
+  const status = await serveReloadStatus(primary.status)
   const aggregator = new AggregatorRegistry()
   const metricsPort = await openMetrics(async () => await aggregator.clusterMetrics())
   let stopping = false
@@ -74,6 +104,7 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
     const bound = config.shutdown.graceMs + config.shutdown.drainMs + 5000
     exitWhenStopped((async () => {
       await primary.stop(bound)
+      status.close()
       await metricsServer?.close()
       ports.release()
       await onStopped?.()
@@ -81,7 +112,26 @@ export async function launch ({ config, configFile, log, onReady, onStopped }: L
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  reload = primary.reload
   await onReady({ port: primary.port, metricsPort })
+  if (reloadRequested) reload()
+}
+
+/**
+ * One serving process cannot replace itself without a moment in which nobody listens, so it does not try: it says
+ * whether the file is valid and how to reload without downtime. (Node's default for SIGHUP would end it at once.)
+ */
+function refuseInPlaceReload (configFile: string, log: Logger): void {
+  const how = process.env.pm_id === undefined
+    ? 'run the cluster primary (cluster.processes 2 or more, or 0) and send it SIGHUP'
+    : 'run pm2 reload ecosystem.config.cjs, which checks the file first'
+  try {
+    loadConfig({ file: configFile })
+    log.warn({ signal: 'SIGHUP', configFile }, `reload not applied: one serving process cannot be replaced without a gap; the file is valid. To reload without downtime, ${how}`)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    log.error({ signal: 'SIGHUP', configFile, problems: err.problems }, 'reload not applied, and the file is invalid: serving on the configuration of the start')
+  }
 }
 
 /**

@@ -16,6 +16,8 @@ export interface ServeOptions {
   onReady: (running: RunningXksgate) => void | Promise<void>
   /** Runs after the server has stopped, before exit (e.g. remove connection.json, close the metrics port). */
   onStopped?: () => void | Promise<void>
+  /** SIGHUP (Node's default would end the process without a drain); ignored when absent. */
+  onHangup?: () => void
 }
 
 export async function serve (config: XksgateConfig, log: Logger, options: ServeOptions): Promise<void> {
@@ -35,6 +37,7 @@ export async function serve (config: XksgateConfig, log: Logger, options: ServeO
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  process.on('SIGHUP', () => options.onHangup?.())
   running = await startXksgate(config, log, { metrics: options.metrics, worker: options.worker })
   // A signal that arrived during startup: stop now that there is something to stop.
   if (stopping === undefined) await options.onReady(running)

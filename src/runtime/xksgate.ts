@@ -108,6 +108,8 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       redisConfigured: deps.configured,
       redisErrors,
       certNotAfterMs: certificate.notAfter.getTime(),
+      credentials: config.keyStores.flatMap(store => store.credentials.flatMap(c =>
+        c.createdAtMs === undefined ? [] : [{ keyStore: store.name, accessKeyId: c.accessKeyId, createdAtMs: c.createdAtMs }])),
       fleetSize: () => fleet.fleetSize(),
       ready: readiness.isReady,
       ...(auditSink !== undefined && { audit: () => auditSink.stats }),

@@ -111,6 +111,11 @@ async function claimPort (fleet: Fleet, { field, host, port }: PortToClaim): Pro
   }
 }
 
+/** The process that announces `host:port` for its fleet (the cluster primary, or one PM2 instance), if any. */
+export async function portAnnouncer (host: string, port: number): Promise<{ pid: number, description: string } | undefined> {
+  return await ask(`\0xksgate-port/${host}:${port}`)
+}
+
 /** The announcer of the name, or undefined when nobody listens on it (or it does not answer). */
 async function ask (name: string): Promise<Announcement | undefined> {
   return await new Promise(resolve => {

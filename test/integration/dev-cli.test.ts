@@ -5,6 +5,8 @@ import path from 'node:path'
 import t from 'tap'
 import { startDevServer } from '../helpers/dev-server'
 import { repoRoot } from '../helpers/paths'
+import { until } from '../helpers/until'
+import { XksClient, metadataFor } from '../helpers/xks-client'
 
 t.test('without softhsm2 the embedded default says how to install it', async t => {
   // As on a machine without the package: no SoftHSM library where it is looked for.
@@ -42,6 +44,19 @@ t.test('first use provisions the directory; a second run reuses it', async t => 
   const second = await startDevServer({ dir: first.dir })
   t.equal(second.connection.accessKeyId, first.connection.accessKeyId, 'same credentials')
   t.equal(second.connection.secretAccessKey, first.connection.secretAccessKey)
+  const { pid, configFile } = second.connection as unknown as { pid: number, configFile: string }
+  t.equal(pid, second.process.pid, 'connection.json names the process taking SIGHUP and SIGTERM')
+  t.equal(configFile, path.join(first.dir, 'config.json'), 'and its config file')
+
+  // One serving process cannot reload without a gap: SIGHUP says so (and whether the file is valid), and serves on.
+  process.kill(pid, 'SIGHUP')
+  await until('the warning', () => second.output().includes('reload not applied: one serving process cannot be replaced without a gap; the file is valid. To reload without downtime, run the cluster primary'))
+  fs.writeFileSync(configFile, '{}')
+  process.kill(pid, 'SIGHUP')
+  await until('the refusal', () => second.output().includes('"msg":"reload not applied, and the file is invalid: serving on the configuration of the start"'))
+  const client = new XksClient(second.connection, 1)
+  t.equal((await client.send({ path: `${second.connection.uriPrefix}/health`, body: { requestMetadata: metadataFor('KmsHealthCheck') } })).status, 200, 'still serving')
+  client.close()
   t.equal(await second.stop(), 0)
 })
 

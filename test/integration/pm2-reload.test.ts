@@ -2,12 +2,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { startDevServer, testFrontend } from '../helpers/dev-server'
-import { TWO_CORE_SIZING, fixedEncrypt } from '../helpers/cluster'
+import { RELOAD_TEST_BUDGET, TWO_CORE_SIZING } from '../helpers/cluster'
 import { privatePm2 } from '../helpers/pm2'
 import { startRedis } from '../helpers/redis-server'
 import { freePort } from '../../src/dev/free-port'
 import { until } from '../helpers/until'
-import { XksClient } from '../helpers/xks-client'
+import { signedLoad } from '../helpers/signed-load'
 
 const LOOPS = 8
 /** Answers seen before the reload starts and again after it ends: every client has sent several by then. */
@@ -17,7 +17,7 @@ const SETTLED_REQUESTS = 50
 const frontend = testFrontend()
 const mode = frontend === 'node' ? 'cluster' : 'fork'
 
-t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under continuous signed load loses no request`, async t => {
+t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under continuous signed load loses no request, and an invalid file leaves the app serving`, async t => {
   // Provision a dev directory (token, certificate, config), then run it under PM2 instead.
   const dev = await startDevServer()
   t.equal(await dev.stop(), 0)
@@ -34,6 +34,7 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
     XKSGATE__metrics__port: String(await freePort()),
     XKSGATE__log__level: 'warn',
     ...TWO_CORE_SIZING,
+    ...RELOAD_TEST_BUDGET,
     SOFTHSM2_CONF: path.join(dev.dir, 'softhsm', 'softhsm2.conf'),
   })
   t.teardown(pm2.kill)
@@ -46,44 +47,56 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
   t.match(await pm2.cmd('jlist'), `"exec_mode":"${mode}_mode"`, `PM2 runs them in ${mode} mode`)
 
   const connection = { ...dev.connection, endpoint: `https://127.0.0.1:${port}` }
-  const counts = { ok: 0, failed: 0, errors: [] as string[] }
-  const stopLoad = new AbortController()
-  const loops = Array.from({ length: LOOPS }, async () => {
-    const client = new XksClient(connection, 1)
-    while (!stopLoad.signal.aborted) {
-      try {
-        const res = await client.send(fixedEncrypt(connection))
-        if (res.status === 200) counts.ok++
-        else { counts.failed++; counts.errors.push(`${res.status} ${res.body}`) }
-      } catch (err) {
-        counts.failed++
-        counts.errors.push((err as Error).message)
-      }
-    }
-    client.close()
-  })
+  const load = signedLoad(connection, { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey }, LOOPS, 100)
   let beforeReload = 0
   let afterReload = 0
   let reloadMs = 0
+  const configFile = path.join(dev.dir, 'config.json')
+  const validConfig = fs.readFileSync(configFile, 'utf8')
+  const outLog = (): string => fs.readFileSync(path.join(pm2.home, 'logs', 'xksgate-test-out.log'), 'utf8')
+  const REFUSED = 'configuration refused; serving the configuration a running instance of this PM2 app validated. Fix the file, then pm2 reload ecosystem.config.cjs'
+  let viaFile = ''
+  let replaced: number[] = []
+  let byName: number[] = []
   try {
     // Every client is sending before the reload starts, and goes on sending to the new instances after it.
-    await until('traffic before the reload', () => counts.ok >= SETTLED_REQUESTS, 30_000)
-    beforeReload = counts.ok
+    await until('traffic before the reload', () => load.counts.ok >= SETTLED_REQUESTS, 30_000)
+    beforeReload = load.counts.ok
     const started = Date.now()
     await pm2.cmd('reload', 'xksgate-test')
     reloadMs = Date.now() - started
-    afterReload = counts.ok
-    await until('traffic after the reload', () => counts.ok >= afterReload + SETTLED_REQUESTS, 30_000)
+    afterReload = load.counts.ok
+    await until('traffic after the reload', () => load.counts.ok >= afterReload + SETTLED_REQUESTS, 30_000)
+    replaced = await pm2.pids('xksgate-test')
+
+    // An invalid file: the reload from the ecosystem file is refused before PM2 touches an instance ...
+    const invalid = JSON.parse(validConfig) as Record<string, any>
+    invalid.keyStores[0].credentials[0].accessKeyId = 'not-an-access-key'
+    fs.writeFileSync(configFile, JSON.stringify(invalid))
+    viaFile = await pm2.cmd('reload', 'ecosystem.config.cjs').then(out => `exit 0: ${out}`, (err: { stdout: string, stderr: string }) => err.stdout + err.stderr)
+    t.same(await pm2.pids('xksgate-test'), replaced, 'pm2 reload ecosystem.config.cjs with an invalid file replaces nothing')
+    // ... and by name, each restarted instance serves what its running sibling validated.
+    const servedBefore = load.counts.ok
+    await pm2.cmd('reload', 'xksgate-test')
+    await until('traffic after the reload by name', () => load.counts.ok >= servedBefore + SETTLED_REQUESTS, 30_000)
+    byName = await pm2.pids('xksgate-test')
   } finally {
-    stopLoad.abort()
-    await Promise.all(loops)
+    await load.stop()
+    fs.writeFileSync(configFile, validConfig)
   }
-  const after = await pm2.pids('xksgate-test')
-  t.comment(`pm2 reload took ${reloadMs} ms; requests: ${counts.ok} ok (${afterReload - beforeReload} during the reload), ${counts.failed} failed`)
-  t.equal(after.length, 2, 'two instances online after the reload')
-  t.ok(after.every(pid => !before.includes(pid)), 'both instances were replaced')
+  const { counts } = load
+  t.comment(`pm2 reload took ${reloadMs} ms; requests through 2 reloads and 1 refusal: ${counts.ok} ok (${afterReload - beforeReload} during the first reload), ${counts.failed} failed`)
+  t.equal(replaced.length, 2, 'two instances online after the reload')
+  t.ok(replaced.every(pid => !before.includes(pid)), 'both instances were replaced')
   t.ok(afterReload > beforeReload, 'requests were answered while the instances were being replaced')
-  t.equal(counts.failed, 0, `no request failed: ${counts.errors.slice(0, 5).join(' | ')}`)
+  t.match(viaFile, /ecosystem\.config\.cjs malformated[\s\S]*not reloaded, every instance keeps running as it is: xksgate: invalid configuration:\n {2}\/keyStores\/0\/credentials\/0\/accessKeyId: /, 'PM2 prints why, naming the field')
+  if (byName.length !== 2) t.comment(outLog().slice(-6000) + fs.readFileSync(path.join(pm2.home, 'logs', 'xksgate-test-error.log'), 'utf8').slice(-3000))
+  t.equal(byName.length, 2, 'two instances online after the reload by name')
+  t.ok(byName.every(pid => !replaced.includes(pid)), 'both were restarted')
+  const refusals = outLog().split('\n').filter(line => line.includes(REFUSED)).map(line => JSON.parse(line) as { problems: string[], pid: number })
+  t.same(refusals.map(r => r.pid).sort(), [...byName].sort(), 'each restarted instance says its file was refused')
+  t.match(refusals[0]?.problems, [/^\/keyStores\/0\/credentials\/0\/accessKeyId: /], 'naming the field')
+  t.equal(counts.failed, 0, `no request failed: ${counts.errors.join(' | ')}`)
   await pm2.cmd('delete', 'xksgate-test')
   fs.rmSync(dev.dir, { recursive: true, force: true })
 })

@@ -119,7 +119,7 @@ t.test('runtime sections: defaults, Redis password by reference, mode-specific f
   const plain = validateConfig(config, { baseDir: dir, env: { TEST_PIN: '1' } })
   t.equal(plain.redis, undefined, 'no Redis by default')
   t.same(plain.replay, { failurePolicy: 'fail-open-local', commandTimeoutMs: 50, keyPrefix: 'xksgate:replay:', allowProcessLocal: false })
-  t.same(plain.cluster, { processes: 1, restartMinMs: 100, restartMaxMs: 10000 })
+  t.same(plain.cluster, { processes: 1, restartMinMs: 100, restartMaxMs: 10000, readyTimeoutMs: 60000 })
   t.same(plain.shutdown, { graceMs: 0, drainMs: 10000, lingerMs: 1000 })
   t.same(plain.metrics, { port: 9464, host: '127.0.0.1' })
   t.same(plain.fleet, { instanceId: os.hostname(), heartbeatMs: 5000, keyPrefix: 'xksgate:' }, 'one fleet member per host by default')
@@ -194,4 +194,22 @@ t.test('hsm: one object is a list of one backend; a list names each backend\'s f
   t.same(problemsOf(() => validateConfig({ ...config, hsm: [pair[0], { ...pair[0], name: 'again' }] }, { baseDir: dir, env })),
     ['/hsm/1/tokenLabel: "a" on /usr/lib/softhsm/libsofthsm2.so is another backend\'s token'])
   t.match(problemsOf(() => validateConfig({ ...config, hsm: [] }, { baseDir: dir, env })), [/^\/hsm: Expected array length to be greater or equal to 1/])
+})
+
+t.test('a credential\'s age comes from createdAt, else from its secret file\'s mtime; an inline secret has none', async t => {
+  const { dir, config } = fixture()
+  const env = { TEST_PIN: '1234' }
+  const secretFile = path.join(dir, 'secret')
+  const written = new Date('2025-06-01T12:00:00Z')
+  fs.utimesSync(secretFile, written, written)
+  t.equal(validateConfig(config, { baseDir: dir, env }).keyStores[0].credentials[0].createdAtMs, written.getTime(), 'the secret file\'s mtime')
+  config.keyStores[0].credentials[0].createdAt = '2026-01-02T03:04:05Z'
+  t.equal(validateConfig(config, { baseDir: dir, env }).keyStores[0].credentials[0].createdAtMs, Date.parse('2026-01-02T03:04:05Z'), 'createdAt wins')
+  config.keyStores[0].credentials[0].createdAt = '2026-13-45'
+  t.same(problemsOf(() => validateConfig(config, { baseDir: dir, env })), ['/keyStores/0/credentials/0/createdAt: 2026-13-45 is not a date'])
+  config.keyStores[0].credentials[0].createdAt = 'yesterday'
+  t.match(problemsOf(() => validateConfig(config, { baseDir: dir, env }))[0], /^\/keyStores\/0\/credentials\/0\/createdAt: Expected string to match/)
+  delete config.keyStores[0].credentials[0].createdAt
+  config.keyStores[0].credentials[0].secretAccessKey = SECRET
+  t.equal(validateConfig(config, { baseDir: dir, env }).keyStores[0].credentials[0].createdAtMs, undefined, 'inline: no age')
 })
