@@ -7,6 +7,7 @@ import { doctorCommand } from './doctor'
 import { keysCommand } from './keys'
 import { kmsConfigCommand } from './kms-config'
 import { selftestCommand } from './selftest'
+import { readyCommand } from './ready'
 
 export const COMMANDS: readonly CliCommand[] = [
   configCommand,
@@ -16,4 +17,5 @@ export const COMMANDS: readonly CliCommand[] = [
   doctorCommand,
   selftestCommand,
   auditCommand,
+  readyCommand,
 ]
