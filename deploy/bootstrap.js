@@ -10,9 +10,10 @@
  * 2. `npm ci` when node_modules is absent or older than package-lock.json (npm writes
  *    node_modules/.package-lock.json at the end of every install). A node_modules that is a symbolic link belongs
  *    to another checkout and is only reported, never reinstalled.
- * 3. `npm run build` (tsc, incremental).
+ * 3. `npm run build` (tsc, incremental), unless the last build it ran succeeded and no source, test, tsconfig or
+ *    lockfile changed since (tsc's own no-op check takes seconds; this one a few milliseconds).
  * Long steps print a line when they start and every 10 s while they run. With everything in place it costs one
- * Node start, a few stat calls and the build's own no-op (measured in README "Two commands from a fresh clone").
+ * Node start and a few hundred stat calls (measured in README "Two commands from a fresh clone").
  */
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
@@ -132,10 +133,37 @@ function checkNode () {
   return true
 }
 
+/** Written after a build this script ran succeeded; a failed build leaves it older than the sources. */
+const BUILT_MARKER = path.join('dist', '.bootstrap-built')
+/** What tsc compiles (tsconfig.json's "include") and what its output depends on. */
+const BUILD_INPUTS = { dirs: ['src', 'workers', 'test', 'bench'], files: ['tsconfig.json', 'package.json', 'package-lock.json'] }
+
+/** The newest mtime of the build's inputs; directories count too, so a renamed or removed file is a change. */
+function newestInput (root) {
+  let newest = 0
+  const visit = file => {
+    const stat = fs.statSync(file, { throwIfNoEntry: false })
+    if (stat === undefined) return
+    newest = Math.max(newest, stat.mtimeMs)
+    if (stat.isDirectory()) for (const entry of fs.readdirSync(file)) visit(path.join(file, entry))
+  }
+  for (const name of [...BUILD_INPUTS.dirs, ...BUILD_INPUTS.files]) visit(path.join(root, name))
+  return newest
+}
+
+/** True when the last build this script ran succeeded and no input changed since: tsc would do nothing. */
+function buildIsCurrent (root) {
+  const built = mtimeMs(path.join(root, BUILT_MARKER))
+  return built !== undefined && fs.existsSync(path.join(root, 'dist', 'src', 'main.js')) && newestInput(root) < built
+}
+
 async function build () {
+  if (buildIsCurrent(ROOT)) return true
   const first = !fs.existsSync(path.join(ROOT, 'dist', 'src', 'main.js'))
   const label = first ? 'first build (tsc, about 20 s)' : 'build'
-  return await run(label, ...npm(['run', '--silent', 'build']), { quiet: !first }) === 0
+  if (await run(label, ...npm(['run', '--silent', 'build']), { quiet: !first }) !== 0) return false
+  fs.writeFileSync(path.join(ROOT, BUILT_MARKER), '')
+  return true
 }
 
 async function main (purpose) {
@@ -151,4 +179,4 @@ if (require.main === module) {
   main(process.argv[2]).then(code => { process.exitCode = code })
 }
 
-module.exports = { PROGRAMS, missingPackages, staleNodeModules }
+module.exports = { PROGRAMS, BUILT_MARKER, buildIsCurrent, missingPackages, staleNodeModules }

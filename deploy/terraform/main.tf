@@ -23,21 +23,21 @@ resource "aws_vpc_security_group_ingress_rule" "nlb_https" {
   cidr_ipv4         = data.aws_vpc.this.cidr_block
 }
 
-resource "aws_vpc_security_group_egress_rule" "nlb_to_proxy" {
-  security_group_id            = aws_security_group.nlb.id
-  description                  = "to xksgate's TLS port"
-  ip_protocol                  = "tcp"
-  from_port                    = var.proxy_port
-  to_port                      = var.proxy_port
-  referenced_security_group_id = aws_security_group.proxy.id
+locals {
+  # The two ports the NLB reaches on the hosts: TLS traffic, and the target group's health checks.
+  proxy_ports = {
+    tls    = var.proxy_port
+    health = var.health_port
+  }
 }
 
-resource "aws_vpc_security_group_egress_rule" "nlb_to_health" {
+resource "aws_vpc_security_group_egress_rule" "nlb_to_proxy" {
+  for_each                     = local.proxy_ports
   security_group_id            = aws_security_group.nlb.id
-  description                  = "to xksgate's health port (/readyz)"
+  description                  = "to xksgate's ${each.key} port"
   ip_protocol                  = "tcp"
-  from_port                    = var.health_port
-  to_port                      = var.health_port
+  from_port                    = each.value
+  to_port                      = each.value
   referenced_security_group_id = aws_security_group.proxy.id
 }
 
@@ -48,21 +48,13 @@ resource "aws_security_group" "proxy" {
   vpc_id      = var.vpc_id
 }
 
-resource "aws_vpc_security_group_ingress_rule" "proxy_tls" {
+resource "aws_vpc_security_group_ingress_rule" "proxy_from_nlb" {
+  for_each                     = local.proxy_ports
   security_group_id            = aws_security_group.proxy.id
-  description                  = "TLS from the NLB"
+  description                  = "${each.key} port from the NLB"
   ip_protocol                  = "tcp"
-  from_port                    = var.proxy_port
-  to_port                      = var.proxy_port
-  referenced_security_group_id = aws_security_group.nlb.id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "proxy_health" {
-  security_group_id            = aws_security_group.proxy.id
-  description                  = "health checks from the NLB"
-  ip_protocol                  = "tcp"
-  from_port                    = var.health_port
-  to_port                      = var.health_port
+  from_port                    = each.value
+  to_port                      = each.value
   referenced_security_group_id = aws_security_group.nlb.id
 }
 

@@ -11,6 +11,8 @@ import { repoRoot } from '../helpers/paths'
 
 interface Bootstrap {
   PROGRAMS: Record<'dev' | 'test' | 'npmCi', Record<string, string>>
+  BUILT_MARKER: string
+  buildIsCurrent: (root: string) => boolean
   missingPackages: (programs: Record<string, string>, searchPath?: string) => string[]
   staleNodeModules: (root: string) => string | undefined
 }
@@ -31,6 +33,32 @@ t.test('npm ci runs when node_modules is absent or older than package-lock.json'
   t.equal(bootstrap.staleNodeModules(root), 'node_modules is older than package-lock.json')
   fs.utimesSync(installed, new Date(2_000_000_001_000), new Date(2_000_000_001_000))
   t.equal(bootstrap.staleNodeModules(root), undefined)
+})
+
+t.test('the build is skipped only when the last one succeeded and no input changed, renames included', async t => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-build-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  const at = (file: string, seconds: number): void => {
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true })
+    if (!fs.existsSync(path.join(root, file))) fs.writeFileSync(path.join(root, file), '')
+    fs.utimesSync(path.join(root, file), seconds, seconds)
+  }
+  at('src/a.ts', 1000)
+  at('src', 1000)
+  at('tsconfig.json', 1000)
+  at('dist/src/main.js', 1500)
+  t.notOk(bootstrap.buildIsCurrent(root), 'no successful build recorded')
+  at(bootstrap.BUILT_MARKER, 2000)
+  t.ok(bootstrap.buildIsCurrent(root))
+  at('src/a.ts', 2500)
+  t.notOk(bootstrap.buildIsCurrent(root), 'a source edited since')
+  at('src/a.ts', 1000)
+  fs.renameSync(path.join(root, 'src/a.ts'), path.join(root, 'src/b.ts'))
+  t.notOk(bootstrap.buildIsCurrent(root), 'a source renamed since (its directory changed)')
+  at('src', 1000)
+  t.ok(bootstrap.buildIsCurrent(root))
+  fs.rmSync(path.join(root, 'dist/src/main.js'))
+  t.notOk(bootstrap.buildIsCurrent(root), 'the build output is gone')
 })
 
 t.test('missing Debian packages are found by their programs on PATH', async t => {
