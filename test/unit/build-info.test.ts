@@ -33,10 +33,10 @@ t.test('detached HEAD, packed refs, a worktree, and no checkout at all', async t
     '.git/packed-refs': `# pack-refs with: peeled fully-peeled sorted\n${SHA_B} refs/heads/main-old\n${SHA_A} refs/heads/main\n`,
   }), {}), SHA_A)
   const worktree = fakeCheckout(t, {
-    'shared/worktrees/wt/HEAD': 'ref: refs/heads/topic\n',
-    'shared/worktrees/wt/commondir': '../..\n',
-    'shared/refs/heads/topic': `${SHA_B}\n`,
-    'wt/.git': 'gitdir: ../shared/worktrees/wt\n',
+    'common/worktrees/wt/HEAD': 'ref: refs/heads/topic\n',
+    'common/worktrees/wt/commondir': '../..\n',
+    'common/refs/heads/topic': `${SHA_B}\n`,
+    'wt/.git': 'gitdir: ../common/worktrees/wt\n',
   })
   t.equal(sourceCommit(path.join(worktree, 'wt'), {}), SHA_B)
   t.equal(sourceCommit(fakeCheckout(t, {}), {}), 'unknown')
