@@ -160,7 +160,7 @@ function buildIsCurrent (root) {
 async function build () {
   if (buildIsCurrent(ROOT)) return true
   const first = !fs.existsSync(path.join(ROOT, 'dist', 'src', 'main.js'))
-  const label = first ? 'first build (tsc, about 20 s)' : 'build'
+  const label = first ? 'first build (tsc; about 20 s on a quiet 2-core machine)' : 'build'
   if (await run(label, ...npm(['run', '--silent', 'build']), { quiet: !first }) !== 0) return false
   fs.writeFileSync(path.join(ROOT, BUILT_MARKER), '')
   return true
