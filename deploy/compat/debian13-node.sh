@@ -25,8 +25,12 @@ if ! command -v debootstrap >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
 
+# Anything still mounted below the root (a run stopped half-way)? Removing the tree would then delete through
+# the bind mount, emptying this machine's /dev: refuse instead.
+mounted_below() { awk -v r="$root/" 'index($2, r) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; }
 if [[ ! -x $root/usr/bin/apt-get ]]; then
   step "debootstrap --variant=minbase trixie $root (about 2 minutes)"
+  if mounted_below; then echo "compat: something is still mounted below $root; unmount it first (umount -R -l)" >&2; exit 1; fi
   rm -rf "$root" && mkdir -p "$root"
   debootstrap --variant=minbase trixie "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
     { tail -n 20 "$root.debootstrap.log" >&2; exit 1; }
@@ -42,7 +46,8 @@ mount_all() {
 umount_all() {
   local i
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    mountpoint -q "$root/${mounts[i]}" && umount "$root/${mounts[i]}"
+    # Lazily: a process of the root still running must not keep /dev bound below it.
+    mountpoint -q "$root/${mounts[i]}" && umount -l "$root/${mounts[i]}"
   done
   return 0
 }
