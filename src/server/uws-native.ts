@@ -30,7 +30,7 @@ export const UWS_BUILDS: readonly UwsBuild[] = [
 
 export interface LoadedUws {
   uws: UwsModule
-  /** `package@version` of the build that loaded, for the logs and `xksgate_build_info`. */
+  /** `package@version` of the build that loaded, for `xksgate_build_info`. */
   build: string
 }
 
