@@ -24,7 +24,8 @@ const ROOT = path.join(__dirname, '..')
 /** Program on PATH → the Debian package that provides it. Test needs all of them, dev the first ones. */
 const PROGRAMS = {
   dev: { 'softhsm2-util': 'softhsm2', openssl: 'openssl' },
-  test: { 'softhsm2-util': 'softhsm2', openssl: 'openssl', 'redis-server': 'redis-server', promtool: 'prometheus', faketime: 'faketime' },
+  // git: the tests list the repository's files with it (a copy made without git, say from a tarball, lacks it).
+  test: { 'softhsm2-util': 'softhsm2', openssl: 'openssl', 'redis-server': 'redis-server', promtool: 'prometheus', faketime: 'faketime', git: 'git' },
   // pkcs11js compiles its addon with node-gyp during npm ci.
   npmCi: { 'g++': 'g++', make: 'make', python3: 'python3' },
 }
