@@ -6,8 +6,8 @@ import { credentialsCommand } from './credentials'
 import { doctorCommand } from './doctor'
 import { keysCommand } from './keys'
 import { kmsConfigCommand } from './kms-config'
-import { selftestCommand } from './selftest'
 import { readyCommand } from './ready'
+import { selftestCommand } from './selftest'
 
 export const COMMANDS: readonly CliCommand[] = [
   configCommand,
