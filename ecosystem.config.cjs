@@ -67,10 +67,13 @@ module.exports = {
     // Started only once main.js sends 'ready' (every session open, listening), within listen_timeout.
     wait_ready: true,
     listen_timeout: 30000,
-    // SIGTERM, then PM2 waits this long before SIGKILL: keep it above shutdown.graceMs + drainMs + lingerMs.
-    kill_signal: 'SIGTERM',
+    // PM2 stops an instance with SIGINT (per daemon, PM2_KILL_SIGNAL; there is no per-app option), which the proxy
+    // treats as SIGTERM: the graceful stop. Then PM2 waits this long before SIGKILL: keep it above
+    // shutdown.graceMs + drainMs + lingerMs.
     kill_timeout: 15000,
-    // A crash-looping instance backs off instead of spinning.
+    // Exit 2 is a configuration the proxy refuses, a wrong HSM PIN among them: restarting cannot help, and each
+    // start would spend a PIN attempt (README "Startup checks"). Other exits restart, backing off from 100 ms.
+    stop_exit_codes: [2],
     exp_backoff_restart_delay: 100,
     env,
     increment_var: 'XKSGATE__metrics__port',

@@ -6,6 +6,7 @@ import { credentialsCommand } from './credentials'
 import { doctorCommand } from './doctor'
 import { keysCommand } from './keys'
 import { kmsConfigCommand } from './kms-config'
+import { readyCommand } from './ready'
 import { selftestCommand } from './selftest'
 import { reloadCommand } from './reload'
 
@@ -18,4 +19,5 @@ export const COMMANDS: readonly CliCommand[] = [
   selftestCommand,
   auditCommand,
   reloadCommand,
+  readyCommand,
 ]

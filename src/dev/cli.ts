@@ -70,9 +70,14 @@ async function main (log: Logger): Promise<void> {
   // Every process must bind the same port, so a free one is chosen here rather than by each process.
   if (port === 0 && processes > 1) port = await freePort()
 
+  // The first run creates the token and its keys, which takes seconds: say so rather than print nothing.
+  const firstRun = !fs.existsSync(path.join(dir, 'config.json'))
+  const provisionStarted = Date.now()
+  if (firstRun) log.info({ dir }, 'first run: creating a SoftHSM token with its keys, a certificate and credentials')
   // Every provisioning failure (softhsm2 or openssl missing, a token that refuses its PIN) says what to do.
   const env = await provisionDevEnvironment(dir, port, { softhsmModule: values['softhsm-module'], backends })
     .catch((err: unknown) => { throw new StartupError((err as Error).message) })
+  if (firstRun) log.info({ dir, ms: Date.now() - provisionStarted }, 'first run: provisioned; starting')
   const clientAuth = values.mtls ? ensureDevClientAuth(dir, DEV_REGION) : undefined
   // Environment overrides reach the forked processes too (they inherit process.env and read the same file).
   process.env.XKSGATE__cluster__processes = String(processes)

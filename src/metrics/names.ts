@@ -49,4 +49,6 @@ export const METRIC = {
   auditWriteErrors: 'xksgate_audit_write_errors_total',
   /** Audit bytes waiting for the disk. */
   auditBuffered: 'xksgate_audit_buffered_bytes',
+  /** 1, labelled version, commit, node_version, frontend, uws_build (src/metrics/build-info.ts). */
+  buildInfo: 'xksgate_build_info',
 } as const

@@ -10,6 +10,7 @@ import type { HsmBackend } from '../hsm/types'
 import type { ReplayGuard } from '../replay/types'
 import type { AuditStats } from '../audit/sink'
 import type { RequestLogEntry } from '../xks/request-log'
+import type { BuildInfo } from './build-info'
 import { droppedLogLines } from '../log'
 import { METRIC } from './names'
 
@@ -95,6 +96,12 @@ export class ProcessMetrics {
 
   replayHit (): void {
     this.#replayHits.inc()
+  }
+
+  /** `xksgate_build_info`: 1, labelled with what runs; max across a cluster's processes, which run one build. */
+  buildInfo (info: BuildInfo): void {
+    const labels = { version: info.version, commit: info.commit, node_version: info.node, frontend: info.frontend, uws_build: info.uwsBuild }
+    new Gauge({ name: METRIC.buildInfo, help: 'The running build (value 1)', labelNames: Object.keys(labels), registers: [this.registry], aggregator: 'max' }).set(labels, 1)
   }
 
   /** Gauges that read their sources at scrape time. */

@@ -11,7 +11,7 @@ import type { Logger } from '../log'
 import type { CertificateHealth } from '../tls/certificate-health'
 import type { XksgateConfig } from '../config/schema'
 import type { HsmBackend, KeyAttributes } from '../hsm/types'
-import { loadNativeUws } from '../server/uws-native'
+import { loadNativeUwsBuild } from '../server/uws-native'
 import { StartupError } from './exit'
 
 type Usage = 'ENCRYPT' | 'DECRYPT'
@@ -128,9 +128,9 @@ function bindFailure (err: unknown): string | undefined {
  * Loads the uWebSockets.js native binary before anything slow (the HSM login): when it cannot load on this
  * platform, that is an expected failure with its own explanation, not a crash with a stack trace.
  */
-export function requireNativeUws (): void {
+export function requireNativeUws (): string {
   try {
-    loadNativeUws()
+    return loadNativeUwsBuild().build
   } catch (err) {
     throw new StartupError((err as Error).message)
   }

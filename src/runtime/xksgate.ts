@@ -7,11 +7,12 @@ import type { XksgateConfig } from '../config/schema'
 import { openAuditSink, type AuditSink } from '../audit/sink'
 import type { FleetHealth } from '../health/fleet-health'
 import type { Logger } from '../log'
+import { sourceCommit } from '../metrics/build-info'
 import { instrumentHsm, instrumentReplay } from '../metrics/instrument'
 import type { ProcessMetrics } from '../metrics/process-metrics'
 import { listenHealthPort, type HealthPort } from '../server/health-port'
 import { listenFrontend } from '../server/create-frontend'
-import { VERSION } from '../version'
+import { PACKAGE_ROOT, VERSION } from '../version'
 import { Admission } from '../xks/admission'
 import { Authenticator } from '../xks/authenticate'
 import type { XksHttpResponse } from '../xks/http-types'
@@ -46,7 +47,8 @@ export interface StartOptions {
 export async function startXksgate (config: XksgateConfig, log: Logger, options: StartOptions): Promise<RunningXksgate> {
   const { metrics } = options
   let state: LifecycleState = 'starting'
-  requireNativeUws()
+  const uwsBuild = requireNativeUws()
+  metrics.buildInfo({ version: VERSION, commit: sourceCommit(PACKAGE_ROOT), node: process.version, frontend: config.server.frontend, uwsBuild })
   const certificate = requireHealthyCertificate(config, log)
   const { router, startHealth } = await startHsmBackends(config, log, metrics)
   const hsm = instrumentHsm(router, metrics)

@@ -36,6 +36,8 @@ t.test('two processes: ready endpoints, aggregated metrics, crash replacement, g
   t.match(metrics, /xksgate_request_duration_seconds_bucket\{le="0.25",operation="encrypt"/)
   t.match(metrics, /xksgate_hsm_operation_duration_seconds_count\{operation="encrypt",outcome="ok"\}/)
   t.match(metrics, /nodejs_eventloop_lag_seconds/)
+  // The processes run one build: max-aggregated, it is 1 and not the process count.
+  t.match(metrics, /^xksgate_build_info\{version="\d+\.\d+\.\d+",commit="([0-9a-f]{40}|unknown)",node_version="v\d+\.\d+\.\d+",frontend="(uws|node)",uws_build="@[\w./-]+@[\w.-]+"\} 1$/m)
 
   // A crashed process is replaced.
   const { client: pinned, pid } = await pinnedClient(server)

