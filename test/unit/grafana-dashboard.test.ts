@@ -28,7 +28,8 @@ t.test('the name extraction sees through functions, matchers, grouping and varia
 t.test('the panels the operator guide promises, laid out without overlap', async t => {
   const titles = dashboard.panels.map(p => p.title).join('\n')
   for (const wanted of [/requests by operation and status/i, /latency p50 \/ p99/i, /^retryable errors/im, /^non-retryable errors/im, /HSM operation latency/,
-    /queue.*sessions/i, /Redis/, /certificate days/i, /external key manager/i, /fleet size/i]) t.match(titles, wanted)
+    /queue.*sessions/i, /Redis/, /certificate days/i, /external key manager/i, /fleet size/i, /HSM backend state/, /sessions open per backend/,
+    /failovers/i, /credential age/i, /audit records dropped/i]) t.match(titles, wanted)
   const cells = new Map<string, string>()
   const overlaps: string[] = []
   for (const p of dashboard.panels) {

@@ -53,7 +53,7 @@ t.test('promtool check config: the cluster and the PM2 scrape configurations', a
 
 t.test('every metric an alert selects is registered by a serving process', async t => {
   const exprs = ruleExpressions(path.join(dir, 'alerts.yml'))
-  t.ok(exprs.length >= 11, `${exprs.length} rule expressions`)
+  t.ok(exprs.length >= 18, `${exprs.length} rule expressions`)
   t.ok(exprs.some(e => e.includes('\n')), 'multi-line expressions are read whole')
   // `up` is the scrape's own series, not the proxy's.
   t.same(unknownMetrics(exprs, ['up']), [], 'metrics the alerts select that xksgate does not expose')
