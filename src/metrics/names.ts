@@ -49,4 +49,8 @@ export const METRIC = {
   auditWriteErrors: 'xksgate_audit_write_errors_total',
   /** Audit bytes waiting for the disk. */
   auditBuffered: 'xksgate_audit_buffered_bytes',
+  /** 429s by key store and reason: quota (its token bucket), overload (in-flight limit, replay table), deadline. */
+  throttled: 'xksgate_throttled_requests_total',
+  /** Requests decided by a key store's policy, by the deciding statement (Sid, or implicit-deny) and decision. */
+  policyDecisions: 'xksgate_policy_decisions_total',
 } as const

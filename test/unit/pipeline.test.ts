@@ -26,7 +26,7 @@ function hsmAnsweringAfter (ms: number): HsmBackend {
   return { encrypt } as unknown as HsmBackend
 }
 
-function handlerWith (hsm: HsmBackend, admission = new Admission(8), audit?: XksCoreDeps['audit']) {
+function handlerWith (hsm: HsmBackend, admission = new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 }), audit?: XksCoreDeps['audit']) {
   const stores = buildKeyStores([{
     name: 'ks', uriPrefix: PREFIX, credentials: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: new Secret(SECRET) }], keys: { foo: { label: 'foo' } },
   }], 300)
@@ -69,7 +69,7 @@ t.test('a request answered within the budget is served', async t => {
 })
 
 t.test('a request still unanswered at the budget gets 503 DependencyTimeoutException at the budget', async t => {
-  const admission = new Admission(8)
+  const admission = new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 })
   const started = Date.now()
   const res = await handlerWith(hsmAnsweringAfter(400), admission)(signedEncrypt())
   const elapsed = Date.now() - started
@@ -96,7 +96,7 @@ t.test('the audit hook gets the entry of every logged request, and a count of ev
   const recorded: RequestLogEntry[] = []
   let shed = 0
   const audit = { record: (e: RequestLogEntry) => { recorded.push(e) }, countShed: () => { shed++ } }
-  const handler = handlerWith(hsmAnsweringAfter(0), new Admission(8), audit)
+  const handler = handlerWith(hsmAnsweringAfter(0), new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 }), audit)
   t.equal((await handler(signedEncrypt())).status, 200)
   const late = signedEncrypt()
   late.receivedAt -= 40
