@@ -6,6 +6,7 @@ import { credentialsCommand } from './credentials'
 import { doctorCommand } from './doctor'
 import { keysCommand } from './keys'
 import { kmsConfigCommand } from './kms-config'
+import { policyCommand } from './policy'
 import { selftestCommand } from './selftest'
 import { reloadCommand } from './reload'
 
@@ -14,6 +15,7 @@ export const COMMANDS: readonly CliCommand[] = [
   keysCommand,
   credentialsCommand,
   kmsConfigCommand,
+  policyCommand,
   doctorCommand,
   selftestCommand,
   auditCommand,
