@@ -1,7 +1,8 @@
 /**
  * How long an HSM operation submitted now would wait for its answer, estimated from the pool's live stats
  * (HsmBackend.stats(): queued, in flight, operations sent so far). The pool's capacity is learnt while it is
- * saturated (operations queued at every sample of a window): operations completed over the window's length.
+ * saturated (operations queued at every sample of a window of at least WINDOW_MS that ends with a completion):
+ * operations completed over the window's length.
  * Outside saturation a new operation goes out with the next batch, so the estimate is 0; with a queue it is
  * (queued + in flight + 1) / capacity. Deadline-aware admission (./admission.ts) refuses a request whose estimate
  * exceeds what is left of its budget with 429 at once, instead of letting it queue into a 503 or a late 429.
@@ -50,7 +51,8 @@ export class HsmBacklog {
     if (this.#busySince === undefined) {
       this.#busySince = now
       this.#doneAtBusyStart = done
-    } else if (now - this.#busySince >= WINDOW_MS) {
+    } else if (now - this.#busySince >= WINDOW_MS && done > this.#doneAtBusyStart) {
+      // A window closes only on a completion: one closed while a slow batch was still running would read 0.
       const measured = (done - this.#doneAtBusyStart) / (now - this.#busySince)
       this.#opsPerMs = this.#opsPerMs === undefined ? measured : this.#opsPerMs * (1 - SMOOTHING) + measured * SMOOTHING
       this.#busySince = now
