@@ -1,0 +1,46 @@
+/**
+ * Deadline-aware admission against the real pool (SoftHSM through pkcs11js, one worker thread): with thousands
+ * of operations queued, the estimate of an operation's wait, learnt from the pool's own stats, predicts how long
+ * the queue actually takes to drain, and admission then refuses at once what could not finish in its HSM budget.
+ */
+import crypto from 'node:crypto'
+import t from 'tap'
+import { Pkcs11Pool } from '../../src/hsm/pool'
+import { Admission } from '../../src/xks/admission'
+import { HsmBacklog } from '../../src/xks/hsm-backlog'
+import { createTestToken } from '../helpers/softhsm'
+
+t.test('the backlog estimate follows the real queue', async t => {
+  const token = await createTestToken()
+  t.teardown(token.cleanup)
+  const pool = await Pkcs11Pool.start({ modulePath: token.modulePath, tokenLabel: token.tokenLabel, pin: token.pin, threads: 1, sessionsPerThread: 1, ivSource: 'random', maxBatch: 32 })
+  t.teardown(() => pool.close())
+  const backlog = new HsmBacklog(() => pool.stats())
+  const admission = new Admission({ maxInFlight: 100_000, requestTimeoutMs: 240, hsmTimeoutMs: 200, backlog })
+
+  const plaintext = crypto.randomBytes(4096)
+  const aad = Buffer.from([0, 0, 0])
+  const ops = Array.from({ length: 2500 }, async () => await pool.encrypt({ deadline: Date.now() + 60_000, keyLabel: 'foo', plaintext, gcmAad: aad }))
+  // Sample every 2 ms, as arriving requests would, until the capacity is known and the estimate is made.
+  let estimate = 0
+  let estimatedAt = 0
+  for (let i = 0; i < 500 && estimate === 0; i++) {
+    await new Promise(resolve => setTimeout(resolve, 2))
+    estimatedAt = performance.now()
+    estimate = backlog.waitMs(estimatedAt)
+  }
+  t.ok(estimate > 0, 'an estimate once saturated')
+  // Then as a steady stream of arrivals would see it, once the first windows' start-up is averaged out.
+  for (let i = 0; i < 30; i++) {
+    await new Promise(resolve => setTimeout(resolve, 2))
+    estimatedAt = performance.now()
+    estimate = backlog.waitMs(estimatedAt)
+  }
+  t.equal(admission.admit({}, 'encrypt', 239), estimate > 200 ? 'hsm backlog' : undefined, 'refused at once when past the 200 ms HSM budget')
+  t.equal(admission.admit({}, 'health', 239), undefined, 'GetHealthStatus waits for no HSM')
+  await Promise.all(ops)
+  const actual = performance.now() - estimatedAt
+  t.ok(estimate > actual / 2 && estimate < actual * 2, `estimated ${estimate.toFixed(0)} ms at ${backlog.opsPerSecond?.toFixed(0)} ops/s, the queue drained in ${actual.toFixed(0)} ms (within 2×)`)
+  t.ok(estimate > 200, 'this queue was longer than the HSM budget: the case deadline-aware admission is for')
+  t.equal(backlog.waitMs(performance.now() + 10), 0, 'an empty queue: no wait')
+})
