@@ -50,7 +50,7 @@ export class ProcessMetrics {
   /** Pre-bound label children: one lookup per request instead of a label-set hash per metric. */
   readonly #children = new Map<string, RequestChildren>()
   readonly #hsmChildren = new Map<string, Histogram.Internal<string>>()
-  readonly #throttledChildren = new Map<string, Counter.Internal>()
+  readonly #throttledChildren = new Map<string, Map<string, Counter.Internal>>()
   readonly #policyChildren = new Map<string, Counter.Internal>()
 
   constructor () {
@@ -88,13 +88,12 @@ export class ProcessMetrics {
     if (entry.policySid !== undefined) this.#countDecision(entry.keyStore ?? 'none', entry.policySid, entry.status === 403 ? 'deny' : 'allow')
   }
 
+  /** On the 429 path, whose cost matters most under overload: two Map lookups, no key string built. */
   #countThrottled (keyStore: string, reason: string): void {
-    const key = `${keyStore}|${reason}`
-    let child = this.#throttledChildren.get(key)
-    if (child === undefined) {
-      child = this.#throttled.labels({ key_store: keyStore, reason })
-      this.#throttledChildren.set(key, child)
-    }
+    let byReason = this.#throttledChildren.get(keyStore)
+    if (byReason === undefined) this.#throttledChildren.set(keyStore, byReason = new Map())
+    let child = byReason.get(reason)
+    if (child === undefined) byReason.set(reason, child = this.#throttled.labels({ key_store: keyStore, reason }))
     child.inc()
   }
 
