@@ -48,14 +48,13 @@ export class Admission {
 
   /** Takes a slot (and a token) for the request, or says why it is refused. `remainingMs`: its budget left. */
   admit (store: Quota, operation: XksOperation, remainingMs: number): ShedReason | undefined {
-    const now = performance.now()
     const hsmWork = operation !== 'health'
     const bucket = hsmWork ? store.quota : undefined
-    if (bucket !== undefined && !bucket.take(now)) return this.#refuse('quota', undefined)
+    if (bucket !== undefined && !bucket.take(performance.now())) return this.#refuse('quota', undefined)
     if (remainingMs < this.#lateBelowMs) return this.#refuse('late', bucket)
     if (this.#inFlight >= this.options.maxInFlight) return this.#refuse('overload', bucket)
     const backlog = this.options.backlog
-    if (hsmWork && backlog !== undefined && backlog.waitMs(now) > Math.min(remainingMs, this.options.hsmTimeoutMs)) {
+    if (hsmWork && backlog !== undefined && backlog.waitMs(performance.now()) > Math.min(remainingMs, this.options.hsmTimeoutMs)) {
       return this.#refuse('hsm backlog', bucket)
     }
     this.#inFlight++
