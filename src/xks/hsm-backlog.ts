@@ -1,8 +1,10 @@
 /**
  * How long an HSM operation submitted now would wait for its answer, estimated from the pool's live stats
  * (HsmBackend.stats(): queued, in flight, operations sent so far). The pool's capacity is learnt while it is
- * saturated (operations queued at every sample of a window of at least WINDOW_MS that ends with a completion):
- * operations completed over the window's length.
+ * saturated (operations queued at every sample of a window of at least WINDOW_MS and MIN_COMPLETIONS): operations
+ * completed over the window's length. The capacity kept is the latest measurement or, if higher, the previous
+ * one decayed by DECAY: a slow window (a cold start, a moment of CPU contention) does not make admission refuse
+ * requests that would have made it, and a real slowdown is followed within a few windows.
  * Outside saturation a new operation goes out with the next batch, so the estimate is 0; with a queue it is
  * (queued + in flight + 1) / capacity. Deadline-aware admission (./admission.ts) refuses a request whose estimate
  * exceeds what is left of its budget with 429 at once, instead of letting it queue into a 503 or a late 429.
@@ -13,8 +15,10 @@ import type { HsmStats } from '../hsm/types'
 const SAMPLE_EVERY_MS = 1
 /** A saturated stretch this long gives one capacity measurement. */
 const WINDOW_MS = 20
-/** Weight of the newest measurement in the running capacity. */
-const SMOOTHING = 0.3
+/** Fewer completions than this in a window say too little about the capacity. */
+const MIN_COMPLETIONS = 8
+/** Per window, the kept capacity falls to this share of itself unless a measurement is higher. */
+const DECAY = 0.9
 
 export type BacklogStats = Pick<HsmStats, 'queued' | 'inFlight' | 'batchedOps'>
 
@@ -51,10 +55,10 @@ export class HsmBacklog {
     if (this.#busySince === undefined) {
       this.#busySince = now
       this.#doneAtBusyStart = done
-    } else if (now - this.#busySince >= WINDOW_MS && done > this.#doneAtBusyStart) {
-      // A window closes only on a completion: one closed while a slow batch was still running would read 0.
+    } else if (now - this.#busySince >= WINDOW_MS && done - this.#doneAtBusyStart >= MIN_COMPLETIONS) {
+      // A window closes only on completions: one closed while a slow batch was still running would read 0.
       const measured = (done - this.#doneAtBusyStart) / (now - this.#busySince)
-      this.#opsPerMs = this.#opsPerMs === undefined ? measured : this.#opsPerMs * (1 - SMOOTHING) + measured * SMOOTHING
+      this.#opsPerMs = this.#opsPerMs === undefined ? measured : Math.max(measured, this.#opsPerMs * DECAY)
       this.#busySince = now
       this.#doneAtBusyStart = done
     }

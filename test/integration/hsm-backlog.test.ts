@@ -40,7 +40,9 @@ t.test('the backlog estimate follows the real queue', async t => {
   t.equal(admission.admit({}, 'health', 239), undefined, 'GetHealthStatus waits for no HSM')
   await Promise.all(ops)
   const actual = performance.now() - estimatedAt
-  t.ok(estimate > actual / 2 && estimate < actual * 2, `estimated ${estimate.toFixed(0)} ms at ${backlog.opsPerSecond?.toFixed(0)} ops/s, the queue drained in ${actual.toFixed(0)} ms (within 2×)`)
+  // The capacity kept is the highest recent measurement (hsm-backlog.ts), so the estimate errs low, towards
+  // admitting: it may not exceed the real drain by over 2× (false refusals), nor fall under a third of it.
+  t.ok(estimate > actual / 3 && estimate < actual * 2, `estimated ${estimate.toFixed(0)} ms at ${backlog.opsPerSecond?.toFixed(0)} ops/s, the queue drained in ${actual.toFixed(0)} ms (÷3 to ×2)`)
   t.ok(estimate > 200, 'this queue was longer than the HSM budget: the case deadline-aware admission is for')
   t.equal(backlog.waitMs(performance.now() + 10), 0, 'an empty queue: no wait')
 })

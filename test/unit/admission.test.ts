@@ -45,6 +45,15 @@ t.test('HSM backlog: no estimate until capacity is measured while saturated; 0 w
   t.equal(backlog.waitMs(40), 0, 'nothing queued: the next batch takes it')
   s.set({ queued: 5, inFlight: 10, batchedOps: 60 })
   t.equal(Math.round(backlog.waitMs(41)), 48, 'the capacity learnt stays: (5 + 10 + 1) × 3 ms')
+  s.set({ batchedOps: 65 })
+  backlog.waitMs(61)
+  t.equal(Math.round(backlog.opsPerSecond ?? 0), 333, 'under 8 completions in 20 ms: no measurement')
+  s.set({ batchedOps: 160 })
+  backlog.waitMs(81)
+  t.equal(Math.round(backlog.opsPerSecond ?? 0), 2500, 'a faster window (100 in 40 ms) raises it at once')
+  s.set({ batchedOps: 170 })
+  backlog.waitMs(101)
+  t.equal(Math.round(backlog.opsPerSecond ?? 0), 2250, 'a slow window (10 in 20 ms) lowers it by a tenth only')
 })
 
 t.test('admission: quota, then lateness, then the in-flight limit, then the HSM backlog; health spends no quota', async t => {
