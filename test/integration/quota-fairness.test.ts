@@ -12,7 +12,7 @@ import { useDevServer } from '../helpers/conformance'
 import { until } from '../helpers/until'
 import { XksClient, metadataFor } from '../helpers/xks-client'
 
-const QUOTA = { rate: 60, burst: 6 }
+const QUOTA = { rate: 40, burst: 4 }
 const FLOOD_RATE = 3 * QUOTA.rate
 const STEADY_RATE = 60
 // Many short windows rather than a few long ones: a burst of other work on the machine then lands in both kinds.
