@@ -13,12 +13,12 @@ import type { HsmStats } from '../hsm/types'
 
 /** Stats are read at most this often; between reads the last estimate stands. */
 const SAMPLE_EVERY_MS = 1
-/** A saturated stretch this long gives one capacity measurement. */
-const WINDOW_MS = 20
+/** A saturated stretch this long gives one capacity measurement (long enough to span a few batches). */
+const WINDOW_MS = 50
 /** Fewer completions than this in a window say too little about the capacity. */
-const MIN_COMPLETIONS = 8
+const MIN_COMPLETIONS = 32
 /** Per window, the kept capacity falls to this share of itself unless a measurement is higher. */
-const DECAY = 0.9
+const DECAY = 0.8
 
 export type BacklogStats = Pick<HsmStats, 'queued' | 'inFlight' | 'batchedOps'>
 
