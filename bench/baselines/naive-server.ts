@@ -49,7 +49,7 @@ async function main (): Promise<void> {
   const handler = createXksHandler({
     stores,
     authenticator: new Authenticator(config.auth.maxSkewSeconds, createReplayGuard({ log, config, redis })),
-    admission: new Admission(config.server.maxInFlight),
+    admission: new Admission({ maxInFlight: config.server.maxInFlight, requestTimeoutMs: config.server.requestTimeoutMs, hsmTimeoutMs: config.hsm[0].opTimeoutMs }),
     hsm,
     health: {
       health,

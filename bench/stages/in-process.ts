@@ -28,6 +28,7 @@ import { SyncHsm } from '../baselines/sync-hsm'
 import { cpuSeconds } from '../lib/procstat'
 import { amzDate, Signer } from '../sign'
 import { encryptTemplate, ID_HOLE } from '../loadgen/templates'
+import { authorizationStages } from './authorization'
 import { perCall, perCallInFlight, perConcurrentCall } from './cpu'
 
 /**
@@ -148,6 +149,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
     add(`thread hand-off, ${width} in flight`, us - hsmUs,
       `Pkcs11Pool.encrypt, ${width} kept in flight (${batch.toFixed(1)} per batch), both threads, minus the HSM operation`)
   }
+  costs.push(...authorizationStages(() => pool.stats()))
   await pool.close()
   add('HSM router, 1 backend', await routerCost(), 'HsmRouter.encrypt over an already-answered stand-in backend, 4 in flight, minus the stand-in alone')
 
@@ -167,8 +169,8 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   const metrics = new ProcessMetrics()
   add('request metrics', perCall(() => metrics.observeRequest(entry), CALLS), 'ProcessMetrics.observeRequest (counter + histogram)')
 
-  const full = new Admission(1)
-  full.tryEnter()
+  const full = new Admission({ maxInFlight: 1, requestTimeoutMs: 240, hsmTimeoutMs: 200 })
+  full.admit(store, 'encrypt', 240)
   const shedding = createXksHandler({
     stores, authenticator: new Authenticator(300, memory), admission: full, hsm: undefined as never, health: undefined as never,
     limits, hsmTimeoutMs: 200, requestTimeoutMs: 240, log: fileLog, observe: e => metrics.observeRequest(e),

@@ -13,8 +13,10 @@ import { transportStages } from './transport'
  */
 
 const ENCRYPT_PATH = [
-  'transport (TLS, HTTP parse, write)', 'frontend: head copy, body read, dispatch', 'route', 'SigV4 verification',
+  'transport (TLS, HTTP parse, write)', 'frontend: head copy, body read, dispatch', 'route',
+  'admission (quota, lateness, in-flight, HSM backlog)', 'SigV4 verification',
   'replay check, Redis (client side)', 'replay check, Redis (redis-server)', 'JSON parse and validation',
+  'policy decision (example.json)',
   'HSM router, 1 backend', 'thread hand-off, 4 in flight', 'HSM operation (SoftHSM encrypt, 4 KiB)', 'response encoding', 'request log line',
   'request metrics',
 ]

@@ -7,6 +7,7 @@ import { doctorCommand } from './doctor'
 import { keysCommand } from './keys'
 import { kmsConfigCommand } from './kms-config'
 import { readyCommand } from './ready'
+import { policyCommand } from './policy'
 import { selftestCommand } from './selftest'
 import { reloadCommand } from './reload'
 
@@ -15,6 +16,7 @@ export const COMMANDS: readonly CliCommand[] = [
   keysCommand,
   credentialsCommand,
   kmsConfigCommand,
+  policyCommand,
   doctorCommand,
   selftestCommand,
   auditCommand,

@@ -11,6 +11,7 @@ import { keyVersionProblems, keyVersions } from './key-versions'
 import { Secret } from './secret'
 import { clientCaProblems, tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
+import { resolvePolicy } from '../policy/load-policy'
 
 /** Exit status of a configuration or command-line error: running it again unchanged cannot help. */
 export const CONFIG_ERROR_EXIT = 2
@@ -74,6 +75,7 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
         if (revealed !== '' && !SECRET_PATTERN.test(revealed)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
         return { accessKeyId: c.accessKeyId, secretAccessKey: value, createdAtMs: credentialCreatedAt(c, baseDir, `/keyStores/${i}/credentials/${j}/createdAt`, problems) }
       }),
+      policy: resolvePolicy(store.policy, `/keyStores/${i}/policy`, baseDir, { keyIds: Object.keys(store.keys), allowedRegions: store.allowedRegions }, problems),
     })),
   }
   problems.push(...crossFieldProblems(config))

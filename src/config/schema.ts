@@ -63,6 +63,21 @@ const KeyStore = Type.Object({
   allowedRegions: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' }), { minItems: 1 })),
   /** externalKeyId → key on the token. Ids follow KMS: 1-128 of [A-Za-z0-9._-]. */
   keys: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' }), ExternalKey),
+  /**
+   * Secondary authorization (docs/xks-spec.md §10): a policy document, inline or {"file": "path"}; checked by
+   * src/policy/compile.ts with messages naming the statement. Absent: every authenticated request is allowed.
+   */
+  policy: Type.Optional(Type.Unknown()),
+  /**
+   * Token bucket for this key store, per host (each of its N serving processes holds rate/N and burst/N):
+   * requests past it get 429 ThrottlingException before SigV4 or any HSM work. GetHealthStatus is exempt.
+   */
+  quota: Type.Optional(Type.Object({
+    /** Requests per second, refilled continuously. */
+    rate: Type.Number({ exclusiveMinimum: 0, maximum: 1000000 }),
+    /** Requests that may arrive at once after a quiet spell. */
+    burst: Type.Integer({ minimum: 1, maximum: 1000000 }),
+  }, strict)),
 }, strict)
 
 /** Strict mTLS (node frontend only): the client certificate must chain to caFiles and name only allowed subjects. */

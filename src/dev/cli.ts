@@ -1,6 +1,6 @@
 /**
  * `npm run dev -- --dir DIR --port PORT [--processes N] [--backends N] [--redis URL] [--metrics-port PORT]
- * [--softhsm-module PATH] [--frontend uws|node] [--mtls]`:
+ * [--softhsm-module PATH] [--frontend uws|node] [--mtls] [--policy FILE]`:
  * the embedded default. Provisions DIR on first use, serves on 127.0.0.1:PORT, and writes DIR/connection.json once
  * every serving process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly
  * and removes connection.json.
@@ -23,6 +23,7 @@ const DEV_REGION = 'us-east-1'
 
 const HELP = `usage: npm run dev -- [--dir DIR] [--port PORT] [--processes N] [--backends N] [--redis URL]
                       [--metrics-port PORT] [--softhsm-module PATH] [--frontend uws|node] [--mtls]
+                      [--policy FILE]
 
   --dir DIR               where the token, certificate, secrets and config live (default .xksgate-dev)
   --port PORT             TLS port on 127.0.0.1, 0 for a free one (default 8443)
@@ -34,6 +35,7 @@ const HELP = `usage: npm run dev -- [--dir DIR] [--port PORT] [--processes N] [-
   --frontend uws|node     the HTTPS frontend (default uws; node narrows TLS 1.3 suites and can do mTLS)
   --mtls                  require a client certificate for ${kmsClientSubject(DEV_REGION)} from a private CA
                           made in DIR/mtls (implies --frontend node); connection.json names its files
+  --policy FILE           a policy file for the dev key store (e.g. config/policies/test-client.json)
   --help                  print this help and exit
 
 DIR/connection.json appears once every process serves; SIGTERM or SIGINT stops everything and removes it.
@@ -51,6 +53,7 @@ async function main (log: Logger): Promise<void> {
     'softhsm-module': { type: 'string' },
     frontend: { type: 'string' },
     mtls: { type: 'boolean', default: false },
+    policy: { type: 'string' },
     help: { type: 'boolean', default: false },
   })
   if (values.help) {
@@ -87,6 +90,7 @@ async function main (log: Logger): Promise<void> {
   }
   process.env.XKSGATE__metrics__port = String(metricsPort)
   if (values.redis !== undefined) process.env.XKSGATE__redis = JSON.stringify({ url: values.redis })
+  if (values.policy !== undefined) process.env.XKSGATE__keyStores__0__policy = JSON.stringify({ file: path.resolve(values.policy) })
   const config = loadConfig({ file: env.configFile })
   log.level = config.log.level
   const connectionFile = path.join(dir, 'connection.json')

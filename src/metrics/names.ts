@@ -51,4 +51,8 @@ export const METRIC = {
   auditBuffered: 'xksgate_audit_buffered_bytes',
   /** 1, labelled version, commit, node_version, frontend, uws_build (src/metrics/build-info.ts). */
   buildInfo: 'xksgate_build_info',
+  /** 429s by key store and reason: quota (its token bucket), overload (in-flight limit, replay table), deadline. */
+  throttled: 'xksgate_throttled_requests_total',
+  /** Requests decided by a key store's policy, by the deciding statement (Sid, or implicit-deny) and decision. */
+  policyDecisions: 'xksgate_policy_decisions_total',
 } as const

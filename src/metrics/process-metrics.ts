@@ -13,6 +13,7 @@ import type { RequestLogEntry } from '../xks/request-log'
 import type { BuildInfo } from './build-info'
 import { droppedLogLines } from '../log'
 import { METRIC } from './names'
+import { throttleReason } from './throttle-reason'
 
 // KMS gives a request 250 ms; the buckets are dense below that and sparse above.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5]
@@ -45,9 +46,13 @@ export class ProcessMetrics {
   readonly #hsmDuration: Histogram
   readonly #replayHits: Counter
   readonly #hsmSessionEvents: Counter
+  readonly #throttled: Counter
+  readonly #policyDecisions: Counter
   /** Pre-bound label children: one lookup per request instead of a label-set hash per metric. */
   readonly #children = new Map<string, RequestChildren>()
   readonly #hsmChildren = new Map<string, Histogram.Internal<string>>()
+  readonly #throttledChildren = new Map<string, Map<string, Counter.Internal>>()
+  readonly #policyChildren = new Map<string, Counter.Internal>()
 
   constructor () {
     const registers = [this.registry]
@@ -57,6 +62,8 @@ export class ProcessMetrics {
     this.#hsmDuration = new Histogram({ name: METRIC.hsmDuration, help: 'PKCS#11 operation latency, pool queue wait included', labelNames: ['operation', 'outcome'], buckets: LATENCY_BUCKETS, registers })
     this.#hsmSessionEvents = new Counter({ name: METRIC.hsmSessionEvents, help: 'PKCS#11 session opens and recoveries', labelNames: ['event'], registers })
     this.#replayHits = new Counter({ name: METRIC.replayHits, help: 'Requests refused because their signature was already used', registers })
+    this.#throttled = new Counter({ name: METRIC.throttled, help: 'Requests answered 429 ThrottlingException, by key store and reason', labelNames: ['key_store', 'reason'], registers })
+    this.#policyDecisions = new Counter({ name: METRIC.policyDecisions, help: 'Requests decided by a key store policy, by deciding statement', labelNames: ['key_store', 'statement', 'decision'], registers })
     collectDefaultMetrics({ register: this.registry })
   }
 
@@ -78,6 +85,27 @@ export class ProcessMetrics {
     }
     children.count.inc()
     children.latency.observe(entry.latencyMs / 1000)
+    if (entry.status === 429) this.#countThrottled(entry.keyStore ?? 'none', throttleReason(entry.detail))
+    if (entry.policySid !== undefined) this.#countDecision(entry.keyStore ?? 'none', entry.policySid, entry.status === 403 ? 'deny' : 'allow')
+  }
+
+  /** On the 429 path, whose cost matters most under overload: two Map lookups, no key string built. */
+  #countThrottled (keyStore: string, reason: string): void {
+    let byReason = this.#throttledChildren.get(keyStore)
+    if (byReason === undefined) this.#throttledChildren.set(keyStore, byReason = new Map())
+    let child = byReason.get(reason)
+    if (child === undefined) byReason.set(reason, child = this.#throttled.labels({ key_store: keyStore, reason }))
+    child.inc()
+  }
+
+  #countDecision (keyStore: string, statement: string, decision: string): void {
+    const key = `${keyStore}|${statement}|${decision}`
+    let child = this.#policyChildren.get(key)
+    if (child === undefined) {
+      child = this.#policyDecisions.labels({ key_store: keyStore, statement, decision })
+      this.#policyChildren.set(key, child)
+    }
+    child.inc()
   }
 
   observeHsmSessionEvent (event: string): void {

@@ -13,11 +13,15 @@ import type { ProcessMetrics } from '../metrics/process-metrics'
 import { listenHealthPort, type HealthPort } from '../server/health-port'
 import { listenFrontend } from '../server/create-frontend'
 import { PACKAGE_ROOT, VERSION } from '../version'
+import { authorizeByPolicy } from '../policy/authorize'
+import { processesOnHost } from '../replay/replay-layout'
 import { Admission } from '../xks/admission'
+import { HsmBacklog } from '../xks/hsm-backlog'
 import { Authenticator } from '../xks/authenticate'
 import type { XksHttpResponse } from '../xks/http-types'
 import { buildKeyStores } from '../xks/key-stores'
 import { createXksHandler } from '../xks/pipeline'
+import { processCount } from './launch'
 import { createReadiness, type LifecycleState } from './readiness'
 import { startRedisDeps, type RedisDeps } from './redis-deps'
 import { hsmOperationBudgetMs, startHsmBackends } from './hsm-backends'
@@ -64,12 +68,19 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     health = startHealth()
     const first = await health.start()
     log.info({ status: first.status, reason: first.reason }, 'first deep health check done')
-    const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds)
+    // Each key store's quota is per host: this process holds its share (README "Quotas").
+    const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds, processesOnHost(processCount(config)))
     const fleet = deps.fleet
     const handler = createXksHandler({
       stores,
       authenticator: new Authenticator(config.auth.maxSkewSeconds, replay),
-      admission: new Admission(config.server.maxInFlight),
+      admission: new Admission({
+        maxInFlight: config.server.maxInFlight,
+        requestTimeoutMs: config.server.requestTimeoutMs,
+        hsmTimeoutMs: hsmOperationBudgetMs(config),
+        backlog: new HsmBacklog(() => router.stats()),
+      }),
+      authorize: authorizeByPolicy,
       hsm,
       health: {
         health,

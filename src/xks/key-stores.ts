@@ -5,6 +5,9 @@
  */
 import { keyVersions } from '../config/key-versions'
 import type { ResolvedKeyStore } from '../config/schema'
+import { compilePolicy } from '../policy/compile'
+import { CompiledPolicy } from '../policy/policy'
+import { TokenBucket } from './quota'
 import { CompiledSigV4Policy } from './sigv4'
 
 export interface ExternalKey {
@@ -25,9 +28,14 @@ export interface KeyStore {
   /** externalKeyId → key. Resolution is a plain lookup, so one id can never mean two keys. */
   keys: ReadonlyMap<string, ExternalKey>
   sigv4: CompiledSigV4Policy
+  /** Secondary authorization; absent: every authenticated request is allowed (README "Secondary authorization"). */
+  policy?: CompiledPolicy
+  /** This process's share of the key store's quota; absent: no quota. */
+  quota?: TokenBucket
 }
 
-export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeconds: number): KeyStore[] {
+/** `processes`: serving processes on this host, which share each key store's quota. */
+export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeconds: number, processes = 1): KeyStore[] {
   return stores.map((store, index) => ({
     name: store.name,
     index,
@@ -44,5 +52,14 @@ export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeco
       allowedRegions: store.allowedRegions,
       maxSkewSeconds,
     }),
+    policy: store.policy === undefined ? undefined : compiledPolicy(store),
+    quota: store.quota === undefined ? undefined : new TokenBucket(store.quota.rate, store.quota.burst, processes),
   }))
+}
+
+/** The configuration was validated at load (src/config/load.ts), so compiling it again cannot fail. */
+function compiledPolicy (store: ResolvedKeyStore): CompiledPolicy {
+  const compiled = compilePolicy(store.policy, { keyIds: Object.keys(store.keys), allowedRegions: store.allowedRegions })
+  if ('problems' in compiled) throw new Error(`key store ${store.name}: invalid policy: ${compiled.problems.join('; ')}`)
+  return new CompiledPolicy(compiled.statements)
 }

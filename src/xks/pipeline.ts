@@ -1,11 +1,15 @@
 /**
  * The XKS request path, top to bottom (docs/xks-spec.md §7.4):
- *   route → admit (shed load) → authenticate → validate → key lookup → authorize → operation (HSM) → respond.
+ *   route → admit (quota, lateness, in-flight limit, HSM backlog) → authenticate → validate → key lookup →
+ *   authorize (the key store's policy) → operation (HSM) → respond.
  * Admission comes before SigV4 (§7.4 lets step 3 precede step 2): under overload a 429 must cost far less than
  * a served request, or the backlog only grows. It works on transport-neutral requests, so any HTTP frontend can
  * carry it.
  */
 import type { HsmBackend } from '../hsm/types'
+import { accessDenied } from '../policy/authorize'
+import type { PolicyDecision } from '../policy/policy'
+import type { AuthorizedOperation } from '../policy/vocabulary'
 import { withinRequestBudget } from './deadline'
 import type { Logger } from '../log'
 import type { Admission } from './admission'
@@ -23,8 +27,12 @@ import { MethodNotAllowedError, RouteTable, type RouteMatch } from './routes'
 import type { SizeLimits, RequestMetadata } from './validate'
 import { parseJsonBody, validateDecrypt, validateEncrypt, validateHealth, validateMetadata } from './validate'
 
-/** Secondary authorization (spec §"Authorization"); never consulted for health. Throws AccessDeniedException. */
-export type Authorize = (store: KeyStore, operation: string, keyId: string, metadata: RequestMetadata) => void
+/**
+ * Secondary authorization (docs/xks-spec.md §10), never consulted for health: the deciding statement, or
+ * undefined when the key store has no policy (allowed). `region` is the SigV4 credential scope's.
+ */
+export type Authorize = (store: KeyStore, operation: AuthorizedOperation, keyId: string, region: string | undefined,
+  metadata: RequestMetadata) => PolicyDecision | undefined
 
 export interface XksCoreDeps {
   stores: readonly KeyStore[]
@@ -51,12 +59,6 @@ export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
 
 const THROTTLED = new XksError('ThrottlingException')
 const THROTTLED_RESPONSE: XksHttpResponse = Object.freeze({ status: THROTTLED.status, body: THROTTLED.toBody() })
-/**
- * A request with less than this share of its budget left when the pipeline starts is shed. Normally one
- * arrives with all but a millisecond of it; only a saturated event loop makes requests this late, and then the
- * rest of their path (Redis, the HSM queue) is slow too.
- */
-const LATE_SHARE = 0.5
 
 export function createXksHandler (deps: XksCoreDeps): XksHandler {
   const routes = new RouteTable(deps.stores)
@@ -68,6 +70,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
     const entry: RequestLogEntry = {
       operation: undefined, keyStore: undefined, uriPrefix: undefined, keyId: undefined, accessKeyId: undefined, region: undefined,
       status: 200, errorName: undefined, detail: undefined, latencyMs: 0, remote: req.remoteAddress, metadata: undefined,
+      policySid: undefined,
     }
     let shed = false
     try {
@@ -77,16 +80,16 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       entry.uriPrefix = route.store.uriPrefix
       entry.keyId = route.keyId
       const deadline = req.receivedAt + deps.requestTimeoutMs
-      // Too many in flight, or a request that has spent most of its budget before it even starts (its body came
-      // in slowly behind a saturated event loop): either way a cheap 429 now beats a 503 at the deadline.
-      const late = deadline - Date.now() < deps.requestTimeoutMs * LATE_SHARE
-      if (late || !deps.admission.tryEnter()) {
+      // Over its key store's quota, late, too many in flight, or behind an HSM queue it cannot get through in
+      // time: a cheap 429 now beats a 503 at the deadline (admission.ts gives the order).
+      const refused = deps.admission.admit(route.store, route.operation, deadline - Date.now())
+      if (refused !== undefined) {
         // Nothing was parsed, so there is no request metadata to log: shed requests are counted in the metrics
         // and summed up in one log line a second instead (request-log.ts), which keeps a 429 cheap.
         shed = true
         entry.status = THROTTLED.status
         entry.errorName = THROTTLED.errorName
-        entry.detail = late ? 'late' : 'overload'
+        entry.detail = refused
         return THROTTLED_RESPONSE
       }
       // The slot is held until the work really ends, even when the answer went out at the deadline.
@@ -105,7 +108,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
     } finally {
       entry.latencyMs = performance.now() - started
       if (shed) {
-        shedLog.count()
+        shedLog.count(entry.detail)
         deps.audit?.countShed()
       } else {
         logRequest(deps.log, entry)
@@ -118,8 +121,15 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
 
 async function authenticateAndDispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest,
   entry: RequestLogEntry, deadline: number): Promise<string> {
-  const pending = deps.authenticator.authenticate(route.store, req)
-  const principal = 'then' in pending ? await pending : pending
+  let principal
+  try {
+    const pending = deps.authenticator.authenticate(route.store, req)
+    principal = 'then' in pending ? await pending : pending
+  } catch (err) {
+    // Requests nobody signed (or replayed) must not use up the key store's quota.
+    if (err instanceof XksError && err.errorName === 'AuthenticationFailedException') deps.admission.refund(route.store, route.operation)
+    throw err
+  }
   entry.accessKeyId = principal.accessKeyId
   entry.region = principal.region
   return await dispatch(deps, route, req, entry, Math.min(deadline, Date.now() + deps.hsmTimeoutMs))
@@ -139,7 +149,11 @@ async function dispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: Xk
     : route.operation === 'encrypt' ? validateEncrypt(json, deps.limits) : validateDecrypt(json, deps.limits)
   entry.metadata = request.metadata
   const key = lookUpKey(route)
-  deps.authorize?.(route.store, route.operation, route.keyId ?? '', request.metadata)
+  const decision = deps.authorize?.(route.store, route.operation, route.keyId ?? '', entry.region, request.metadata)
+  if (decision !== undefined) {
+    entry.policySid = decision.sid
+    if (!decision.allowed) throw accessDenied(decision)
+  }
   switch (route.operation) {
     case 'metadata': return await getKeyMetadata(deps.hsm, key, hsmDeadline)
     case 'encrypt': return await encrypt(deps.hsm, key, request as ReturnType<typeof validateEncrypt>, hsmDeadline)

@@ -20,6 +20,8 @@ export interface RequestLogEntry {
   latencyMs: number
   remote: string
   metadata?: RequestMetadata
+  /** The policy statement (Sid) that allowed or denied the request, when its key store has a policy. */
+  policySid?: string
 }
 
 export function logRequest (log: Logger, entry: RequestLogEntry): void {
@@ -51,6 +53,8 @@ export function requestLogFields (entry: RequestLogEntry): Record<string, string
     kmsKeyArn: metadata?.kmsKeyArn,
     sourceVpce: metadata?.awsSourceVpce,
     viaService: metadata?.kmsViaService,
+    sourceVpc: metadata?.awsSourceVpc,
+    policySid: entry.policySid,
   }
 }
 
@@ -64,17 +68,21 @@ const SHED_LOG_INTERVAL_MS = 1000
  */
 export class ShedLog {
   #count = 0
+  #byReason: Record<string, number> = {}
   #timer: NodeJS.Timeout | undefined
 
   constructor (private readonly log: Logger) {}
 
-  count (): void {
+  /** `reason`: the admission step that refused it (src/xks/admission.ts). */
+  count (reason = 'overload'): void {
     this.#count++
+    this.#byReason[reason] = (this.#byReason[reason] ?? 0) + 1
     if (this.#timer !== undefined) return
     this.#timer = setTimeout(() => {
-      this.log.warn({ shed: this.#count, intervalMs: SHED_LOG_INTERVAL_MS, status: 429, errorName: 'ThrottlingException' },
-        'requests shed with 429: too many in flight (server.maxInFlight), or too little of their budget left')
+      this.log.warn({ shed: this.#count, byReason: this.#byReason, intervalMs: SHED_LOG_INTERVAL_MS, status: 429, errorName: 'ThrottlingException' },
+        'requests shed with 429: over their key store quota, too little of their budget left, too many in flight (server.maxInFlight), or behind too long an HSM queue')
       this.#count = 0
+      this.#byReason = {}
       this.#timer = undefined
     }, SHED_LOG_INTERVAL_MS)
     this.#timer.unref()

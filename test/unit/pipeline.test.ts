@@ -26,7 +26,7 @@ function hsmAnsweringAfter (ms: number): HsmBackend {
   return { encrypt } as unknown as HsmBackend
 }
 
-function handlerWith (hsm: HsmBackend, admission = new Admission(8), audit?: XksCoreDeps['audit']) {
+function handlerWith (hsm: HsmBackend, admission = new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 }), extra: Partial<XksCoreDeps> = {}) {
   const stores = buildKeyStores([{
     name: 'ks', uriPrefix: PREFIX, credentials: [{ accessKeyId: ACCESS_KEY_ID, secretAccessKey: new Secret(SECRET) }], keys: { foo: { label: 'foo' } },
   }], 300)
@@ -40,7 +40,7 @@ function handlerWith (hsm: HsmBackend, admission = new Admission(8), audit?: Xks
     hsmTimeoutMs: 1000,
     requestTimeoutMs: 50,
     log: pino({ level: 'silent' }),
-    audit,
+    ...extra,
   })
 }
 
@@ -69,7 +69,7 @@ t.test('a request answered within the budget is served', async t => {
 })
 
 t.test('a request still unanswered at the budget gets 503 DependencyTimeoutException at the budget', async t => {
-  const admission = new Admission(8)
+  const admission = new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 })
   const started = Date.now()
   const res = await handlerWith(hsmAnsweringAfter(400), admission)(signedEncrypt())
   const elapsed = Date.now() - started
@@ -96,11 +96,40 @@ t.test('the audit hook gets the entry of every logged request, and a count of ev
   const recorded: RequestLogEntry[] = []
   let shed = 0
   const audit = { record: (e: RequestLogEntry) => { recorded.push(e) }, countShed: () => { shed++ } }
-  const handler = handlerWith(hsmAnsweringAfter(0), new Admission(8), audit)
+  const handler = handlerWith(hsmAnsweringAfter(0), new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 }), { audit })
   t.equal((await handler(signedEncrypt())).status, 200)
   const late = signedEncrypt()
   late.receivedAt -= 40
   t.equal((await handler(late)).status, 429)
   t.same(recorded.map(e => [e.operation, e.status, e.keyId, e.metadata?.kmsOperation]), [['encrypt', 200, 'foo', 'Encrypt']])
   t.equal(shed, 1)
+})
+
+t.test('the authorization hook: its decision is logged, a denial is 403 naming the statement', async t => {
+  const entries: RequestLogEntry[] = []
+  const calls: unknown[][] = []
+  const deny = handlerWith(hsmAnsweringAfter(0), undefined, {
+    authorize: (...args) => { calls.push(args.slice(1)); return { allowed: false, sid: 'NoFoo' } },
+    observe: e => entries.push({ ...e }),
+  })
+  const res = await deny(signedEncrypt())
+  t.equal(res.status, 403)
+  t.match(JSON.parse(res.body), { errorName: 'AccessDeniedException', errorMessage: /statement NoFoo/ })
+  t.match(calls, [['encrypt', 'foo', 'us-east-1', { kmsOperation: 'Encrypt', awsPrincipalArn: 'p' }]], 'operation, key, SigV4 region, metadata')
+  t.match(entries, [{ status: 403, policySid: 'NoFoo', detail: 'policy NoFoo' }])
+  const allow = handlerWith(hsmAnsweringAfter(0), undefined, { authorize: () => ({ allowed: true, sid: 'Yes' }), observe: e => entries.push({ ...e }) })
+  t.equal((await allow(signedEncrypt())).status, 200)
+  t.match(entries[1], { status: 200, policySid: 'Yes' })
+})
+
+t.test('a request that fails SigV4 gives its quota token back', async t => {
+  const admission = new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 })
+  const refunds: string[] = []
+  admission.refund = (_store, operation) => { refunds.push(operation) }
+  const signed = signedEncrypt()
+  const forged = { ...signed, headers: { ...signed.headers, authorization: signed.headers.authorization!.replace(/Signature=\w{4}/, 'Signature=0000') } }
+  t.equal((await handlerWith(hsmAnsweringAfter(0), admission)(forged)).status, 401)
+  t.same(refunds, ['encrypt'])
+  t.equal((await handlerWith(hsmAnsweringAfter(0), admission)(signedEncrypt())).status, 200)
+  t.same(refunds, ['encrypt'], 'a signed request keeps its token')
 })
