@@ -18,7 +18,7 @@ export interface ConnectionInfo {
   metricsUrl?: string
 }
 
-/** Sums of the named counters on a Prometheus text page (every label set added up). */
+/** Sums of the named counters on a Prometheus text page: a bare name adds up every label set, `name{...}` is that series. */
 export async function readCounters (url: string, names: readonly string[]): Promise<Record<string, number>> {
   const text = await new Promise<string>((resolve, reject) => {
     http.get(url, res => {
@@ -29,7 +29,10 @@ export async function readCounters (url: string, names: readonly string[]): Prom
   const sums: Record<string, number> = Object.fromEntries(names.map(n => [n, 0]))
   for (const line of text.split('\n')) {
     const name = /^([a-z_]+)/.exec(line)?.[1]
-    if (name !== undefined && name in sums) sums[name] += Number(line.slice(line.lastIndexOf(' ') + 1))
+    const series = line.slice(0, line.lastIndexOf(' '))
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (name !== undefined && name in sums) sums[name] += value
+    if (series !== name && series in sums) sums[series] += value
   }
   return sums
 }

@@ -17,6 +17,8 @@ import type { Credentials } from '../sign'
 
 export interface ProxyOptions {
   processes?: number
+  /** HSM backends (the dev CLI's --backends): that many SoftHSM tokens holding the same keys. */
+  backends?: number
   redisUrl?: string
   env?: NodeJS.ProcessEnv
   nodeArgs?: string[]
@@ -48,7 +50,7 @@ export async function startFaultProxy (dir: string, name: string, o: ProxyOption
   const logFile = path.join(path.dirname(dir), `${name}.log`)
   fs.rmSync(path.join(dir, 'connection.json'), { force: true })
   const args = [...(o.nodeArgs ?? []), proxyCli(undefined), '--dir', dir, '--port', String(port), '--metrics-port', '0',
-    '--processes', String(o.processes ?? 1), ...(o.redisUrl === undefined ? [] : ['--redis', o.redisUrl])]
+    '--processes', String(o.processes ?? 1), '--backends', String(o.backends ?? 1), ...(o.redisUrl === undefined ? [] : ['--redis', o.redisUrl])]
   const proc = start(process.execPath, args, logFile, { env: { ...process.env, ...o.env } }, o.stdoutPipe)
   try {
     await waitForFile(proc, path.join(dir, 'connection.json'), 120_000)
