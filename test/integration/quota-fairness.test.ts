@@ -12,12 +12,15 @@ import { useDevServer } from '../helpers/conformance'
 import { until } from '../helpers/until'
 import { XksClient, metadataFor } from '../helpers/xks-client'
 
-const QUOTA = { rate: 40, burst: 4 }
+const QUOTA = { rate: 40, burst: 2 }
 const FLOOD_RATE = 3 * QUOTA.rate
 const STEADY_RATE = 60
-// Many short windows rather than a few long ones: a burst of other work on the machine then lands in both kinds.
-const WINDOW_MS = 750
-const ROUNDS = 6
+// Many short windows rather than a few long ones: a burst of other work on the machine (in CI, the test file tap
+// runs beside this one) then lands in both kinds alike. Measured: 750 ms windows failed beside the fuzz test
+// (p99 37.9 vs 13.5 ms), 250 ms windows passed three runs out of three beside it.
+// A small burst: the bucket refills in every unloaded window, and each refill is quota the flood does not exceed.
+const WINDOW_MS = 250
+const ROUNDS = 18
 const B = { name: 'steady', uriPrefix: '/steady/kms/xks/v1', accessKeyId: 'STEADYSTOREACCESSKEY2', secretAccessKey: 'c3RlYWR5LXN0b3JlLXNlY3JldC1rZXktZm9yLXRlc3Q=' }
 
 const h = useDevServer(t, {
@@ -85,8 +88,15 @@ t.test('a store flooded at 3× its quota cannot push a steady store\'s p99 past 
     }
     await Promise.all(pending)
   }
-  await window('unloaded') // warm-up: connections, JIT; not counted
+  // Warm-up, not counted: the steady client's connections and JIT, then one flood window, so that the flood's
+  // own TLS handshakes (up to 64 connections opened at once, milliseconds of server CPU each) are not measured as
+  // the flood's effect on B: what is measured is the shedding of a steady 3× flood.
+  await window('unloaded')
+  flood.send('start')
+  await window('loaded')
+  flood.send('stop')
   latencies.unloaded.length = 0
+  latencies.loaded.length = 0
   for (let round = 0; round < ROUNDS; round++) {
     await window('unloaded')
     flood.send('start')
@@ -107,10 +117,12 @@ t.test('a store flooded at 3× its quota cannot push a steady store\'s p99 past 
   const unloaded = p99(latencies.unloaded)
   const loaded = p99(latencies.loaded)
   t.ok(loaded <= 2 * unloaded, `steady p99 ${loaded.toFixed(2)} ms loaded vs ${unloaded.toFixed(2)} ms unloaded (≤ 2×), ${latencies.loaded.length} and ${latencies.unloaded.length} samples`)
-  const flooded = ROUNDS * WINDOW_MS / 1000
+  // The flood ran in the warm-up window too.
+  const floodWindows = ROUNDS + 1
+  const flooded = floodWindows * WINDOW_MS / 1000
   const served = statuses[200] ?? 0
   // The bucket refills during each unloaded window, so each loaded one starts with a full burst.
-  const quota = QUOTA.rate * flooded + ROUNDS * QUOTA.burst
+  const quota = QUOTA.rate * flooded + floodWindows * QUOTA.burst
   t.ok(sent >= 2 * quota, `the flood reached ${(sent / flooded).toFixed(0)} req/s, at least twice the quota`)
   t.ok(served <= 1.1 * quota && served >= 0.7 * quota, `flooded store: ${served} served, its quota (${quota}): ${JSON.stringify(statuses)}`)
   t.equal(statuses[429] ?? 0, sent - served, 'the rest got 429')
