@@ -52,10 +52,13 @@ t.test('every case passes against the embedded default, and a burst gets well-fo
   t.match(throttle.detail, /^[1-9]\d* 429\(s\) seen, each well-formed \(a burst of 48: \d+ answered 503/, 'the burst provoked 429s')
 })
 
+/** The secret with its first character changed (always changed: a fixed replacement would equal it 1 time in 64). */
+const wrongSecret = (secret: string): string => (secret.startsWith('W') ? 'X' : 'W') + secret.slice(1)
+
 t.test('a wrong credential fails the run: exit 1, one line per case, the tally', async t => {
   const conn = JSON.parse(fs.readFileSync(path.join(server.dir, 'connection.json'), 'utf8')) as Record<string, unknown>
   const file = path.join(tmp, 'wrong-secret.json')
-  fs.writeFileSync(file, JSON.stringify({ ...conn, secretAccessKey: 'W' + String(conn.secretAccessKey).slice(1) }))
+  fs.writeFileSync(file, JSON.stringify({ ...conn, secretAccessKey: wrongSecret(String(conn.secretAccessKey)) }))
   let out = ''
   const status = await selftestCommand.run(['--connection', file, '--only', 'GetHealthStatus'], { stdout: s => { out += s }, stderr: s => { out += s }, env: {} })
   t.equal(status, 1, 'exit 1')
@@ -115,7 +118,7 @@ t.test('mTLS: the four refusals pass against an endpoint that enforces them, and
   })
   await viaForwarder({}, async endpoint => {
     const mtls = await runSelftest({ ...target, endpoint, clientTls }, { only: 'mTLS' })
-    t.same(mtls.cases.map(c => c.outcome), ['failed', 'failed', 'failed', 'failed'], 'an endpoint without mTLS fails all four')
+    t.same(mtls.cases.map(c => c.outcome), ['failed', 'failed', 'failed', 'failed'], 'an endpoint without mTLS fails all four', { details: mtls.cases.map(c => c.detail) })
     t.match(mtls.cases[0].detail, 'the proxy answered 200: the handshake was not refused')
   })
 })
