@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import { verifyFiles } from '../audit/verify'
 import { ConfigError, loadConfig } from '../config/load'
 import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
+import { splitSubcommand } from './command-group'
 import { parseCliArgs } from './parse'
 
 const PROGRAM = 'xksgate audit verify'
@@ -31,13 +32,9 @@ export const auditCommand: CliCommand = {
   name: 'audit',
   summary: 'audit verify: check the tamper-evident audit log and name the first altered record',
   async run (args: string[], io: CliIo): Promise<number> {
-    const [sub, ...rest] = args
-    if (sub === '--help' || sub === undefined) {
-      io[sub === undefined ? 'stderr' : 'stdout'](HELP)
-      return sub === undefined ? USAGE_EXIT : OK_EXIT
-    }
-    if (sub !== 'verify') return usage(io, `unknown subcommand '${sub}'`)
-    const parsed = parseCliArgs(PROGRAM, rest, {
+    const split = splitSubcommand(PROGRAM, HELP, ['verify'], args, io)
+    if (typeof split === 'number') return split
+    const parsed = parseCliArgs(PROGRAM, split.rest, {
       config: { type: 'string' }, 'key-file': { type: 'string' }, head: { type: 'string', multiple: true }, partial: { type: 'boolean' },
       json: { type: 'boolean' }, help: { type: 'boolean' },
     }, io)

@@ -40,19 +40,29 @@ export function commandGroup (name: string, summary: string, subcommands: Subcom
     name,
     summary,
     async run (args: string[], io: CliIo): Promise<number> {
-      const [subName, ...rest] = args
-      if (subName === '--help' || subName === undefined) {
-        io[subName === undefined ? 'stderr' : 'stdout'](help)
-        return subName === undefined ? USAGE_EXIT : OK_EXIT
-      }
-      const sub = subcommands.find(s => s.name === subName)
-      if (sub === undefined) {
-        io.stderr(`xksgate ${name}: unknown subcommand '${subName}' (see xksgate ${name} --help)\n`)
-        return USAGE_EXIT
-      }
-      return await runSubcommand(`xksgate ${name} ${sub.name}`, sub, rest, io)
+      const split = splitSubcommand(`xksgate ${name}`, help, subcommands.map(s => s.name), args, io)
+      if (typeof split === 'number') return split
+      const sub = subcommands.find(s => s.name === split.name) as Subcommand
+      return await runSubcommand(`xksgate ${name} ${sub.name}`, sub, split.rest, io)
     },
   }
+}
+
+/**
+ * The first argument of a command made of subcommands: none prints `help` on stderr (exit 2), `--help` on stdout
+ * (exit 0), a name not in `known` is one line naming `program` (exit 2); otherwise the name and the rest.
+ */
+export function splitSubcommand (program: string, help: string, known: readonly string[], args: string[], io: CliIo): { name: string, rest: string[] } | number {
+  const [name, ...rest] = args
+  if (name === '--help' || name === undefined) {
+    io[name === undefined ? 'stderr' : 'stdout'](help)
+    return name === undefined ? USAGE_EXIT : OK_EXIT
+  }
+  if (!known.includes(name)) {
+    io.stderr(`${program}: unknown subcommand '${name}' (see ${program} --help)\n`)
+    return USAGE_EXIT
+  }
+  return { name, rest }
 }
 
 async function runSubcommand (program: string, sub: Subcommand, args: string[], io: CliIo): Promise<number> {

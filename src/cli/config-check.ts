@@ -5,6 +5,7 @@
  */
 import { ConfigError, loadConfig } from '../config/load'
 import { OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
+import { splitSubcommand } from './command-group'
 import { parseCliArgs } from './parse'
 
 const HELP = `usage: xksgate config check [--config FILE]
@@ -18,16 +19,9 @@ export const configCommand: CliCommand = {
   name: 'config',
   summary: 'config check: validate a configuration file exactly as the proxy does at startup',
   async run (args: string[], io: CliIo): Promise<number> {
-    const [sub, ...rest] = args
-    if (sub === '--help' || sub === undefined) {
-      io[sub === undefined ? 'stderr' : 'stdout'](HELP)
-      return sub === undefined ? USAGE_EXIT : OK_EXIT
-    }
-    if (sub !== 'check') {
-      io.stderr(`xksgate config: unknown subcommand '${sub}' (see xksgate config --help)\n`)
-      return USAGE_EXIT
-    }
-    const parsed = parseCliArgs('xksgate config check', rest, { config: { type: 'string' }, help: { type: 'boolean' } }, io)
+    const split = splitSubcommand('xksgate config', HELP, ['check'], args, io)
+    if (typeof split === 'number') return split
+    const parsed = parseCliArgs('xksgate config check', split.rest, { config: { type: 'string' }, help: { type: 'boolean' } }, io)
     if (typeof parsed === 'number') return parsed
     if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
     if (parsed.positionals.length > 0) {

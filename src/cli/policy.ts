@@ -9,6 +9,7 @@ import { explain, type Explanation, type ExplainRequest } from '../policy/explai
 import { IMPLICIT_DENY } from '../policy/vocabulary'
 import { XksError } from '../xks/errors'
 import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
+import { splitSubcommand } from './command-group'
 import { parseCliArgs } from './parse'
 
 const HELP = `usage: xksgate policy explain [--config FILE] --request JSON|@FILE [--json]
@@ -27,16 +28,9 @@ export const policyCommand: CliCommand = {
   name: 'policy',
   summary: 'policy explain: the decision of a key store\'s policy for one request, statement by statement',
   async run (args: string[], io: CliIo): Promise<number> {
-    const [sub, ...rest] = args
-    if (sub === '--help' || sub === undefined) {
-      io[sub === undefined ? 'stderr' : 'stdout'](HELP)
-      return sub === undefined ? USAGE_EXIT : OK_EXIT
-    }
-    if (sub !== 'explain') {
-      io.stderr(`xksgate policy: unknown subcommand '${sub}' (see xksgate policy --help)\n`)
-      return USAGE_EXIT
-    }
-    const parsed = parseCliArgs('xksgate policy explain', rest, { config: { type: 'string' }, request: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, io)
+    const split = splitSubcommand('xksgate policy', HELP, ['explain'], args, io)
+    if (typeof split === 'number') return split
+    const parsed = parseCliArgs('xksgate policy explain', split.rest, { config: { type: 'string' }, request: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, io)
     if (typeof parsed === 'number') return parsed
     if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
     const usage = (message: string): number => { io.stderr(`xksgate policy explain: ${message}\n`); return USAGE_EXIT }
