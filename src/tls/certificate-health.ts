@@ -51,37 +51,81 @@ export interface InspectInput {
 export function inspectCertificate ({ certPem, keyPem, roots, now = Date.now() }: InspectInput): CertificateHealth {
   const problems: string[] = []
   const warnings: string[] = []
-  const certs = parseAll(certPem, problems)
+  const certs = parseCertificates(certPem, problems)
   const chain = certs.map(c => ({ subject: oneLine(c.subject), issuer: oneLine(c.issuer), notAfter: new Date(c.validTo) }))
   if (certs.length === 0) {
     if (problems.length === 0) problems.push(NO_CERTIFICATE)
     return { chain, hostnames: [], notAfter: new Date(NaN), daysToExpiry: NaN, problems, warnings }
   }
-  const leaf = certs[0]
-  if (keyPem !== undefined) problems.push(...keyProblems(leaf, keyPem))
-  certs.forEach((cert, i) => {
-    const which = i === 0 ? 'the certificate' : `chain certificate ${i} (${oneLine(cert.subject)})`
-    if (Date.parse(cert.validTo) <= now) problems.push(`${which} expired on ${new Date(cert.validTo).toISOString()}`)
-    if (Date.parse(cert.validFrom) > now) problems.push(`${which} is not valid before ${new Date(cert.validFrom).toISOString()}`)
-    const next = certs[i + 1]
-    if (next !== undefined && !issues(next, cert)) {
-      problems.push(`chain certificate ${i + 1} (${oneLine(next.subject)}) did not issue ${which}: put the leaf first, then each issuer in order`)
-    }
-  })
-  const last = certs[certs.length - 1]
-  if (!issues(last, last) && !roots.some(pem => issuesPem(pem, last))) {
+  const facts = examineChain(certs, roots, now)
+  if (keyPem !== undefined) {
+    const key = keyBelongs(certs[0], keyPem)
+    if (key !== 'yes') problems.push(key === 'no' ? KEY_MISMATCH : NO_KEY)
+  }
+  problems.push(...facts.invalid.map(validityProblem))
+  if (facts.misorderedAt !== undefined) problems.push(`${describe(certs, facts.misorderedAt)} did not issue ${describe(certs, facts.misorderedAt - 1)}: put the leaf first, then each issuer in order`)
+  if (facts.anchor.kind === 'unknown') {
+    const last = certs[certs.length - 1]
     problems.push(`the chain is incomplete: nothing in the file or among the trusted roots issued ${oneLine(last.subject)} ` +
       `(issuer ${oneLine(last.issuer)}); append the intermediate certificates after the leaf`)
   }
-  const notAfter = new Date(Math.min(...certs.map(c => Date.parse(c.validTo))))
-  const daysToExpiry = (notAfter.getTime() - now) / DAY_MS
+  const daysToExpiry = (facts.notAfter.getTime() - now) / DAY_MS
   if (daysToExpiry > 0 && daysToExpiry < EXPIRY_WARNING_DAYS) {
-    warnings.push(`the certificate chain expires in ${Math.floor(daysToExpiry)} days (${notAfter.toISOString()}): replace it`)
+    warnings.push(`the certificate chain expires in ${Math.floor(daysToExpiry)} days (${facts.notAfter.toISOString()}): replace it`)
   }
-  return { chain, hostnames: hostnames(leaf), notAfter, daysToExpiry, problems, warnings }
+  return { chain, hostnames: hostnames(certs[0]), notAfter: facts.notAfter, daysToExpiry, problems, warnings }
 }
 
-function parseAll (pem: string, problems: string[]): X509Certificate[] {
+/** What a chain is, before anyone grades it: the startup check refuses on some facts, the doctor warns on others. */
+export interface ChainFacts {
+  /** The index (≥ 1) of the first certificate that did not issue the one before it; undefined when in order. */
+  misorderedAt?: number
+  /** Where the chain ends: issued by one of the given roots, at a self-signed certificate in the file, or unknown. */
+  anchor: { kind: 'trusted-root' | 'self-signed', subject: string } | { kind: 'unknown' }
+  /** Every certificate outside its validity period at `now`, leaf first. */
+  invalid: InvalidCertificate[]
+  /** The earliest expiry in the chain: what breaks first. */
+  notAfter: Date
+}
+
+export interface InvalidCertificate {
+  /** "the certificate" for the leaf, "chain certificate N (subject)" for the others. */
+  which: string
+  reason: 'expired' | 'not yet valid'
+  at: Date
+}
+
+/** `certs` is leaf first and not empty; `roots` are PEM. */
+export function examineChain (certs: readonly X509Certificate[], roots: readonly string[], now: number): ChainFacts {
+  const misorderedAt = certs.findIndex((cert, i) => i > 0 && !issues(cert, certs[i - 1]))
+  const invalid: InvalidCertificate[] = []
+  certs.forEach((cert, i) => {
+    if (Date.parse(cert.validTo) <= now) invalid.push({ which: describe(certs, i), reason: 'expired', at: new Date(cert.validTo) })
+    if (Date.parse(cert.validFrom) > now) invalid.push({ which: describe(certs, i), reason: 'not yet valid', at: new Date(cert.validFrom) })
+  })
+  return {
+    misorderedAt: misorderedAt > 0 ? misorderedAt : undefined,
+    anchor: anchorOf(certs[certs.length - 1], roots),
+    invalid,
+    notAfter: new Date(Math.min(...certs.map(c => Date.parse(c.validTo))))
+  }
+}
+
+export function validityProblem ({ which, reason, at }: InvalidCertificate): string {
+  return reason === 'expired' ? `${which} expired on ${at.toISOString()}` : `${which} is not valid before ${at.toISOString()}`
+}
+
+/** Whether the unencrypted PEM private key belongs to the leaf; 'unreadable' when it is not such a key. */
+export function keyBelongs (leaf: X509Certificate, keyPem: string | Buffer): 'yes' | 'no' | 'unreadable' {
+  try {
+    return leaf.checkPrivateKey(createPrivateKey(keyPem)) ? 'yes' : 'no'
+  } catch {
+    return 'unreadable'
+  }
+}
+
+/** The PEM certificates of a file, leaf first; a block that does not parse is a problem, never a crash. */
+export function parseCertificates (pem: string, problems: string[]): X509Certificate[] {
   const certs: X509Certificate[] = []
   for (const [i, block] of pemCertificates(pem).entries()) {
     try {
@@ -93,25 +137,26 @@ function parseAll (pem: string, problems: string[]): X509Certificate[] {
   return certs
 }
 
-function keyProblems (leaf: X509Certificate, keyPem: string): string[] {
-  try {
-    return leaf.checkPrivateKey(createPrivateKey(keyPem)) ? [] : [KEY_MISMATCH]
-  } catch {
-    return [NO_KEY]
-  }
-}
-
 /** `issuer` signed `cert`: names match and the signature verifies with the issuer's key. */
 function issues (issuer: X509Certificate, cert: X509Certificate): boolean {
   return cert.checkIssued(issuer) && cert.verify(issuer.publicKey)
 }
 
-function issuesPem (rootPem: string, cert: X509Certificate): boolean {
-  try {
-    return issues(new X509Certificate(rootPem), cert)
-  } catch {
-    return false
+function anchorOf (last: X509Certificate, roots: readonly string[]): ChainFacts['anchor'] {
+  for (const pem of roots) {
+    let root: X509Certificate
+    try {
+      root = new X509Certificate(pem)
+    } catch {
+      continue
+    }
+    if (issues(root, last)) return { kind: 'trusted-root', subject: oneLine(root.subject) }
   }
+  return issues(last, last) ? { kind: 'self-signed', subject: oneLine(last.subject) } : { kind: 'unknown' }
+}
+
+function describe (certs: readonly X509Certificate[], i: number): string {
+  return i === 0 ? 'the certificate' : `chain certificate ${i} (${oneLine(certs[i].subject)})`
 }
 
 function hostnames (leaf: X509Certificate): string[] {
@@ -120,6 +165,6 @@ function hostnames (leaf: X509Certificate): string[] {
   return leaf.subject.split('\n').filter(l => l.startsWith('CN=')).map(l => l.slice(3))
 }
 
-function oneLine (name: string): string {
+export function oneLine (name: string): string {
   return name.split('\n').join(', ')
 }

@@ -39,17 +39,20 @@ t.test('a missing intermediate, a wrong order and a key of another certificate f
   t.match(byName(chainFile('swapped.pem', 'int.pem', 'leaf.pem')).get('certificate chain'), { status: 'fail', detail: /^certificate 1 \(CN=xks\.example\.com\) did not issue the one before it/ })
   t.match(byName(chainFile('full2.pem', 'leaf.pem', 'int.pem'), file('int.key')).get('certificate key'), { status: 'fail', detail: /does not belong to the certificate/ })
   t.match(byName(file('leaf.pem'), file('nope.key')).get('certificate key'), { status: 'fail', detail: /ENOENT/ })
+  t.match(byName(file('leaf.pem'), file('leaf.pem')).get('certificate key'), { status: 'fail', detail: /leaf\.pem holds no unencrypted PEM private key$/ })
 })
 
 t.test('expired, not yet valid, another host name, no certificate at all', async t => {
   const full = chainFile('full3.pem', 'leaf.pem', 'int.pem')
   const day = 86_400_000
-  t.match(byName(full, undefined, undefined, Date.now() + 40 * day).get('certificate validity'), { status: 'fail', detail: /^expired on / })
-  t.match(byName(full, undefined, undefined, Date.now() - day).get('certificate validity'), { status: 'fail', detail: /^not valid before / })
+  t.match(byName(full, undefined, undefined, Date.now() + 40 * day).get('certificate validity'), { status: 'fail', detail: /^the certificate expired on / })
+  t.match(byName(full, undefined, undefined, Date.now() - day).get('certificate validity'), { status: 'fail', detail: /^the certificate is not valid before .*; chain certificate 1 \(CN=Test Intermediate\) is not valid before / })
   t.match(byName(full, undefined, 'other.example.com').get('certificate host name'), { status: 'fail', detail: 'does not cover other.example.com; it names DNS:xks.example.com' })
   t.match(byName(full).get('certificate host name'), { status: 'unknown', detail: 'not checked (give --hostname); it names DNS:xks.example.com' })
   fs.writeFileSync(file('empty.pem'), 'nothing here\n')
   t.same(certificateChecks({ certFile: file('empty.pem'), keyFile: file('leaf.key') }, undefined), [{ name: 'certificate', status: 'fail', detail: `${file('empty.pem')} holds no PEM certificate` }])
+  fs.writeFileSync(file('garbled.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')
+  t.same(certificateChecks({ certFile: file('garbled.pem'), keyFile: file('leaf.key') }, undefined), [{ name: 'certificate', status: 'fail', detail: `${file('garbled.pem')}: certificate 0 of the file cannot be parsed` }])
   t.match(certificateChecks({ certFile: file('missing.pem'), keyFile: file('leaf.key') }, undefined), [{ name: 'certificate', status: 'fail', detail: /ENOENT/ }])
 })
 
