@@ -37,17 +37,27 @@ export async function startForwarder (options: ForwarderOptions): Promise<Forwar
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      const out = https.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers, agent }, up => {
-        const body: Buffer[] = []
-        up.on('data', (c: Buffer) => body.push(c))
-        up.on('end', () => {
-          const answer = { status: up.statusCode ?? 0, headers: { 'content-type': String(up.headers['content-type'] ?? '') }, body: Buffer.concat(body).toString() }
-          const sent = options.mutate?.(req.url ?? '', answer, inFlight) ?? answer
-          res.writeHead(sent.status, sent.headers).end(sent.body)
+      const body = Buffer.concat(chunks)
+      const forward = (retry: boolean): void => {
+        const out = https.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers, agent }, up => {
+          const parts: Buffer[] = []
+          up.on('data', (c: Buffer) => parts.push(c))
+          up.on('end', () => {
+            const answer = { status: up.statusCode ?? 0, headers: { 'content-type': String(up.headers['content-type'] ?? '') }, body: Buffer.concat(parts).toString() }
+            const sent = options.mutate?.(req.url ?? '', answer, inFlight) ?? answer
+            res.writeHead(sent.status, sent.headers).end(sent.body)
+          })
         })
-      })
-      out.on('error', () => res.destroy())
-      out.end(Buffer.concat(chunks))
+        out.on('error', (err: NodeJS.ErrnoException) => {
+          // A kept-alive upstream connection the proxy closed as it was reused: send the request again, once.
+          if (retry && out.reusedSocket && err.code === 'ECONNRESET') forward(false)
+          // Anything else is this forwarder's failure, answered as one: a reset here would look like the proxy
+          // refusing the client's handshake, which is what the mTLS cases test for.
+          else res.writeHead(502, { 'content-type': 'text/plain' }).end(`forwarder: upstream ${err.code ?? err.message}`)
+        })
+        out.end(body)
+      }
+      forward(true)
     })
   })
   if (options.mtls !== undefined) {
