@@ -4,6 +4,7 @@
  */
 import type { ParseArgsConfig } from 'node:util'
 import { OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
+import { StartupError } from '../runtime/exit'
 import { reportConfigError } from './config-file'
 import { parseCliArgs } from './parse'
 
@@ -83,6 +84,8 @@ async function runSubcommand (program: string, sub: Subcommand, args: string[], 
   try {
     return await sub.run({ program, configFile, values, positionals, io })
   } catch (err) {
+    // The HSM did not answer, or refused: one line, and the error's own exit status (1).
+    if (err instanceof StartupError) { io.stderr(`${program}: ${err.message}\n`); return err.exitCode }
     return reportConfigError(program, err, io)
   }
 }

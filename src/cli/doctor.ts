@@ -8,23 +8,21 @@ import { reportConfigError } from './config-file'
 import type { Check } from './doctor/check'
 import { certificateChecks } from './doctor/certificate'
 import { clockCheck, portChecks, redisCheck } from './doctor/host-checks'
-import { hsmChecksWithin } from './doctor/hsm-thread'
+import { DEFAULT_HSM_TIMEOUT_MS, parseHsmTimeout, runHsmJob, type HsmJobTarget } from './hsm-job'
 import { parseCliArgs } from './parse'
 
 const PROGRAM = 'xksgate doctor'
-/** Login and key lookups of a healthy network HSM take well under a second; a silent one fails its line after this. */
-const DEFAULT_HSM_TIMEOUT_MS = 15_000
 
 const HELP = `usage: xksgate doctor [--config FILE] [--hostname NAME] [--hsm-timeout-ms MS] [--json]
 
-Checks, one line each: the configuration; the HSM (module, token, PIN); every configured key version and the
-health-check key (present, unambiguous, AES-256, sensitive, not extractable, usages as configured); the health
-key separate from customer keys; the TLS certificate (chain complete up to a public root, key matches, host name,
+Checks, one line each: the configuration; each HSM backend (module, token, PIN), and on each every configured key
+version and the health-check key (present, unambiguous, AES-256, sensitive, not extractable, usages as
+configured; with several backends each line names its backend); the health key separate from customer keys; the TLS certificate (chain complete up to a public root, key matches, host name,
 days to expiry); Redis (PING); the TLS, health and metrics ports bindable; the system clock synchronised.
 
   --config FILE       the JSON configuration (default: $XKSGATE_CONFIG)
   --hostname NAME     the DNS name KMS connects to (XksProxyUriEndpoint), to check the certificate covers it
-  --hsm-timeout-ms MS  how long the HSM checks may take before the HSM counts as unreachable (default 15000)
+  --hsm-timeout-ms MS  how long the HSM checks may take before the HSM counts as unreachable (default ${DEFAULT_HSM_TIMEOUT_MS})
   --json              print the checks as JSON
 
 Lines: ok, warn (works, but act on it), FAIL, unknown (this host cannot tell).
@@ -38,9 +36,9 @@ export const doctorCommand: CliCommand = {
     const parsed = parseCliArgs(PROGRAM, args, { config: { type: 'string' }, hostname: { type: 'string' }, 'hsm-timeout-ms': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, io)
     if (typeof parsed === 'number') return parsed
     if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
-    const hsmTimeoutMs = Number(parsed['hsm-timeout-ms'] ?? DEFAULT_HSM_TIMEOUT_MS)
-    if (!Number.isInteger(hsmTimeoutMs) || hsmTimeoutMs < 1) {
-      io.stderr(`${PROGRAM}: --hsm-timeout-ms must be a positive integer, got ${parsed['hsm-timeout-ms']} (see ${PROGRAM} --help)\n`)
+    const hsmTimeoutMs = parseHsmTimeout(parsed['hsm-timeout-ms'])
+    if (typeof hsmTimeoutMs === 'string') {
+      io.stderr(`${PROGRAM}: ${hsmTimeoutMs} (see ${PROGRAM} --help)\n`)
       return USAGE_EXIT
     }
     const file = parsed.config ?? (io.env.XKSGATE_CONFIG || undefined)
@@ -57,7 +55,7 @@ export const doctorCommand: CliCommand = {
     }
     const checks: Check[] = [
       { name: 'configuration', status: 'ok', detail: `${file} is valid` },
-      ...await hsmChecksWithin(file, io.env, hsmTimeoutMs),
+      ...await hsmChecksWithin({ file, env: io.env, timeoutMs: hsmTimeoutMs }),
       ...certificateChecks(config.server.tls, parsed.hostname),
       await redisCheck(config),
       ...await portChecks(config),
@@ -73,4 +71,13 @@ export const doctorCommand: CliCommand = {
     }
     return failed > 0 ? FAILED_EXIT : OK_EXIT
   },
+}
+
+/** The HSM lines, from a child process with a deadline: an HSM that never answers fails its line, never the doctor. */
+async function hsmChecksWithin (target: HsmJobTarget): Promise<Check[]> {
+  try {
+    return await runHsmJob('doctorChecks', {}, target)
+  } catch (err) {
+    return [{ name: 'HSM login', status: 'fail', detail: err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message }]
+  }
 }

@@ -4,7 +4,8 @@
  * it may initialise and finalise the library itself. Failures name the configuration field to fix.
  */
 import * as pkcs11js from 'pkcs11js'
-import type { XksgateConfig } from '../config/schema'
+import { ConfigError } from '../config/load'
+import type { ResolvedHsmBackend, XksgateConfig } from '../config/schema'
 import type { Secret } from '../config/secret'
 import { findSlot, initialize, isCkr, loadModule, readTokenInfo, type Handle } from '../hsm/pkcs11/cryptoki'
 import { generateAesKey, type AesKeySpec, type GeneratedKey } from '../hsm/pkcs11/generate-key'
@@ -18,14 +19,20 @@ export interface TokenLogin {
   modulePath: string
   tokenLabel: string
   pin: Secret
+  /** Where the backend is in the configuration (`/hsm`, `/hsm/1`), for messages naming a field. */
+  field?: string
 }
 
 /**
- * The token the key commands create keys on and list: the configuration's first HSM backend. Several backends
- * hold the same keys because their HSM group replicates them (README "Several HSMs and failover").
+ * The token the key commands work on: the backend named `backend` (`--hsm NAME`), by default the configuration's
+ * first. Several backends normally hold the same keys because their HSM group replicates them (README "Several
+ * HSMs and failover"); `--hsm` reaches a member directly, to check or repair it.
  */
-export function configuredToken (config: Pick<XksgateConfig, 'hsm'>): TokenLogin {
-  return config.hsm[0]
+export function configuredToken (config: Pick<XksgateConfig, 'hsm'>, backend?: string): ResolvedHsmBackend {
+  if (backend === undefined) return config.hsm[0]
+  const found = config.hsm.find(b => b.name === backend)
+  if (found === undefined) throw new ConfigError([`--hsm: no HSM backend named ${JSON.stringify(backend)} in /hsm (there are: ${config.hsm.map(b => b.name).join(', ')})`])
+  return found
 }
 
 /** A secret key on the token as the operator commands show it. */
@@ -55,7 +62,7 @@ export class TokenSession {
     try {
       api = loadModule(login.modulePath)
     } catch (err) {
-      throw hsmStartError(err)
+      throw hsmStartError(err, login.field)
     }
     initialize(api)
     try {
@@ -73,7 +80,7 @@ export class TokenSession {
       const hint = /softhsm/i.test(login.modulePath) && /token label .* not found/.test(describe(err)) && process.env.SOFTHSM2_CONF === undefined
         ? '; SoftHSM finds its tokens through SOFTHSM2_CONF, which is not set'
         : ''
-      throw hsmStartError(new Error(describe(err) + hint))
+      throw hsmStartError(new Error(describe(err) + hint), login.field)
     }
   }
 

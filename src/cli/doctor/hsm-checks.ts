@@ -3,17 +3,23 @@
  * and the health-check key is on the token, unambiguous and fit (the startup check's rules, plus the keys
  * warnings); the health-check key is an HSM object of its own.
  */
-import type { XksgateConfig } from '../../config/schema'
+import type { ResolvedHsmBackend, XksgateConfig } from '../../config/schema'
 import { ConfigError } from '../../config/load'
 import { keysToCheck } from '../../runtime/startup-checks'
 import { keyFindings } from '../keys/warnings'
-import { TokenSession, configuredToken, type TokenKey } from '../token'
+import { TokenSession, type TokenKey } from '../token'
 import type { Check } from './check'
 
+/** Every backend's lines; with several, each line names its backend, since each must hold every key. */
 export function hsmChecks (config: XksgateConfig): Check[] {
+  if (config.hsm.length === 1) return backendChecks(config, config.hsm[0])
+  return config.hsm.flatMap(backend => backendChecks(config, backend).map(c => ({ ...c, name: `${c.name} [${backend.name}]` })))
+}
+
+function backendChecks (config: XksgateConfig, backend: ResolvedHsmBackend): Check[] {
   let token: TokenSession
   try {
-    token = TokenSession.open(configuredToken(config))
+    token = TokenSession.open(backend)
   } catch (err) {
     const detail = err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message
     return [{ name: 'HSM login', status: 'fail', detail }]

@@ -6,8 +6,8 @@ import { keyVersions } from '../../config/key-versions'
 import { OK_EXIT } from '../command'
 import type { Subcommand, SubcommandContext } from '../command-group'
 import { readEditableConfig } from '../config-file'
-import { configuredToken, withToken, type TokenKey } from '../token'
-import { JSON_OPTION, KEY_STORE_OPTION, configuredKey, openKeyStore, type Usage } from './key-config'
+import type { TokenKey } from '../token'
+import { HSM_OPTIONS, HSM_OPTIONS_HELP, JSON_OPTION, KEY_STORE_OPTION, configuredKey, hsmAccess, openKeyStore, type Usage } from './key-config'
 import { keyWarnings } from './warnings'
 import type { XksgateConfig } from '../../config/schema'
 
@@ -48,25 +48,31 @@ function line (key: ListedKey): string {
     `→ ${key.mappedTo.join('; ') || 'not in the configuration'}\n` + key.warnings.map(w => `    warning: ${w}\n`).join('')
 }
 
-const LIST_HELP = `usage: xksgate keys list [--config FILE] [--json]
+const LIST_HELP = `usage: xksgate keys list [--hsm NAME] [--config FILE] [--json]
 
 Lists every secret key on the configuration's token: label, CKA_ID, type and size, usages, sensitive and
 extractable flags, the configuration ids that map to it (every key store, every version, the health key), and a
 warning for anything KMS or good practice rejects. Configured labels missing from the token are listed too.
-Exit status: 0 listed, even with warnings; 1 a configured key is missing; 2 invalid command line or configuration.
+
+${HSM_OPTIONS_HELP}
+  --json             print the result as JSON
+
+Exit status: 0 listed, even with warnings; 1 a configured key is missing, or the HSM failed or did not answer in
+time; 2 invalid command line or configuration.
 `
 
 export const listKeys: Subcommand = {
   name: 'list',
   summary: 'the token\'s secret keys, what maps to them, and warnings',
   help: LIST_HELP,
-  options: { ...JSON_OPTION },
+  options: { ...HSM_OPTIONS, ...JSON_OPTION },
   positionals: [],
-  run (context: SubcommandContext): number {
+  async run (context: SubcommandContext): Promise<number> {
     const { config } = readEditableConfig(context.configFile, context.io.env)
     const uses = labelUses(config)
-    const login = configuredToken(config)
-    const onToken = withToken(login, token => token.secretKeys())
+    const hsm = hsmAccess(context, config)
+    const login = hsm.backend
+    const onToken = await hsm.run('secretKeys', {})
     const count = (label: string): number => onToken.filter(k => k.label === label).length
     const keys = onToken.map(k => annotate(k, uses.get(k.label) ?? [], count(k.label)))
     const missing = [...uses].filter(([label]) => count(label) === 0).flatMap(([label, u]) => u.map(x => ({ label, use: x.use })))
@@ -79,33 +85,39 @@ export const listKeys: Subcommand = {
   },
 }
 
-const DESCRIBE_HELP = `usage: xksgate keys describe ID [--key-store NAME] [--config FILE] [--json]
+const DESCRIBE_HELP = `usage: xksgate keys describe ID [--key-store NAME] [--hsm NAME] [--config FILE] [--json]
 
 Shows external key ID of the key store: its status, and for every version (the one that encrypts, and the
 decrypt-only ones) the HSM key it maps to with its attributes and warnings.
-Exit status: 0 described; 1 a version's key is missing from the token; 2 invalid command line or configuration.
+
+${HSM_OPTIONS_HELP}
+  --json             print the result as JSON
+
+Exit status: 0 described; 1 a version's key is missing from the token, or the HSM failed or did not answer in
+time; 2 invalid command line or configuration.
 `
 
 export const describeKey: Subcommand = {
   name: 'describe',
   summary: 'one external key: every version, its HSM key and warnings',
   help: DESCRIBE_HELP,
-  options: { ...KEY_STORE_OPTION, ...JSON_OPTION },
+  options: { ...KEY_STORE_OPTION, ...HSM_OPTIONS, ...JSON_OPTION },
   positionals: ['ID'],
-  run (context: SubcommandContext): number {
+  async run (context: SubcommandContext): Promise<number> {
     const [keyId] = context.positionals
     const target = openKeyStore(context)
     const key = configuredKey(target, keyId)
     const purpose = `/keyStores/${target.storeIndex}/keys/${keyId}/usage`
-    const versions = withToken(target.login, token => keyVersions(key).map(v => {
-      const found = token.keysLabelled(v.label)
+    const onToken = await target.hsm.run('keysLabelled', { labels: keyVersions(key).map(v => v.label) })
+    const versions = keyVersions(key).map(v => {
+      const found = onToken[v.label]
       return {
         version: v.version,
         label: v.label,
         encrypts: v.encrypts,
         key: found.length === 0 ? null : annotate(found[0], [{ use: `${target.storeName}/${keyId} version ${v.version}`, usage: key.usage, purpose }], found.length),
       }
-    }))
+    })
     const status = key.disabled === true ? 'DISABLED' : 'ENABLED'
     if (context.values.json === true) context.io.stdout(JSON.stringify({ keyId, keyStore: target.storeName, status, usage: key.usage ?? null, versions }) + '\n')
     else {

@@ -1,14 +1,21 @@
 /**
  * What the `xksgate keys` subcommands share: the key store and key they work on, the labels already taken, and the
- * token login from the configuration.
+ * HSM backend from the configuration, reached through a child process with a deadline (src/cli/hsm-job.ts).
  */
 import { ConfigError } from '../../config/load'
 import { keyVersions, type ConfiguredKey } from '../../config/key-versions'
 import type { OptionValues, SubcommandContext } from '../command-group'
 import { readEditableConfig, selectKeyStore, type EditableConfig, type RawJson } from '../config-file'
-import { configuredToken, type TokenLogin } from '../token'
+import type { ResolvedHsmBackend, XksgateConfig } from '../../config/schema'
+import { DEFAULT_HSM_TIMEOUT_MS, parseHsmTimeout, runHsmJob, type HsmJobInput, type HsmJobName, type HsmJobOutput } from '../hsm-job'
+import { configuredToken } from '../token'
 
 export const KEY_STORE_OPTION = { 'key-store': { type: 'string' } } as const
+/** Which HSM backend a command works on, and how long it may take to answer. */
+export const HSM_OPTIONS = { hsm: { type: 'string' }, 'hsm-timeout-ms': { type: 'string' } } as const
+export const HSM_OPTIONS_HELP = `  --hsm NAME         the HSM backend to work on (default: the first in /hsm)
+  --hsm-timeout-ms MS  how long the HSM may take to answer (default ${DEFAULT_HSM_TIMEOUT_MS}); past it the command fails
+                     with exit 1`
 export const JSON_OPTION = { json: { type: 'boolean' } } as const
 
 export interface KeyStoreTarget {
@@ -17,7 +24,22 @@ export interface KeyStoreTarget {
   storeName: string
   /** The key store's `keys` object as written in the file, to edit. */
   rawKeys: Record<string, RawJson>
-  login: TokenLogin
+  hsm: HsmAccess
+}
+
+/** The backend a command works on (for its messages), and how to run jobs on it. */
+export interface HsmAccess {
+  backend: ResolvedHsmBackend
+  run: <N extends HsmJobName>(name: N, input: Omit<HsmJobInput<N>, 'backend'>) => Promise<HsmJobOutput<N>>
+}
+
+export function hsmAccess (context: SubcommandContext, config: Pick<XksgateConfig, 'hsm'>): HsmAccess {
+  const name = context.values.hsm as string | undefined
+  const backend = configuredToken(config, name)
+  const timeoutMs = parseHsmTimeout(context.values['hsm-timeout-ms'])
+  if (typeof timeoutMs === 'string') throw new ConfigError([timeoutMs])
+  const target = { file: context.configFile, env: context.io.env, timeoutMs }
+  return { backend, run: async (job, input) => await runHsmJob(job, { ...input, backend: name } as HsmJobInput<typeof job>, target) }
 }
 
 export function openKeyStore (context: SubcommandContext): KeyStoreTarget {
@@ -25,7 +47,7 @@ export function openKeyStore (context: SubcommandContext): KeyStoreTarget {
   const storeIndex = selectKeyStore(edit.config, context.values['key-store'] as string | undefined)
   const rawStore = edit.raw.keyStores[storeIndex] as RawJson
   rawStore.keys ??= {}
-  return { edit, storeIndex, storeName: edit.config.keyStores[storeIndex].name, rawKeys: rawStore.keys, login: configuredToken(edit.config) }
+  return { edit, storeIndex, storeName: edit.config.keyStores[storeIndex].name, rawKeys: rawStore.keys, hsm: hsmAccess(context, edit.config) }
 }
 
 /** The configured key `keyId` of the target store, or a ConfigError naming what exists. */

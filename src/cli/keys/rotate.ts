@@ -10,11 +10,11 @@ import { MAX_KEY_VERSION } from '../../xks/ciphertext-metadata'
 import { OK_EXIT } from '../command'
 import { usageError, type Subcommand, type SubcommandContext } from '../command-group'
 import { checkEdited, saveConfig } from '../config-file'
-import { withToken, type TokenKey } from '../token'
+import type { TokenKey } from '../token'
 import { generateUnlessTaken } from './create'
-import { JSON_OPTION, KEY_STORE_OPTION, configuredKey, openKeyStore, requireUnusedLabel, type KeyStoreTarget, type Usage } from './key-config'
+import { HSM_OPTIONS, HSM_OPTIONS_HELP, JSON_OPTION, KEY_STORE_OPTION, configuredKey, openKeyStore, requireUnusedLabel, type KeyStoreTarget, type Usage } from './key-config'
 
-const HELP = `usage: xksgate keys rotate ID [--label LABEL] [--stage] [--key-store NAME] [--config FILE] [--json]
+const HELP = `usage: xksgate keys rotate ID [--label LABEL] [--stage] [--key-store NAME] [--hsm NAME] [--config FILE] [--json]
 
 Generates a new version of external key ID in the HSM (same usages, same template as keys create). The
 configuration's /keyStores/N/keys/ID then has the new key as label and version; the version that encrypted
@@ -27,17 +27,19 @@ ciphertexts of every version listed keep decrypting. Retire a version by removin
                   configuration, run "xksgate keys rotate ID --activate" so no host meets a ciphertext of a
                   version it does not know yet
   --activate      make the newest staged version the one that encrypts (no new HSM key)
+${HSM_OPTIONS_HELP}
 
-Exit status: 0 rotated; 2 invalid command line or configuration, the key cannot encrypt, or the label is taken.
+Exit status: 0 rotated; 1 the HSM failed or did not answer in time (the configuration is left unchanged); 2 invalid
+command line or configuration, the key cannot encrypt, or the label is taken.
 `
 
 export const rotateKey: Subcommand = {
   name: 'rotate',
   summary: 'a new key version behind the same external key id (Encrypt uses it; older ones still decrypt)',
   help: HELP,
-  options: { label: { type: 'string' }, stage: { type: 'boolean' }, activate: { type: 'boolean' }, ...KEY_STORE_OPTION, ...JSON_OPTION },
+  options: { label: { type: 'string' }, stage: { type: 'boolean' }, activate: { type: 'boolean' }, ...KEY_STORE_OPTION, ...HSM_OPTIONS, ...JSON_OPTION },
   positionals: ['ID'],
-  run (context: SubcommandContext): number {
+  async run (context: SubcommandContext): Promise<number> {
     const { stage, activate, label } = context.values
     if (activate === true && (stage === true || label !== undefined)) return usageError(context, '--activate takes no --stage or --label: it makes an existing staged version encrypt')
     const [keyId] = context.positionals
@@ -45,13 +47,13 @@ export const rotateKey: Subcommand = {
     const key = configuredKey(target, keyId)
     const pointer = `/keyStores/${target.storeIndex}/keys/${keyId}`
     const [current, ...others] = keyVersions(key)
-    const next = activate === true ? stagedVersion(pointer, current, others) : newVersion(target, key, pointer, label as string | undefined)
+    const next = activate === true ? stagedVersion(pointer, current, others) : await newVersion(target, key, pointer, label as string | undefined)
     const rest = others.filter(v => v.version !== next.version).map(v => ({ version: v.version, label: v.label }))
     const raw = target.rawKeys[keyId]
     if (stage === true) raw.decryptOnlyVersions = [...rest, { version: next.version, label: next.label }]
     else Object.assign(raw, { label: next.label, version: next.version, decryptOnlyVersions: [{ version: current.version, label: current.label }, ...rest] })
     checkEdited(target.edit, context.io.env)
-    const generated = next.usage === undefined ? undefined : generateUnlessTaken(target, next.label, next.usage)
+    const generated = next.usage === undefined ? undefined : await generateUnlessTaken(target.hsm, next.label, next.usage)
     const written = saveConfig(target.edit, { pointer, value: raw }, context.io)
     if (context.values.json === true) {
       context.io.stdout(JSON.stringify({ keyId, keyStore: target.storeName, version: next.version, label: next.label, id: generated?.id, encrypts: stage !== true, configWritten: written }) + '\n')
@@ -79,9 +81,9 @@ function stagedVersion (pointer: string, current: ConfiguredKeyVersion, others: 
 }
 
 /** The version a rotation creates: one above every version the key has, with the usages of the one that encrypts now. */
-function newVersion (target: KeyStoreTarget, key: ConfiguredKey, pointer: string, label: string | undefined): NextVersion {
+async function newVersion (target: KeyStoreTarget, key: ConfiguredKey, pointer: string, label: string | undefined): Promise<NextVersion> {
   const versions = keyVersions(key)
-  const usage = key.usage ?? withToken(target.login, token => currentUsage(token.keysLabelled(key.label)[0]))
+  const usage = key.usage ?? currentUsage((await target.hsm.run('keysLabelled', { labels: [key.label] }))[key.label][0])
   if (!usage.includes('ENCRYPT')) throw new ConfigError([`${pointer}: the key cannot encrypt, so a new version would never be used`])
   const version = Math.max(...versions.map(v => v.version)) + 1
   if (version > MAX_KEY_VERSION) throw new ConfigError([`${pointer}: version ${MAX_KEY_VERSION} is the last one ciphertextMetadata can record`])

@@ -1,0 +1,81 @@
+/**
+ * The operator commands' HSM work in a child process with a deadline (src/cli/hsm-job.ts): an HSM whose library
+ * never answers fails the command in time, and the process exits (a stuck worker thread would have held it);
+ * `--hsm NAME` picks the backend; the doctor checks every backend.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { runCli, tokenConfig, type TokenConfig } from '../helpers/cli-run'
+import { buildHangingModule } from '../helpers/hanging-module'
+import { runMain } from '../helpers/main-process'
+import { createTestTokens, type TestTokenPair } from '../helpers/softhsm'
+
+let tokens: TestTokenPair
+let c: TokenConfig
+t.before(async () => {
+  tokens = await createTestTokens(2)
+  t.teardown(tokens.cleanup)
+  c = tokenConfig({ ...tokens, tokenLabel: tokens.tokenLabels[0], confPath: '', soPin: '', cleanup: () => {} })
+  t.teardown(c.cleanup)
+})
+
+const withHsm = (hsm: unknown): void => {
+  const raw = c.read()
+  raw.hsm = hsm
+  fs.writeFileSync(c.file, JSON.stringify(raw))
+}
+const backend = (name: string, tokenLabel: string, modulePath = tokens.modulePath): Record<string, unknown> => ({ name, modulePath, tokenLabel, pin: { env: 'TEST_PIN' } })
+
+t.test('an HSM that never answers: doctor, keys list and keys create fail in time, and the process exits', async t => {
+  withHsm(backend('silent', 'any', buildHangingModule(c.dir)))
+  const before = fs.readFileSync(c.file, 'utf8')
+  const run = async (...args: string[]): ReturnType<typeof runMain> => await runMain([...args, '--config', c.file, '--hsm-timeout-ms', '1500'], { env: c.env, timeoutMs: 20_000 })
+  const started = Date.now()
+  const [doctor, list, create] = await Promise.all([run('doctor'), run('keys', 'list'), run('keys', 'create', 'bar')])
+  t.ok(Date.now() - started < 15_000, 'all three ended long before the 20 s kill')
+  t.equal(doctor.status, 1)
+  t.match(doctor.stdout, /FAIL {5}HSM login: the HSM did not answer within 1500 ms/)
+  t.match(doctor.stdout, /ok {7}certificate key:/, 'the other checks still ran')
+  t.equal(list.status, 1, list.stderr)
+  t.match(list.stderr, /^xksgate keys list: the HSM did not answer within 1500 ms .*--hsm-timeout-ms\n$/)
+  t.equal(create.status, 1, create.stderr)
+  t.match(create.stderr, /may exist on the token anyway: xksgate keys list shows it; the configuration was not changed/)
+  t.equal(fs.readFileSync(c.file, 'utf8'), before, 'the configuration is unchanged')
+})
+
+t.test('--hsm picks the backend; an unknown one names those there are', async t => {
+  withHsm([backend('hsm-a', tokens.tokenLabels[0]), backend('hsm-b', tokens.tokenLabels[1])])
+  const keys = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['keys', ...args, '--config', c.file], c.env)
+  t.equal(JSON.parse((await keys('list', '--json')).stdout).token, tokens.tokenLabels[0], 'the first by default')
+  t.equal(JSON.parse((await keys('list', '--json', '--hsm', 'hsm-b')).stdout).token, tokens.tokenLabels[1])
+  const created = await keys('create', 'bar', '--hsm', 'hsm-b', '--json')
+  t.equal(created.status, 0, created.stderr)
+  const labels = async (hsm: string): Promise<string[]> => JSON.parse((await keys('list', '--json', '--hsm', hsm)).stdout).keys.map((k: { label: string }) => k.label)
+  t.ok((await labels('hsm-b')).includes('bar'), 'made on hsm-b')
+  t.notOk((await labels('hsm-a')).includes('bar'), 'not on hsm-a')
+  const describe = await keys('describe', 'bar', '--hsm', 'hsm-a')
+  t.equal(describe.status, 1, 'missing on hsm-a')
+  t.match(describe.stdout, /MISSING: no secret key labelled "bar" on the token/)
+  const unknown = await keys('list', '--hsm', 'hsm-c')
+  t.equal(unknown.status, 2)
+  t.equal(unknown.stderr, 'xksgate keys list: --hsm: no HSM backend named "hsm-c" in /hsm (there are: hsm-a, hsm-b)\n')
+  t.match((await keys('list', '--hsm-timeout-ms', '0')).stderr, /--hsm-timeout-ms must be a positive integer, got 0/)
+
+  // The doctor checks each backend: the key made on hsm-b alone is missing on hsm-a, and its line says which.
+  const doctor = await runCli(['doctor', '--config', c.file], c.env)
+  t.equal(doctor.status, 1)
+  t.match(doctor.stdout, /ok {7}HSM login \[hsm-a\]: token "xksgate-test-1"/)
+  t.match(doctor.stdout, /ok {7}HSM login \[hsm-b\]: token "xksgate-test-2"/)
+  t.match(doctor.stdout, /FAIL {5}key \/keyStores\/0\/keys\/bar \[hsm-a\]: no secret key labelled "bar" on the token/)
+  t.match(doctor.stdout, /ok {7}key \/keyStores\/0\/keys\/bar \[hsm-b\]:/)
+})
+
+t.test('a PKCS#11 module that is not one: the job reports the module field, exit 2', async t => {
+  const notAModule = path.join(c.dir, 'not-a-module.so')
+  fs.writeFileSync(notAModule, 'not an ELF file')
+  withHsm(backend('broken', 'any', notAModule))
+  const list = await runCli(['keys', 'list', '--config', c.file], c.env)
+  t.equal(list.status, 2, list.stderr)
+  t.match(list.stderr, /^xksgate keys list: \/hsm\/modulePath: /)
+})
