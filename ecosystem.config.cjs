@@ -14,8 +14,9 @@
  * refused at startup (src/server/port-ownership.ts).
  *
  * Reload with `pm2 reload ecosystem.config.cjs`: PM2 evaluates this file first, and it validates the configuration
- * (`xksgate config check`) before PM2 touches any instance; an invalid file makes PM2 print the problems, each
- * naming its field, and stop there. A reload by name (`pm2 reload xksgate`) skips this file: then each restarted
+ * and logs in to every HSM backend to find every configured key (`xksgate config check --hsm`) before PM2 touches
+ * any instance; an invalid file, a wrong PIN or a missing key makes PM2 print the problems, each naming its field,
+ * and stop there (without --hsm, a file that validates but cannot start would crash-loop every instance). A reload by name (`pm2 reload xksgate`) skips this file: then each restarted
  * instance whose file is refused serves the configuration its running sibling validated (src/runtime/pm2-handover.ts).
  */
 const { execFileSync } = require('node:child_process')
@@ -36,7 +37,7 @@ const env = {
 // The PM2 commands that start instances from this file; stop and delete must work whatever the file holds.
 if (['start', 'reload', 'restart', 'startOrReload', 'startOrRestart', 'startOrGracefulReload'].includes(process.argv[2])) {
   try {
-    execFileSync(process.execPath, [path.join(__dirname, script), 'config', 'check', '--config', configFile],
+    execFileSync(process.execPath, [path.join(__dirname, script), 'config', 'check', '--hsm', '--config', configFile],
       { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 })
   } catch (err) {
     throw new Error(`not ${process.argv[2] === 'start' ? 'started' : 'reloaded'}, every instance keeps running as it is: ${String(err.stderr ?? err.message).trim()}`)

@@ -6,7 +6,7 @@
  * `restore()` sets the PIN back; the workers' next repair succeeds.
  *
  * PKCS#11 state is per process, so this works only on pools in this process. Its calls go through the module's
- * shared init gate (its own lane), like any pool's thread.
+ * init gate (its own lane), like any pool's thread; closing the sessions holds it exclusive.
  */
 import * as pkcs11js from 'pkcs11js'
 import { findSlot, initialize, loadModule } from '../../src/hsm/pkcs11/cryptoki'
@@ -33,7 +33,10 @@ export class TokenFault {
   break (): void {
     this.#setPin(this.pin, OTHER_PIN)
     this.#broken = true
-    this.#shared(() => this.#api.C_CloseAllSessions(this.#slot))
+    // Exclusive, not shared: SoftHSM frees a session that C_CloseAllSessions closes even while another thread is
+    // inside C_Encrypt on it, and that thread then crashed the process (SIGSEGV, seen once in CI). With every
+    // thread out of the library, each finds its session gone on its next call, as with an HSM that dropped it.
+    this.#lease.gate.exclusive(0, () => this.#api.C_CloseAllSessions(this.#slot))
   }
 
   restore (): void {

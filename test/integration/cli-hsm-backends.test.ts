@@ -32,8 +32,10 @@ t.test('an HSM that never answers: doctor, keys list and keys create fail in tim
   const before = fs.readFileSync(c.file, 'utf8')
   const run = async (...args: string[]): ReturnType<typeof runMain> => await runMain([...args, '--config', c.file, '--hsm-timeout-ms', '1500'], { env: c.env, timeoutMs: 20_000 })
   const started = Date.now()
-  const [doctor, list, create] = await Promise.all([run('doctor'), run('keys', 'list'), run('keys', 'create', 'bar')])
-  t.ok(Date.now() - started < 15_000, 'all three ended long before the 20 s kill')
+  const [doctor, list, create, check] = await Promise.all([run('doctor'), run('keys', 'list'), run('keys', 'create', 'bar'), run('config', 'check', '--hsm')])
+  t.ok(Date.now() - started < 15_000, 'all four ended long before the 20 s kill')
+  t.equal(check.status, 1, 'config check --hsm refuses what the proxy could not start with')
+  t.match(check.stderr, /^xksgate config check: HSM: the HSM did not answer within 1500 ms/)
   t.equal(doctor.status, 1)
   t.match(doctor.stdout, /FAIL {5}HSM login: the HSM did not answer within 1500 ms/)
   t.match(doctor.stdout, /ok {7}certificate key:/, 'the other checks still ran')
@@ -47,6 +49,10 @@ t.test('an HSM that never answers: doctor, keys list and keys create fail in tim
 t.test('--hsm picks the backend; an unknown one names those there are', async t => {
   withHsm([backend('hsm-a', tokens.tokenLabels[0]), backend('hsm-b', tokens.tokenLabels[1])])
   const keys = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['keys', ...args, '--config', c.file], c.env)
+  const check = async (): ReturnType<typeof runCli> => await runCli(['config', 'check', '--hsm', '--config', c.file], c.env)
+  const passed = await check()
+  t.equal(passed.status, 0, passed.stderr)
+  t.match(passed.stdout, /is valid .*\nxksgate config check: the HSM checks passed \(\d+ line\(s\), \d+ warning\(s\); xksgate doctor shows them\)\n$/)
   t.equal(JSON.parse((await keys('list', '--json')).stdout).token, tokens.tokenLabels[0], 'the first by default')
   t.equal(JSON.parse((await keys('list', '--json', '--hsm', 'hsm-b')).stdout).token, tokens.tokenLabels[1])
   const created = await keys('create', 'bar', '--hsm', 'hsm-b', '--json')
@@ -61,6 +67,10 @@ t.test('--hsm picks the backend; an unknown one names those there are', async t 
   t.equal(unknown.status, 2)
   t.equal(unknown.stderr, 'xksgate keys list: --hsm: no HSM backend named "hsm-c" in /hsm (there are: hsm-a, hsm-b)\n')
   t.match((await keys('list', '--hsm-timeout-ms', '0')).stderr, /--hsm-timeout-ms must be a positive integer, got 0/)
+
+  const refused = await check()
+  t.equal(refused.status, 1, 'a key on one backend only is refused')
+  t.match(refused.stderr, /^xksgate config check: key \/keyStores\/0\/keys\/bar \[hsm-a\]: no secret key labelled "bar" on the token\n$/)
 
   // The doctor checks each backend: the key made on hsm-b alone is missing on hsm-a, and its line says which.
   const doctor = await runCli(['doctor', '--config', c.file], c.env)

@@ -58,6 +58,7 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
   let viaFile = ''
   let replaced: number[] = []
   let byName: number[] = []
+  let viaFileMissingKey = ''
   try {
     // Every client is sending before the reload starts, and goes on sending to the new instances after it.
     await until('traffic before the reload', () => load.counts.ok >= SETTLED_REQUESTS, 30_000)
@@ -75,6 +76,13 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
     fs.writeFileSync(configFile, JSON.stringify(invalid))
     viaFile = await pm2.cmd('reload', 'ecosystem.config.cjs').then(out => `exit 0: ${out}`, (err: { stdout: string, stderr: string }) => err.stdout + err.stderr)
     t.same(await pm2.pids('xksgate-test'), replaced, 'pm2 reload ecosystem.config.cjs with an invalid file replaces nothing')
+    // A file that validates but names a key the token lacks would crash-loop every instance: refused the same way.
+    const missingKey = JSON.parse(validConfig) as Record<string, any>
+    missingKey.keyStores[0].keys.ghost = { label: 'no-such-key' }
+    fs.writeFileSync(configFile, JSON.stringify(missingKey))
+    viaFileMissingKey = await pm2.cmd('reload', 'ecosystem.config.cjs').then(out => `exit 0: ${out}`, (err: { stdout: string, stderr: string }) => err.stdout + err.stderr)
+    t.same(await pm2.pids('xksgate-test'), replaced, 'pm2 reload ecosystem.config.cjs with a missing key replaces nothing')
+    fs.writeFileSync(configFile, JSON.stringify(invalid))
     // ... and by name, each restarted instance serves what its running sibling validated.
     const servedBefore = load.counts.ok
     await pm2.cmd('reload', 'xksgate-test')
@@ -89,6 +97,7 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
   t.equal(replaced.length, 2, 'two instances online after the reload')
   t.ok(replaced.every(pid => !before.includes(pid)), 'both instances were replaced')
   t.ok(afterReload > beforeReload, 'requests were answered while the instances were being replaced')
+  t.match(viaFileMissingKey, /not reloaded, every instance keeps running as it is: xksgate config check: key \/keyStores\/0\/keys\/ghost: no secret key labelled "no-such-key"/, 'PM2 prints the missing key')
   t.match(viaFile, /ecosystem\.config\.cjs malformated[\s\S]*not reloaded, every instance keeps running as it is: xksgate: invalid configuration:\n {2}\/keyStores\/0\/credentials\/0\/accessKeyId: /, 'PM2 prints why, naming the field')
   if (byName.length !== 2) t.comment(outLog().slice(-6000) + fs.readFileSync(path.join(pm2.home, 'logs', 'xksgate-test-error.log'), 'utf8').slice(-3000))
   t.equal(byName.length, 2, 'two instances online after the reload by name')
