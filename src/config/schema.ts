@@ -137,6 +137,11 @@ const HsmBackend = Type.Object({
    * attempt, and the request's own budget (server.requestTimeoutMs) bounds the attempt plus its retry.
    */
   opTimeoutMs: Type.Integer({ minimum: 10, maximum: 60000, default: 200 }),
+  /**
+   * How long the worker threads may take to load the module, open their sessions and log in. Past it the start
+   * fails (exit 1, the supervisor restarts), even when the module never answers at all.
+   */
+  startTimeoutMs: Type.Integer({ minimum: 500, maximum: 600000, default: 30000 }),
 }, strict)
 
 /**

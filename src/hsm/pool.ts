@@ -6,6 +6,7 @@ import type { HsmEvent } from './pkcs11/context'
 import { CLOSE_SESSIONS, SESSIONS_CLOSED, type WorkerConfig, type WorkerMessage } from './pkcs11/executor'
 import type { InitGate } from './pkcs11/init-gate'
 import { LaneTable } from './pkcs11/lanes'
+import { markNativeWork, settlesWithin } from './native-work'
 import { leaseGateLanes, type GateLease } from './pkcs11/module-gates'
 import type { IvSource } from './pkcs11/token-session'
 import type {
@@ -60,6 +61,13 @@ const WORKER_FILE = path.join(__dirname, '../../workers/hsm-worker.js')
 const BATCHES_PER_WORKER = 1
 /** How often deadlines are checked while operations are pending: the lateness of a timeout answer. */
 const DEADLINE_CHECK_MS = 5
+/** How long a close waits for its threads to end, and for their sessions to close, before it leaves them. */
+const THREAD_END_WAIT_MS = 2000
+/**
+ * How long a close waits for queued and in-flight operations. They answer by their deadlines (within the
+ * request's budget, well under this); a thread still busy after it is stuck in the module, and is left.
+ */
+const IDLE_WAIT_MS = 5000
 const unavailable = (message: string): HsmOpOutcome => ({ ok: false, failure: { kind: 'Unavailable', message } })
 const timedOut = (op: HsmOp): HsmOpOutcome =>
   ({ ok: false, failure: { kind: 'Timeout', message: `no answer from the HSM by the deadline (${op.kind})` } })
@@ -93,6 +101,7 @@ export class Pkcs11Pool implements HsmBackend {
   readonly #gateLease: GateLease
   readonly #maxBatch: number
   readonly #links = new Map<number, WorkerLink>()
+  readonly #tokenLabel: string
   #queue: Pending[] = []
   #opsInFlight = 0
   #flushScheduled = false
@@ -102,8 +111,9 @@ export class Pkcs11Pool implements HsmBackend {
   #batches = 0
   #batchedOps = 0
 
-  private constructor (piscina: Piscina, lanes: LaneTable, gateLease: GateLease, maxBatch: number) {
+  private constructor (piscina: Piscina, lanes: LaneTable, gateLease: GateLease, maxBatch: number, tokenLabel: string) {
     this.#piscina = piscina
+    this.#tokenLabel = tokenLabel
     this.#lanes = lanes
     this.#gateLease = gateLease
     this.#gate = gateLease.gate
@@ -142,19 +152,25 @@ export class Pkcs11Pool implements HsmBackend {
       atomics: 'disabled',
       workerData,
     })
-    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), gateLease, maxBatch)
+    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), gateLease, maxBatch, options.tokenLabel)
     const ready = pool.#watch(threads, options.onEvent)
     const timeoutMs = options.startTimeoutMs ?? 30_000
+    // Until every thread has logged in, one may be inside a module call that never returns (native-work.ts).
+    const starting = markNativeWork(`HSM token ${options.tokenLabel}: worker threads starting`)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`HSM workers did not log in within ${timeoutMs} ms`)), timeoutMs)
+      timer = setTimeout(() => reject(new Error(`HSM workers did not log in within ${timeoutMs} ms (the PKCS#11 module did not answer)`)), timeoutMs)
     })
     try {
       await Promise.race([ready, timeout])
+      starting()
       return pool
     } catch (err) {
-      await piscina.destroy()
-      gateLease.release()
+      // A thread stuck in the module never ends: give up on it after a while, and leave the span open.
+      if (await settlesWithin(piscina.destroy(), THREAD_END_WAIT_MS)) {
+        starting()
+        gateLease.release()
+      }
       throw err
     } finally {
       clearTimeout(timer)
@@ -200,18 +216,23 @@ export class Pkcs11Pool implements HsmBackend {
   }
 
   async #shutdown (): Promise<void> {
+    // Every wait below is bounded: a thread stuck in the module must not hold the process's stop for ever.
+    const closing = markNativeWork(`HSM token ${this.#tokenLabel}: worker threads closing`)
     if (this.#queue.length > 0 || this.#opsInFlight > 0) {
-      await new Promise<void>(resolve => { this.#onIdle = resolve })
+      // Queued and in-flight operations all settle by their deadlines; an operation's thread may not.
+      await settlesWithin(new Promise<void>(resolve => { this.#onIdle = resolve }), IDLE_WAIT_MS)
     }
     // Close only each thread's own sessions, never C_Finalize: other threads may still be inside the library.
     await Promise.all([...this.#links.values()].map(link => new Promise<void>(resolve => {
-      const timer = setTimeout(resolve, 2000)
+      const timer = setTimeout(resolve, THREAD_END_WAIT_MS)
       link.onSessionsClosed = () => { clearTimeout(timer); resolve() }
       link.port.postMessage(CLOSE_SESSIONS)
     })))
     clearInterval(this.#deadlineTimer)
-    await this.#piscina.destroy()
-    this.#gateLease.release()
+    if (await settlesWithin(this.#piscina.destroy(), THREAD_END_WAIT_MS)) {
+      closing()
+      this.#gateLease.release()
+    }
   }
 
   #submit (op: HsmOp): Promise<HsmOpOutcome> {

@@ -5,6 +5,7 @@
  */
 import { CONFIG_ERROR_EXIT, ConfigError } from '../config/load'
 import { flushLogger, type Logger } from '../log'
+import { openNativeWork } from '../hsm/native-work'
 
 /** An expected startup failure that is not the configuration's fault alone (a port in use, an HSM that is down). */
 export class StartupError extends Error {
@@ -19,11 +20,11 @@ export function exitWhenStopped (stopping: Promise<void>, log: Logger): void {
   stopping.then(() => {
     log.info('stopped cleanly')
     flushLogger(log)
-    process.exit(0)
+    exitProcess(0, log)
   }, (err: unknown) => {
     log.error({ err }, 'shutdown failed')
     flushLogger(log)
-    process.exit(1)
+    exitProcess(1, log)
   })
 }
 
@@ -43,5 +44,19 @@ export function exitOnStartupFailure (program: string, err: unknown, log: Logger
     process.stderr.write(`${program}: ${(err as Error).stack ?? String(err)}\n`)
   }
   flushLogger(log)
+  exitProcess(code, log)
+}
+
+/**
+ * process.exit(code), or SIGKILL while a thread may be stuck in a PKCS#11 call: Node joins every thread at exit,
+ * so process.exit would never return (src/hsm/native-work.ts).
+ */
+function exitProcess (code: number, log: Logger): never {
+  const stuck = openNativeWork()
+  if (stuck.length > 0) {
+    log.fatal({ exitCode: code, stuck }, `a PKCS#11 call has not returned, and Node cannot end a thread inside one: ending the process with SIGKILL instead of exit ${code}`)
+    flushLogger(log)
+    process.kill(process.pid, 'SIGKILL')
+  }
   process.exit(code)
 }

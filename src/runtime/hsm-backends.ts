@@ -93,6 +93,7 @@ async function startPool (backend: ResolvedHsmBackend, log: Logger, metrics: Pro
     sessionsPerThread: backend.sessionsPerThread,
     ivSource: backend.ivSource,
     maxBatch: backend.maxBatch,
+    startTimeoutMs: backend.startTimeoutMs,
     onEvent: event => {
       metrics.observeHsmSessionEvent(event.event)
       // Opening a session is routine; every recovery is worth an operator's attention.

@@ -1,0 +1,60 @@
+/**
+ * A PKCS#11 module that never answers (test/helpers/hanging-module.ts) must not leave a proxy that neither
+ * serves nor exits: the start fails at hsm[].startTimeoutMs and the process ends (by SIGKILL, since Node cannot
+ * join a thread stuck in native code); a SIGTERM during such a start ends it too (README "An HSM that never
+ * answers").
+ */
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { freePort } from '../../src/dev/free-port'
+import { configFixture } from '../helpers/config-fixture'
+import { buildHangingModule } from '../helpers/hanging-module'
+import { MAIN, logLines } from '../helpers/main-process'
+
+const fixture = configFixture()
+t.teardown(fixture.cleanup)
+const modulePath = buildHangingModule(fixture.dir)
+
+interface Ended { code: number | null, signal: NodeJS.Signals | null, stdout: string, ms: number }
+
+async function runProxy (startTimeoutMs: number, sigtermAfterMs?: number): Promise<Ended> {
+  const config = {
+    ...fixture.config,
+    server: { ...fixture.config.server, host: '127.0.0.1', port: await freePort() },
+    hsm: { ...fixture.config.hsm, modulePath, startTimeoutMs },
+    cluster: { processes: 1 },
+    metrics: { port: 0 },
+  }
+  const file = path.join(fixture.dir, `config-${startTimeoutMs}.json`)
+  fs.writeFileSync(file, JSON.stringify(config))
+  const started = Date.now()
+  const child = spawn(process.execPath, [MAIN, '--config', file], { env: { ...process.env, ...fixture.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  if (sigtermAfterMs !== undefined) setTimeout(() => child.kill('SIGTERM'), sigtermAfterMs)
+  // The test's own guard: far past every bound under test, and distinguishable (SIGABRT, not SIGKILL).
+  const guard = setTimeout(() => child.kill('SIGABRT'), 30_000)
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve => child.once('close', (c, s) => resolve([c, s])))
+  clearTimeout(guard)
+  return { code, signal, stdout, ms: Date.now() - started }
+}
+
+const fatal = (stdout: string): Array<Record<string, unknown>> => logLines(stdout).filter(l => l.level === 60)
+
+t.test('the start fails at startTimeoutMs and the process ends, though a thread is stuck in the module', async t => {
+  const ended = await runProxy(1000)
+  t.equal(ended.signal, 'SIGKILL', 'ended itself with SIGKILL (process.exit would never return)')
+  t.ok(ended.ms < 15_000, `ended after ${ended.ms} ms`)
+  const lines = fatal(ended.stdout)
+  t.match(lines[0], { msg: /^startup failed/, reason: /HSM workers did not log in within 1000 ms/ }, 'says why the start failed', { stdout: ended.stdout })
+  t.match(lines[1], { msg: /^a PKCS#11 call has not returned, and Node cannot end a thread inside one: ending the process with SIGKILL instead of exit 1$/, exitCode: 1 })
+})
+
+t.test('SIGTERM during a start that hangs ends the process', async t => {
+  const ended = await runProxy(60_000, 1500)
+  t.equal(ended.signal, 'SIGKILL', 'ended', { stdout: ended.stdout })
+  t.ok(ended.ms < 15_000, `ended after ${ended.ms} ms, long before the 60 s start timeout`)
+  t.match(fatal(ended.stdout), [{ msg: /ending the process with SIGKILL instead of exit 0$/, stuck: [/worker threads starting/] }])
+})
