@@ -7,6 +7,16 @@
 # what they find.
 set -euo pipefail
 client_dir=${1:?usage: $0 TEST_CLIENT_DIR [CONNECTION_JSON]}
+# The client's own tools. Without uuidgen it sends an empty kmsRequestId, and 25 of its 39 cases then fail with
+# a ValidationException that looks like the proxy's fault (seen on a fresh Debian machine): refuse to start instead.
+missing=()
+for tool in curl:curl jq:jq xxd:xxd uuidgen:uuid-runtime; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if ((${#missing[@]} > 0)); then
+  echo "the test client needs: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
 connection=$(realpath "${2:-.xksgate-dev/connection.json}")
 [[ -f "$connection" ]] || { echo "no $connection: is npm run dev running?" >&2; exit 1; }
 field() { jq -er ".$1" "$connection"; }
