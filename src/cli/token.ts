@@ -3,11 +3,13 @@
  * lifetime of one command. It never shares a process with the proxy's pool (the CLI runs in its own process), so
  * it may initialise and finalise the library itself. Failures name the configuration field to fix.
  */
+import { createHash } from 'node:crypto'
 import * as pkcs11js from 'pkcs11js'
 import { ConfigError } from '../config/load'
 import type { ResolvedHsmBackend, XksgateConfig } from '../config/schema'
 import type { Secret } from '../config/secret'
 import { findSlot, initialize, isCkr, loadModule, readTokenInfo, type Handle } from '../hsm/pkcs11/cryptoki'
+import { gcmEncrypt } from '../hsm/pkcs11/gcm'
 import { generateAesKey, type AesKeySpec, type GeneratedKey } from '../hsm/pkcs11/generate-key'
 import { readKeyAttributes } from '../hsm/pkcs11/keys'
 import { describe } from '../hsm/pkcs11/token-session'
@@ -95,6 +97,22 @@ export class TokenSession {
   keysLabelled (label: string): TokenKey[] {
     return this.#find([{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_LABEL, value: label }])
       .map(handle => this.#describe(handle))
+  }
+
+  /**
+   * SHA-256 of the AES-GCM encryption of one zero block under the key labelled `label`, with `iv` and `aad`: the
+   * same on two HSMs exactly when they hold the same key material, and nothing about the key otherwise. Undefined
+   * when there is not exactly one such key or it may not encrypt.
+   */
+  encryptionFingerprint (label: string, iv: Buffer, aad: Buffer): string | undefined {
+    const handles = this.#find([{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_LABEL, value: label }])
+    if (handles.length !== 1) return undefined
+    try {
+      return createHash('sha256').update(gcmEncrypt(this.#api, this.#session, handles[0], iv, aad, Buffer.alloc(16))).digest('hex')
+    } catch (err) {
+      if (isCkr(err, pkcs11js.CKR_KEY_FUNCTION_NOT_PERMITTED) || isCkr(err, pkcs11js.CKR_KEY_TYPE_INCONSISTENT)) return undefined
+      throw err
+    }
   }
 
   generate (key: AesKeySpec): GeneratedKey {

@@ -6,6 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { runHsmJob } from '../../src/cli/hsm-job'
 import { runCli, tokenConfig, type TokenConfig } from '../helpers/cli-run'
 import { buildHangingModule } from '../helpers/hanging-module'
 import { runMain } from '../helpers/main-process'
@@ -79,6 +80,24 @@ t.test('--hsm picks the backend; an unknown one names those there are', async t 
   t.match(doctor.stdout, /ok {7}HSM login \[hsm-b\]: token "xksgate-test-2"/)
   t.match(doctor.stdout, /FAIL {5}key \/keyStores\/0\/keys\/bar \[hsm-a\]: no secret key labelled "bar" on the token/)
   t.match(doctor.stdout, /ok {7}key \/keyStores\/0\/keys\/bar \[hsm-b\]:/)
+  // And whether the backends hold the same material: the group's keys were imported into both tokens alike.
+  t.match(doctor.stdout, /ok {7}key material \/keyStores\/0\/keys\/foo: "foo" is the same key on hsm-a, hsm-b\n/)
+  t.match(doctor.stdout, /unknown {2}key material \/keyStores\/0\/keys\/bar: compared on 1 of 2 backends/)
+})
+
+t.test('a key generated on each backend apart is a different key on each: the doctor and config check --hsm fail it', async t => {
+  const created = await runCli(['keys', 'create', 'qux', '--hsm', 'hsm-a', '--config', c.file], c.env)
+  t.equal(created.status, 0, created.stderr)
+  // The mistake an operator can make without an HSM group: the same label generated on the other HSM too.
+  await runHsmJob('generateUnlessTaken', { backend: 'hsm-b', label: 'qux', usage: ['ENCRYPT', 'DECRYPT'] }, { file: c.file, env: c.env, timeoutMs: 15_000 })
+  const doctor = await runCli(['doctor', '--config', c.file], c.env)
+  t.match(doctor.stdout, /ok {7}key \/keyStores\/0\/keys\/qux \[hsm-a\]:/, 'present on both')
+  t.match(doctor.stdout, /ok {7}key \/keyStores\/0\/keys\/qux \[hsm-b\]:/)
+  t.match(doctor.stdout, /FAIL {5}key material \/keyStores\/0\/keys\/qux: "qux" is a different key on hsm-a and on hsm-b: a ciphertext made on one does not decrypt on the other/)
+  t.match(doctor.stdout, /ok {7}key material \/keyStores\/0\/keys\/foo: /, 'the replicated key is still the same')
+  const check = await runCli(['config', 'check', '--hsm', '--config', c.file], c.env)
+  t.equal(check.status, 1)
+  t.match(check.stderr, /key material \/keyStores\/0\/keys\/qux: "qux" is a different key/)
 })
 
 t.test('a PKCS#11 module that is not one: the job reports the module field, exit 2', async t => {

@@ -3,6 +3,7 @@
  * and the health-check key is on the token, unambiguous and fit (the startup check's rules, plus the keys
  * warnings); the health-check key is an HSM object of its own.
  */
+import { randomBytes } from 'node:crypto'
 import type { ResolvedHsmBackend, XksgateConfig } from '../../config/schema'
 import { ConfigError } from '../../config/load'
 import { keysToCheck } from '../../runtime/startup-checks'
@@ -10,19 +11,36 @@ import { keyFindings } from '../keys/warnings'
 import { TokenSession, type TokenKey } from '../token'
 import type { Check } from './check'
 
-/** Every backend's lines; with several, each line names its backend, since each must hold every key. */
+/**
+ * Every backend's lines; with several, each line names its backend, since each must hold every key, and one more
+ * line per key says whether the backends hold the same key material: a ciphertext made on one backend must decrypt
+ * on any other, since the router sends each request to whichever is up.
+ */
 export function hsmChecks (config: XksgateConfig): Check[] {
-  if (config.hsm.length === 1) return backendChecks(config, config.hsm[0])
-  return config.hsm.flatMap(backend => backendChecks(config, backend).map(c => ({ ...c, name: `${c.name} [${backend.name}]` })))
+  if (config.hsm.length === 1) return backendChecks(config, config.hsm[0]).checks
+  // One fresh IV for every backend: the same key then gives the same ciphertext of the same block.
+  const iv = randomBytes(12)
+  const results = config.hsm.map(backend => ({ backend, ...backendChecks(config, backend, iv) }))
+  return [
+    ...results.flatMap(({ backend, checks }) => checks.map(c => ({ ...c, name: `${c.name} [${backend.name}]` }))),
+    ...materialChecks(config, results.map(r => ({ name: r.backend.name, fingerprints: r.fingerprints }))),
+  ]
 }
 
-function backendChecks (config: XksgateConfig, backend: ResolvedHsmBackend): Check[] {
+interface BackendResult {
+  checks: Check[]
+  /** By label: the key's encryption fingerprint, when `iv` was given and the key could encrypt. */
+  fingerprints: Map<string, string>
+}
+
+function backendChecks (config: XksgateConfig, backend: ResolvedHsmBackend, iv?: Buffer): BackendResult {
+  const fingerprints = new Map<string, string>()
   let token: TokenSession
   try {
     token = TokenSession.open(backend)
   } catch (err) {
     const detail = err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message
-    return [{ name: 'HSM login', status: 'fail', detail }]
+    return { checks: [{ name: 'HSM login', status: 'fail', detail }], fingerprints }
   }
   try {
     const { info } = token
@@ -41,7 +59,13 @@ function backendChecks (config: XksgateConfig, backend: ResolvedHsmBackend): Che
       }
     }
     checks.push(healthSeparate(config, found))
-    return checks
+    if (iv !== undefined) {
+      for (const label of found.keys()) {
+        const fingerprint = token.encryptionFingerprint(label, iv, COMPARISON_AAD)
+        if (fingerprint !== undefined) fingerprints.set(label, fingerprint)
+      }
+    }
+    return { checks, fingerprints }
   } finally {
     token.close()
   }
@@ -55,4 +79,26 @@ function healthSeparate (config: XksgateConfig, found: Map<string, TokenKey[]>):
   return twin === undefined
     ? { name: 'health key separate', status: 'ok', detail: `${JSON.stringify(health.label)} is used by no customer key` }
     : { name: 'health key separate', status: 'warn', detail: `shares its CKA_ID ${health.id} with the customer key ${JSON.stringify(twin[0])}` }
+}
+
+const COMPARISON_AAD = Buffer.from('xksgate doctor: key material comparison')
+
+/** One line per configured key: the same material on every backend that has it, or which ones differ. */
+function materialChecks (config: XksgateConfig, backends: Array<{ name: string, fingerprints: Map<string, string> }>): Check[] {
+  return keysToCheck(config).map(({ field, label }) => {
+    const name = `key material ${field}`
+    const seen = backends.filter(b => b.fingerprints.has(label))
+    if (seen.length < 2) {
+      return { name, status: 'unknown', detail: `compared on ${seen.length} of ${backends.length} backends: the others lack the key, or it may not encrypt (a decrypt-only key cannot be compared without a ciphertext)` }
+    }
+    const groups = new Map<string, string[]>()
+    for (const b of seen) groups.set(b.fingerprints.get(label) as string, [...(groups.get(b.fingerprints.get(label) as string) ?? []), b.name])
+    if (groups.size === 1) return { name, status: 'ok', detail: `${JSON.stringify(label)} is the same key on ${seen.map(b => b.name).join(', ')}` }
+    return {
+      name,
+      status: 'fail',
+      detail: `${JSON.stringify(label)} is a different key on ${[...groups.values()].map(g => g.join(', ')).join(' and on ')}: ` +
+        'a ciphertext made on one does not decrypt on the other; replicate the key across the HSM group (never generate it on each)',
+    }
+  })
 }
