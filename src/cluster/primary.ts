@@ -58,7 +58,9 @@ export async function startPrimary ({ validated, configFile, processes, log }: P
       markReady = resolve
       void exited.then(() => {
         const { exitCode, signalCode } = worker.process
-        reject(new ServingProcessFailed(`serving process ${worker.id} exited during startup (code ${exitCode}, signal ${signalCode})`,
+        // The reason it reported, when it could: the primary's own line then says why, not only how it ended.
+        const why = failure === '' ? '' : `: ${failure}`
+        reject(new ServingProcessFailed(`serving process ${worker.id} exited during startup (code ${exitCode}, signal ${signalCode})${why}`,
           exitCode === CONFIG_ERROR_EXIT ? CONFIG_ERROR_EXIT : 1, failure))
       })
     })

@@ -19,26 +19,30 @@ const modulePath = buildHangingModule(fixture.dir)
 
 interface Ended { code: number | null, signal: NodeJS.Signals | null, stdout: string, ms: number }
 
-async function runProxy (startTimeoutMs: number, sigtermAfterMs?: number): Promise<Ended> {
+async function runProxy (startTimeoutMs: number, sigtermAfterMs?: number, processes = 1): Promise<Ended & { stderr: string }> {
   const config = {
     ...fixture.config,
     server: { ...fixture.config.server, host: '127.0.0.1', port: await freePort() },
     hsm: { ...fixture.config.hsm, modulePath, startTimeoutMs },
-    cluster: { processes: 1 },
+    cluster: { processes },
+    // Several serving processes need a shared replay cache; this test never gets as far as a request.
+    ...(processes > 1 && { replay: { allowProcessLocal: true } }),
     metrics: { port: 0 },
   }
-  const file = path.join(fixture.dir, `config-${startTimeoutMs}.json`)
+  const file = path.join(fixture.dir, `config-${startTimeoutMs}-${processes}.json`)
   fs.writeFileSync(file, JSON.stringify(config))
   const started = Date.now()
   const child = spawn(process.execPath, [MAIN, '--config', file], { env: { ...process.env, ...fixture.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
+  let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   if (sigtermAfterMs !== undefined) setTimeout(() => child.kill('SIGTERM'), sigtermAfterMs)
   // The test's own guard: far past every bound under test, and distinguishable (SIGABRT, not SIGKILL).
   const guard = setTimeout(() => child.kill('SIGABRT'), 30_000)
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve => child.once('close', (c, s) => resolve([c, s])))
   clearTimeout(guard)
-  return { code, signal, stdout, ms: Date.now() - started }
+  return { code, signal, stdout, stderr, ms: Date.now() - started }
 }
 
 const fatal = (stdout: string): Array<Record<string, unknown>> => logLines(stdout).filter(l => l.level === 60)
@@ -57,4 +61,11 @@ t.test('SIGTERM during a start that hangs ends the process', async t => {
   t.equal(ended.signal, 'SIGKILL', 'ended', { stdout: ended.stdout })
   t.ok(ended.ms < 15_000, `ended after ${ended.ms} ms, long before the 60 s start timeout`)
   t.match(fatal(ended.stdout), [{ msg: /ending the process with SIGKILL instead of exit 0$/, stuck: [/worker threads starting/] }])
+})
+
+t.test('cluster mode: the serving process ends itself, and the primary exits 1 with its reason', async t => {
+  const ended = await runProxy(1000, undefined, 2)
+  t.equal(ended.code, 1, 'the primary exits 1 (its own threads never touch PKCS#11)', { stderr: ended.stderr })
+  t.ok(ended.ms < 15_000, `ended after ${ended.ms} ms`)
+  t.match(ended.stderr, /^xksgate: serving process \d exited during startup \(code null, signal SIGKILL\): \/hsm: HSM workers did not log in within 1000 ms/m)
 })

@@ -104,7 +104,7 @@ t.test('startup checks', async t => {
     const result = await runMain(['--config', file], { env })
     t.equal(result.status, 2, 'exit 2: the configuration is at fault')
     t.match(result.stderr, /^xksgate \(serving process 1\): invalid configuration:\n {2}\/keyStores\/0\/keys\/missing: no secret key/m)
-    t.match(result.stderr, /^xksgate: serving process \d exited during startup \(code 2, signal null\)$/m)
+    t.match(result.stderr, /^xksgate: serving process \d exited during startup \(code 2, signal null\): \/keyStores\/0\/keys\/missing: no secret key/m)
     t.notMatch(result.stderr, /^\s+at \S/m, 'no stack trace')
   })
 
