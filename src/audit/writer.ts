@@ -9,6 +9,7 @@
  * file holds `rotateBytes`, it is renamed to `<file>.<UTC time>` between two batches and a new file is begun.
  */
 import fs from 'node:fs/promises'
+import { settlesWithin } from '../settles-within'
 
 const RETRY_MIN_MS = 100
 const RETRY_MAX_MS = 2000
@@ -63,20 +64,14 @@ export class AuditWriter {
   async close (timeoutMs: number): Promise<void> {
     this.#closed = true
     const deadline = Date.now() + timeoutMs
-    const waitUntil = async (work: Promise<void> | undefined, ms: number): Promise<boolean> => {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), Math.max(0, ms)) })
-      const done = await Promise.race([(work ?? Promise.resolve()).then(() => true), timeout])
-      clearTimeout(timer)
-      return done
-    }
+    const finishes = async (work: Promise<void> | undefined): Promise<boolean> => await settlesWithin(work ?? Promise.resolve(), deadline - Date.now())
     while (this.bufferedBytes > 0 && Date.now() < deadline) {
       if (this.#retryTimer !== undefined) { clearTimeout(this.#retryTimer); this.#retryTimer = undefined }
       this.#kick()
-      if (!await waitUntil(this.#running, deadline - Date.now())) return
-      if (this.bufferedBytes > 0) await waitUntil(undefined, Math.min(RETRY_MIN_MS, deadline - Date.now()))
+      if (!await finishes(this.#running)) return
+      if (this.bufferedBytes > 0) await new Promise(resolve => setTimeout(resolve, Math.min(RETRY_MIN_MS, deadline - Date.now())))
     }
-    if (!await waitUntil(this.#running, deadline - Date.now())) return
+    if (!await finishes(this.#running)) return
     await this.#file?.close().catch(() => {})
     this.#file = undefined
   }

@@ -22,14 +22,3 @@ export function markNativeWork (what: string): () => void {
 export function openNativeWork (): string[] {
   return [...open.values()]
 }
-
-/** Resolves true when `work` settles within `ms`, false otherwise (the work goes on, unwatched). */
-export async function settlesWithin (work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), ms) })
-  try {
-    return await Promise.race([work.then(() => true, () => true), late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
