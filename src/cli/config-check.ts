@@ -6,11 +6,10 @@
  * refuse it before any instance stops (ecosystem.config.cjs).
  */
 import { ConfigError, loadConfig } from '../config/load'
-import { StartupError } from '../runtime/exit'
 import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
 import { splitSubcommand } from './command-group'
-import type { Check } from './doctor/check'
-import { DEFAULT_HSM_TIMEOUT_MS, parseHsmTimeout, runHsmJob } from './hsm-job'
+import { hsmLines } from './doctor/hsm-lines'
+import { DEFAULT_HSM_TIMEOUT_MS, parseHsmTimeout } from './hsm-job'
 import { parseCliArgs } from './parse'
 
 const HELP = `usage: xksgate config check [--config FILE] [--hsm [--hsm-timeout-ms MS]]
@@ -49,13 +48,7 @@ const PROGRAM = 'xksgate config check'
 
 /** The doctor's HSM lines; any FAIL fails the check (warnings do not: the proxy starts with them). */
 async function checkHsm (file: string, io: CliIo, timeoutMs: number): Promise<number> {
-  let checks: Check[]
-  try {
-    checks = await runHsmJob('doctorChecks', {}, { file, env: io.env, timeoutMs })
-  } catch (err) {
-    if (!(err instanceof StartupError)) throw err
-    checks = [{ name: 'HSM', status: 'fail', detail: err.message }]
-  }
+  const checks = await hsmLines({ file, env: io.env, timeoutMs })
   const failed = checks.filter(c => c.status === 'fail')
   if (failed.length > 0) {
     io.stderr(failed.map(c => `${PROGRAM}: ${c.name}: ${c.detail}\n`).join(''))

@@ -8,7 +8,8 @@ import { reportConfigError } from './config-file'
 import type { Check } from './doctor/check'
 import { certificateChecks } from './doctor/certificate'
 import { clockCheck, portChecks, redisCheck } from './doctor/host-checks'
-import { DEFAULT_HSM_TIMEOUT_MS, parseHsmTimeout, runHsmJob, type HsmJobTarget } from './hsm-job'
+import { hsmLines } from './doctor/hsm-lines'
+import { DEFAULT_HSM_TIMEOUT_MS, parseHsmTimeout } from './hsm-job'
 import { parseCliArgs } from './parse'
 
 const PROGRAM = 'xksgate doctor'
@@ -55,7 +56,7 @@ export const doctorCommand: CliCommand = {
     }
     const checks: Check[] = [
       { name: 'configuration', status: 'ok', detail: `${file} is valid` },
-      ...await hsmChecksWithin({ file, env: io.env, timeoutMs: hsmTimeoutMs }),
+      ...await hsmLines({ file, env: io.env, timeoutMs: hsmTimeoutMs }),
       ...certificateChecks(config.server.tls, parsed.hostname),
       await redisCheck(config),
       ...await portChecks(config),
@@ -71,13 +72,4 @@ export const doctorCommand: CliCommand = {
     }
     return failed > 0 ? FAILED_EXIT : OK_EXIT
   },
-}
-
-/** The HSM lines, from a child process with a deadline: an HSM that never answers fails its line, never the doctor. */
-async function hsmChecksWithin (target: HsmJobTarget): Promise<Check[]> {
-  try {
-    return await runHsmJob('doctorChecks', {}, target)
-  } catch (err) {
-    return [{ name: 'HSM login', status: 'fail', detail: err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message }]
-  }
 }

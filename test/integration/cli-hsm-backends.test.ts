@@ -36,7 +36,7 @@ t.test('an HSM that never answers: doctor, keys list and keys create fail in tim
   const [doctor, list, create, check] = await Promise.all([run('doctor'), run('keys', 'list'), run('keys', 'create', 'bar'), run('config', 'check', '--hsm')])
   t.ok(Date.now() - started < 15_000, 'all four ended long before the 20 s kill')
   t.equal(check.status, 1, 'config check --hsm refuses what the proxy could not start with')
-  t.match(check.stderr, /^xksgate config check: HSM: the HSM did not answer within 1500 ms/)
+  t.match(check.stderr, /^xksgate config check: HSM login: the HSM did not answer within 1500 ms/)
   t.equal(doctor.status, 1)
   t.match(doctor.stdout, /FAIL {5}HSM login: the HSM did not answer within 1500 ms/)
   t.match(doctor.stdout, /ok {7}certificate key:/, 'the other checks still ran')
