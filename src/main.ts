@@ -6,7 +6,7 @@
  * process before the new one accepts connections.
  */
 import path from 'node:path'
-import { exitWithUsageError, parseCommandLine } from './config/cli-args'
+import { configFileFrom, exitWithUsageError, parseCommandLine } from './config/cli-args'
 import { checkConfigFile } from './cli/config-check'
 import { COMMANDS } from './cli/commands'
 import { createLogger, type Logger } from './log'
@@ -49,8 +49,7 @@ async function main (log: Logger): Promise<void> {
     process.stdout.write(`${PROGRAM} ${VERSION}\n`)
     return
   }
-  // An empty XKSGATE_CONFIG names no file.
-  const file = args.config ?? (process.env.XKSGATE_CONFIG || undefined)
+  const file = configFileFrom(args.config, process.env)
   if (file === undefined) exitWithUsageError(PROGRAM, 'no configuration: give --config FILE or set XKSGATE_CONFIG')
   if (args.check) {
     process.exitCode = checkConfigFile(PROGRAM, file, { stdout: text => process.stdout.write(text), stderr: text => process.stderr.write(text), env: process.env })

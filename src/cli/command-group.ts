@@ -2,6 +2,7 @@
  * A command made of subcommands (`xksgate keys create|list|…`): dispatch, `--help` at both levels, the shared
  * options (`--config`, `--json`), and configuration errors reported as one line per problem with exit 2.
  */
+import { configFileFrom } from '../config/cli-args'
 import type { ParseArgsConfig } from 'node:util'
 import { OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
 import { StartupError } from '../runtime/exit'
@@ -76,7 +77,7 @@ async function runSubcommand (program: string, sub: Subcommand, args: string[], 
     io.stderr(`${program}: ${what} (see ${program} --help)\n`)
     return USAGE_EXIT
   }
-  const configFile = (values.config as string | undefined) ?? (io.env.XKSGATE_CONFIG || undefined)
+  const configFile = configFileFrom(values.config as string | undefined, io.env)
   if (configFile === undefined) {
     io.stderr(`${program}: no configuration: give --config FILE or set XKSGATE_CONFIG (see ${program} --help)\n`)
     return USAGE_EXIT

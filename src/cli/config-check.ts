@@ -5,6 +5,7 @@
  * the proxy's start would refuse besides the file itself, a wrong PIN or a missing key, so that a PM2 reload can
  * refuse it before any instance stops (ecosystem.config.cjs).
  */
+import { configFileFrom } from '../config/cli-args'
 import { ConfigError, loadConfig } from '../config/load'
 import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
 import { splitSubcommand } from './command-group'
@@ -37,7 +38,7 @@ export const configCommand: CliCommand = {
       io.stderr(`${PROGRAM}: ${wrong} (see ${PROGRAM} --help)\n`)
       return USAGE_EXIT
     }
-    const file = parsed.config ?? (io.env.XKSGATE_CONFIG || undefined)
+    const file = configFileFrom(parsed.config, io.env)
     const status = checkConfigFile('xksgate', file, io)
     if (status !== OK_EXIT || parsed.hsm !== true || file === undefined) return status
     return await checkHsm(file, io, timeoutMs as number)

@@ -2,6 +2,7 @@
  * `xksgate doctor --config FILE`: everything the proxy needs to serve KMS, checked one line at a time, then a
  * verdict. The configuration is validated first by the startup code; the rest runs whatever fails.
  */
+import { configFileFrom } from '../config/cli-args'
 import { ConfigError, loadConfig } from '../config/load'
 import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
 import { reportConfigError } from './config-file'
@@ -42,7 +43,7 @@ export const doctorCommand: CliCommand = {
       io.stderr(`${PROGRAM}: ${hsmTimeoutMs} (see ${PROGRAM} --help)\n`)
       return USAGE_EXIT
     }
-    const file = parsed.config ?? (io.env.XKSGATE_CONFIG || undefined)
+    const file = configFileFrom(parsed.config, io.env)
     if (parsed.positionals.length > 0 || file === undefined) {
       io.stderr(`${PROGRAM}: ${file === undefined ? 'no configuration: give --config FILE or set XKSGATE_CONFIG' : `unexpected argument '${parsed.positionals[0]}'`} (see ${PROGRAM} --help)\n`)
       return USAGE_EXIT

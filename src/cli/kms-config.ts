@@ -5,6 +5,7 @@
  * 0600 files and the printed command references them (`--cli-input-json file://…`): the secret is read from
  * its file and never appears on a command line or the terminal.
  */
+import { configFileFrom } from '../config/cli-args'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError } from '../config/load'
@@ -63,7 +64,7 @@ export const kmsConfigCommand: CliCommand = {
     if (typeof parsed === 'number') return parsed
     if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
     const usage = usageProblem(parsed)
-    const configFile = parsed.config ?? (io.env.XKSGATE_CONFIG || undefined)
+    const configFile = configFileFrom(parsed.config, io.env)
     if (usage !== undefined || configFile === undefined) {
       io.stderr(`${PROGRAM}: ${usage ?? 'no configuration: give --config FILE or set XKSGATE_CONFIG'} (see ${PROGRAM} --help)\n`)
       return USAGE_EXIT

@@ -3,6 +3,7 @@
  * and why each other statement did not match. The request names its path (which picks the key store, the
  * operation and the key), the SigV4 region and the requestMetadata, as KMS would send them.
  */
+import { configFileFrom } from '../config/cli-args'
 import fs from 'node:fs'
 import { ConfigError, loadConfig } from '../config/load'
 import { explain, type Explanation, type ExplainRequest } from '../policy/explain'
@@ -34,7 +35,7 @@ export const policyCommand: CliCommand = {
     if (typeof parsed === 'number') return parsed
     if (parsed.help === true) { io.stdout(HELP); return OK_EXIT }
     const usage = (message: string): number => { io.stderr(`xksgate policy explain: ${message}\n`); return USAGE_EXIT }
-    const file = parsed.config ?? (io.env.XKSGATE_CONFIG || undefined)
+    const file = configFileFrom(parsed.config, io.env)
     if (file === undefined) return usage('no configuration: give --config FILE or set XKSGATE_CONFIG')
     if (parsed.request === undefined) return usage('--request is required (see xksgate policy explain --help)')
     let request: ExplainRequest

@@ -5,6 +5,7 @@
  * container's HEALTHCHECK. It asks the health port (`healthPort.port`, plain HTTP) when one is configured, else
  * the TLS port.
  */
+import { configFileFrom } from '../config/cli-args'
 import http from 'node:http'
 import https from 'node:https'
 import { ConfigError, loadConfig } from '../config/load'
@@ -82,7 +83,7 @@ export const readyCommand: CliCommand = {
       io.stderr(`${program}: ${parsed.positionals.length > 0 ? `Unexpected argument '${parsed.positionals[0]}'` : `--wait must be 0-3600 seconds, got ${parsed.wait ?? ''}`} (see ${program} --help)\n`)
       return USAGE_EXIT
     }
-    const file = parsed.config ?? (io.env.XKSGATE_CONFIG || undefined)
+    const file = configFileFrom(parsed.config, io.env)
     if (file === undefined) {
       io.stderr(`${program}: no configuration: give --config FILE or set XKSGATE_CONFIG (see ${program} --help)\n`)
       return USAGE_EXIT

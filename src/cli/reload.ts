@@ -4,6 +4,7 @@
  * connection.json (`npm run dev`), or — with only `--config` — as the process that announces the configured port
  * for its fleet (src/server/port-ownership.ts). An invalid file is refused here, before any signal is sent.
  */
+import { configFileFrom } from '../config/cli-args'
 import fs from 'node:fs'
 import path from 'node:path'
 import { askReloadStatus } from '../cluster/reload-status'
@@ -61,7 +62,7 @@ export const reloadCommand: CliCommand = {
         return usage(`cannot read ${parsed.connection}: ${(err as Error).message}`)
       }
     }
-    const file = parsed.config ?? (typeof connection.configFile === 'string' ? connection.configFile : undefined) ?? (io.env.XKSGATE_CONFIG || undefined)
+    const file = configFileFrom(parsed.config ?? (typeof connection.configFile === 'string' ? connection.configFile : undefined), io.env)
     if (file === undefined) return usage('no configuration: give --config FILE, --connection FILE or set XKSGATE_CONFIG')
     let config
     try {

@@ -24,3 +24,8 @@ export function parseCommandLine<O extends Options> (program: string, options: O
     exitWithUsageError(program, (err as Error).message.split('. ')[0])
   }
 }
+
+/** The configuration file a command was given: `--config FILE`, else $XKSGATE_CONFIG (empty names no file). */
+export function configFileFrom (given: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  return given ?? (env.XKSGATE_CONFIG || undefined)
+}
