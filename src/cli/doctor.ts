@@ -19,8 +19,10 @@ const HELP = `usage: xksgate doctor [--config FILE] [--hostname NAME] [--hsm-tim
 
 Checks, one line each: the configuration; each HSM backend (module, token, PIN), and on each every configured key
 version and the health-check key (present, unambiguous, AES-256, sensitive, not extractable, usages as
-configured; with several backends each line names its backend); the health key separate from customer keys; the TLS certificate (chain complete up to a public root, key matches, host name,
-days to expiry); Redis (PING); the TLS, health and metrics ports bindable; the system clock synchronised.
+configured; with several backends each line names its backend, and one more line per key says whether they
+hold the same key material); the health key separate from customer keys; the TLS certificate (chain complete up
+to a public root, key matches, host name, days to expiry); Redis (PING); the TLS, health and metrics ports
+bindable; the system clock synchronised.
 
   --config FILE       the JSON configuration (default: $XKSGATE_CONFIG)
   --hostname NAME     the DNS name KMS connects to (XksProxyUriEndpoint), to check the certificate covers it

@@ -92,7 +92,10 @@ function materialChecks (config: XksgateConfig, backends: Array<{ name: string, 
       return { name, status: 'unknown', detail: `compared on ${seen.length} of ${backends.length} backends: the others lack the key, or it may not encrypt (a decrypt-only key cannot be compared without a ciphertext)` }
     }
     const groups = new Map<string, string[]>()
-    for (const b of seen) groups.set(b.fingerprints.get(label) as string, [...(groups.get(b.fingerprints.get(label) as string) ?? []), b.name])
+    for (const b of seen) {
+      const fingerprint = b.fingerprints.get(label) as string
+      groups.set(fingerprint, [...(groups.get(fingerprint) ?? []), b.name])
+    }
     if (groups.size === 1) return { name, status: 'ok', detail: `${JSON.stringify(label)} is the same key on ${seen.map(b => b.name).join(', ')}` }
     return {
       name,
