@@ -158,12 +158,9 @@ export class Pkcs11Pool implements HsmBackend {
     const timeoutMs = options.startTimeoutMs ?? 30_000
     // Until every thread has logged in, one may be inside a module call that never returns (native-work.ts).
     const starting = markNativeWork(`HSM token ${options.tokenLabel}: worker threads starting`)
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`HSM workers did not log in within ${timeoutMs} ms (the PKCS#11 module did not answer)`)), timeoutMs)
-    })
     try {
-      await Promise.race([ready, timeout])
+      if (!await settlesWithin(ready, timeoutMs)) throw new Error(`HSM workers did not log in within ${timeoutMs} ms (the PKCS#11 module did not answer)`)
+      await ready // settled: rethrows a login that failed
       starting()
       return pool
     } catch (err) {
@@ -173,8 +170,6 @@ export class Pkcs11Pool implements HsmBackend {
         gateLease.release()
       }
       throw err
-    } finally {
-      clearTimeout(timer)
     }
   }
 
