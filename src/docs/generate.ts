@@ -1,16 +1,40 @@
 /**
- * `npm run docs`: writes the generated reference pages (docs/configuration.md, docs/cli.md). With `--check` it
- * writes nothing and exits 1 naming each page that differs from what the code generates.
+ * `npm run docs`: writes the generated reference pages (docs/configuration.md, docs/cli.md) and the generated
+ * regions of hand-written pages (between `<!-- generated:NAME -->` and `<!-- end:NAME -->`, e.g. the error table
+ * of docs/troubleshooting.md). With `--check` it writes nothing and exits 1 naming each page that is out of date.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { cliPage } from './cli-reference'
 import { configurationPage } from './config-reference'
+import { alertsSection, errorsSection } from './troubleshooting'
 
 const DOCS = path.join(__dirname, '../../../docs')
 
+/** Regions of hand-written pages: page → region name → its generated text. */
+const REGIONS: Record<string, Record<string, () => string>> = {
+  'troubleshooting.md': { errors: errorsSection, alerts: alertsSection },
+}
+
+/** `text` with each generated region replaced by what the code generates now; throws if a marker is missing. */
+export function withRegions (page: string, text: string): string {
+  let result = text
+  for (const [name, generate] of Object.entries(REGIONS[page] ?? {})) {
+    const begin = `<!-- generated:${name} (npm run docs) -->`
+    const end = `<!-- end:${name} -->`
+    const from = result.indexOf(begin)
+    const to = result.indexOf(end)
+    if (from === -1 || to < from) throw new Error(`docs/${page} has no "${begin}" … "${end}" region`)
+    result = result.slice(0, from + begin.length) + '\n\n' + generate() + '\n' + result.slice(to)
+  }
+  return result
+}
+
+/** Every generated page and every page with generated regions, as the code would write them now. */
 export async function generatedPages (): Promise<Record<string, string>> {
-  return { 'configuration.md': configurationPage(), 'cli.md': await cliPage() }
+  const pages: Record<string, string> = { 'configuration.md': configurationPage(), 'cli.md': await cliPage() }
+  for (const page of Object.keys(REGIONS)) pages[page] = withRegions(page, fs.readFileSync(path.join(DOCS, page), 'utf8'))
+  return pages
 }
 
 async function main (check: boolean): Promise<number> {
