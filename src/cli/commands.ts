@@ -10,6 +10,7 @@ import { readyCommand } from './ready'
 import { policyCommand } from './policy'
 import { selftestCommand } from './selftest'
 import { reloadCommand } from './reload'
+import { whyCommand } from './why'
 
 export const COMMANDS: readonly CliCommand[] = [
   configCommand,
@@ -20,6 +21,7 @@ export const COMMANDS: readonly CliCommand[] = [
   doctorCommand,
   selftestCommand,
   auditCommand,
+  whyCommand,
   reloadCommand,
   readyCommand,
 ]
