@@ -8,6 +8,7 @@ import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type RawConfig, type ResolvedAudit, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
 import { keyVersionProblems, keyVersions } from './key-versions'
+import { readRegularFile } from './read-regular-file'
 import { SECRET_RULES, resolveSecret, type SecretRule } from './resolve-secret'
 import type { Secret } from './secret'
 import { clientCaProblems, tlsFileProblems } from './tls-files'
@@ -99,11 +100,9 @@ function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, 
   let resolvedTls: ResolvedRedis['tls'] = typeof tls === 'object' ? { servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized } : tls
   if (typeof tls === 'object' && tls.caFile !== undefined) {
     const file = path.resolve(baseDir, tls.caFile)
-    try {
-      resolvedTls = { ...(resolvedTls as object), ca: fs.readFileSync(file, 'utf8') }
-    } catch (err) {
-      problems.push(`/redis/tls/caFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
-    }
+    const ca = readRegularFile(file)
+    if (typeof ca === 'string') resolvedTls = { ...(resolvedTls as object), ca }
+    else problems.push(`/redis/tls/caFile: cannot read ${file}: ${ca.problem}`)
   }
   return { ...rest, tls: resolvedTls, password: password === undefined ? undefined : secret(password, '/redis/password', SECRET_RULES.redisPassword) }
 }

@@ -8,8 +8,8 @@
  * requests that KMS could never have sent, and an audit chain MACed with '' verified records anyone could write.
  * Messages name the field and the source (a file's path, a variable's name), never the value.
  */
-import fs from 'node:fs'
 import path from 'node:path'
+import { readRegularFile } from './read-regular-file'
 import type { SecretRefValue } from './schema'
 import { Secret } from './secret'
 
@@ -68,27 +68,4 @@ function readSecret (ref: SecretRefValue, { baseDir, env }: { baseDir: string, e
   const read = readRegularFile(file)
   // Secret files conventionally end with a newline (echo, Kubernetes secrets); it is never part of the secret.
   return typeof read === 'string' ? { value: read.replace(/\r?\n$/, ''), source: file } : { problem: `cannot read ${file}: ${read.problem}` }
-}
-
-/**
- * A regular file's contents (symbolic links followed, as Kubernetes' secret volumes need). Anything else is
- * refused before a byte is read: a directory, and above all a FIFO or a device, where a plain read would wait
- * for a writer for ever or never reach an end (/dev/zero). O_NONBLOCK makes opening a FIFO return at once; it
- * changes nothing for a regular file.
- */
-function readRegularFile (file: string): string | { problem: string } {
-  let fd: number
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
-  } catch (err) {
-    return { problem: (err as NodeJS.ErrnoException).code ?? 'error' }
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) return { problem: 'not a regular file' }
-    return fs.readFileSync(fd, 'utf8')
-  } catch (err) {
-    return { problem: (err as NodeJS.ErrnoException).code ?? 'error' }
-  } finally {
-    fs.closeSync(fd)
-  }
 }

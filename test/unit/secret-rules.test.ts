@@ -85,3 +85,14 @@ t.test('a secret file must be a regular file: a directory, a FIFO and a device a
   fs.symlinkSync(write('real-pin', '48151623\n'), path.join(f.dir, 'linked-pin'))
   t.same(problemsWith(set, { file: 'linked-pin' }), [], 'a symbolic link to a regular file')
 })
+
+t.test('the TLS key and certificate and the CA files are held to the same: a FIFO is refused, not waited on', async t => {
+  const fifo = path.join(f.dir, 'tls-fifo')
+  execFileSync('mkfifo', [fifo])
+  const problems = (change: (c: Record<string, any>) => void): string[] => problemsWith(change, undefined)
+  t.same(problems(c => { c.server = { ...c.server, tls: { ...c.server.tls, keyFile: 'tls-fifo' } } }), [`/server/tls/keyFile: cannot read ${fifo}: not a regular file`])
+  t.same(problems(c => { c.server = { ...c.server, tls: { ...c.server.tls, certFile: 'tls-fifo' } } }), [`/server/tls/certFile: cannot read ${fifo}: not a regular file`])
+  t.same(problems(c => { c.redis = { url: 'rediss://127.0.0.1:6379', tls: { caFile: 'tls-fifo' } } }), [`/redis/tls/caFile: cannot read ${fifo}: not a regular file`])
+  t.same(problems(c => { c.server = { ...c.server, frontend: 'node', tls: { ...c.server.tls, clientAuth: { caFiles: ['tls-fifo'] } } } }),
+    [`/server/tls/clientAuth/caFiles/0: cannot read ${fifo}: not a regular file`])
+})
