@@ -19,7 +19,7 @@ t.test('an empty secret file: every command refuses it naming the field, and a r
   const server = await startDevServer({
     args: ['--processes', '2'],
     env: { ...TWO_CORE_SIZING, ...RELOAD_TEST_BUDGET, XKSGATE__replay__allowProcessLocal: 'true' },
-    readyTimeoutMs: 120_000,
+    readyTimeoutMs: 90_000,
   })
   t.teardown(server.stop)
   const dev = server.connection as RuntimeConnection & { pid: number, configFile: string }
@@ -32,11 +32,12 @@ t.test('an empty secret file: every command refuses it naming the field, and a r
   fs.writeFileSync(dev.configFile, JSON.stringify(withEmpty))
   const FIELD = `/keyStores/0/credentials/1/secretAccessKey: ${emptyFile} is empty`
 
-  for (const args of [['--check'], ['config', 'check'], ['doctor'], []]) {
-    const run = await runMain([...args, '--config', dev.configFile], { timeoutMs: 60_000 })
-    t.equal(run.status, 2, `xksgate ${[...args, '--config'].join(' ')} FILE: exit 2`, { stderr: run.stderr })
+  const commands = [['--check', '--config'], ['config', 'check', '--config'], ['doctor', '--config'], ['--config']]
+  const runs = await Promise.all(commands.map(async args => await runMain([...args, dev.configFile], { timeoutMs: 60_000 })))
+  runs.forEach((run, i) => {
+    t.equal(run.status, 2, `xksgate ${commands[i].join(' ')} FILE: exit 2`, { stderr: run.stderr })
     t.match(run.stderr, FIELD, 'names the field and the file')
-  }
+  })
 
   const cli = await runMain(['reload', '--connection', path.join(server.dir, 'connection.json')], { timeoutMs: 60_000 })
   t.equal(cli.status, 2, 'xksgate reload refuses the file itself')
