@@ -110,7 +110,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       identity: { pid: process.pid, worker: options.worker },
     }, log)
     const ping = (): XksHttpResponse => PING
-    // The TLS port is KMS-facing: readiness says ready or not, the reason only on the health port.
+    // What anyone may see: readiness says ready or not. The reason goes to the health port's loopback peers only.
     const probes = { '/ping': ping, '/readyz': readiness.publicProbe }
     const redisErrors = deps.redisErrors
     metrics.attach({
@@ -140,7 +140,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     }))
     const { host, port } = config.healthPort
     if (port !== undefined) {
-      healthPort = await listenOrExplain('/healthPort/port', host, port, listenHealthPort(host, port, { '/ping': ping, '/readyz': readiness.detailedProbe }))
+      healthPort = await listenOrExplain('/healthPort/port', host, port, listenHealthPort(host, port, { public: probes, loopback: { ...probes, '/readyz': readiness.detailedProbe } }))
     }
     state = 'ready'
     log.info({ host: config.server.host, port: frontend.port, healthPort: healthPort?.port, stores: stores.map(s => s.uriPrefix) }, 'xksgate listening')
