@@ -105,11 +105,21 @@ async function outcome (pid: number, before: ReloadStatus, timeoutMs: number): P
   const target = before.completed + (before.reloading ? 2 : 1)
   while (Date.now() <= deadline) {
     const status = await askReloadStatus(pid)
-    if (status === undefined) return undefined
-    if (status.completed >= target && !status.reloading) return status
+    // One answer missed (a process starved of CPU answers late) is not the end; a process gone is.
+    if (status === undefined && !alive(pid)) return undefined
+    if (status !== undefined && status.completed >= target && !status.reloading) return status
     await new Promise(resolve => setTimeout(resolve, POLL_MS))
   }
   return undefined
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function report (io: CliIo, pid: number, status: ReloadStatus | undefined, json: boolean): number {
