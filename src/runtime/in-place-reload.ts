@@ -32,6 +32,7 @@ export function inPlaceReloader (deps: InPlaceReloaderDeps): { request: () => vo
   let generation = 1
 
   const run = async (): Promise<ReloadResult> => {
+    const since = Date.now()
     const running = deps.running()
     if (running === undefined) return { outcome: 'failed', problems: ['the process is not serving yet'], replaced: 0 }
     let next
@@ -53,7 +54,8 @@ export function inPlaceReloader (deps: InPlaceReloaderDeps): { request: () => vo
     }
     generation++
     log.level = next.config.log.level
-    log.info({ generation, certificateReplaced: applied.certificateReplaced }, 'reload done: the serving process applied the new configuration in place')
+    log.info({ generation, certificateReplaced: applied.certificateReplaced, durationMs: Date.now() - since },
+      'reload done: the serving process applied the new configuration in place')
     await deps.onApplied?.(next.config, next.tls)
     return { outcome: 'applied', problems: [], replaced: 0 }
   }

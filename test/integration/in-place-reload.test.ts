@@ -107,6 +107,7 @@ t.test('SIGHUP to one serving process applies credentials, a rotated key and a c
     t.equal((await encrypt(B)).status, 200, 'B works')
     t.equal(sample(await metrics(), `xksgate_credential_age_days{key_store="dev",access_key_id="${A.accessKeyId}"}`), undefined, 'A has no credential age any more')
     const bCounts = await loadB.stop()
+    t.comment(`in-place reloads took ${lines(DONE).map(l => l.durationMs as number).join(', ')} ms`)
     t.comment(`signed load through 2 reloads, 1 refusal and 1 failed reload: A ${aCounts.ok} ok / ${aCounts.failed} failed, B ${bCounts.ok} ok / ${bCounts.failed} failed`)
     t.equal(aCounts.failed, 0, `no request signed with A failed: ${aCounts.errors.join(' | ')}`)
     t.equal(bCounts.failed, 0, `no request signed with B failed: ${bCounts.errors.join(' | ')}`)
