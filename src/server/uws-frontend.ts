@@ -88,8 +88,13 @@ export class UwsFrontend implements Frontend {
       // Default listen options set SO_REUSEPORT, so every cluster process can listen on the same port (who may
       // share it is settled before: src/server/port-ownership.ts).
       app.listen(this.options.host, port, socket => {
-        if (socket === false) reject(new Error(`cannot listen on ${this.options.host}:${port}`))
-        else resolve(socket)
+        if (socket !== false) {
+          resolve(socket)
+          return
+        }
+        // uWS keeps every app it made: one that cannot listen is closed rather than left holding its context.
+        listener.app.close?.()
+        reject(new Error(`cannot listen on ${this.options.host}:${port}`))
       })
     })
     return listener
