@@ -28,9 +28,10 @@ export interface MetricSources {
   redisConfigured: boolean
   /** Redis errors on the replay path so far (fallbacks + refusals); undefined without Redis. */
   redisErrors: () => number
-  certNotAfterMs: number
+  /** Read at each scrape: an in-place reload replaces the certificate and the credentials. */
+  certNotAfterMs: () => number
   /** Credentials whose issue time is known. */
-  credentials: ReadonlyArray<{ keyStore: string, accessKeyId: string, createdAtMs: number }>
+  credentials: () => ReadonlyArray<{ keyStore: string, accessKeyId: string, createdAtMs: number }>
   fleetSize: () => number
   ready: () => boolean
   /** The audit sink's counts; undefined without `audit`. */
@@ -162,7 +163,7 @@ export class ProcessMetrics {
     gauge(METRIC.replayLocalCapacity, 'Signatures the in-process replay table holds at most', () => local().capacity)
     gauge(METRIC.replayLocalBytes, 'Bytes the in-process replay table holds (allocated at startup)', () => local().bytes)
     counter(METRIC.replayLocalRefusals, 'Requests refused with 429: no room left in the in-process replay table', () => local().refusals)
-    gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs - Date.now()) / 86_400_000, 'min')
+    gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs() - Date.now()) / 86_400_000, 'min')
     // eslint-disable-next-line no-new
     new Gauge({
       name: METRIC.credentialAge,
@@ -172,7 +173,9 @@ export class ProcessMetrics {
       // The same in every process; during a reload the oldest view wins.
       aggregator: 'max',
       collect () {
-        for (const c of s.credentials) this.set({ key_store: c.keyStore, access_key_id: c.accessKeyId }, (Date.now() - c.createdAtMs) / 86_400_000)
+        // A credential removed by a reload leaves the series.
+        this.reset()
+        for (const c of s.credentials()) this.set({ key_store: c.keyStore, access_key_id: c.accessKeyId }, (Date.now() - c.createdAtMs) / 86_400_000)
       },
     })
     gauge(METRIC.fleetSize, 'Live proxy instances seen in Redis', s.fleetSize, 'max')

@@ -21,6 +21,11 @@ export interface StartedBackend {
 export interface HsmBackends {
   router: HsmRouter
   backends: StartedBackend[]
+  /**
+   * Looks up every key of `config` on every backend, as at startup: a ConfigError names each missing or unfit one.
+   * Through the uninstrumented pools: these lookups are not KMS traffic.
+   */
+  requireKeys: (config: XksgateConfig) => Promise<void>
   /** Call once the keys are checked; starts every backend's background health check. */
   startHealth: () => FleetHealth
 }
@@ -52,9 +57,11 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     if (state === 'open') log.warn({ event: 'hsm_backend', backend, state, reason }, 'HSM backend taken out of the routing')
     else log.info({ event: 'hsm_backend', backend, state }, 'HSM backend back in the routing')
   })
+  const requireKeys = async (checked: XksgateConfig): Promise<void> => {
+    for (const b of backends) await requireUsableKeys(checked, b.pool, b.config.tokenLabel)
+  }
   try {
-    // The uninstrumented pools: startup lookups are not KMS traffic.
-    for (const b of backends) await requireUsableKeys(config, b.pool, b.config.tokenLabel)
+    await requireKeys(config)
   } catch (err) {
     await router.close()
     throw err
@@ -75,7 +82,7 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     monitors.set(name, monitor)
     return { name, monitor, outReason: () => router.outReason(name) }
   }))
-  return { router, backends, startHealth }
+  return { router, backends, requireKeys, startHealth }
 }
 
 /** Every backend's configuration problem in one error; otherwise the first other failure. */

@@ -108,11 +108,11 @@ export class FrontendCore {
   /**
    * Runs an admitted XKS request once its body is in, and writes the answer unless the client went away
    * (`aborted`, checked again after the handler). Any failure of the handler is answered 500 InternalException,
-   * which KMS retries.
+   * which KMS retries. Settles once the request is done with (answered, or its client gone).
    */
-  serve (request: XksHttpRequest, body: Promise<BodyResult>, aborted: () => boolean, write: WriteResponse): void {
+  async serve (request: XksHttpRequest, body: Promise<BodyResult>, aborted: () => boolean, write: WriteResponse): Promise<void> {
     this.#inFlight++
-    body.then(async result => {
+    await body.then(async result => {
       if (result.kind === 'aborted') return
       if (result.kind === 'too-large') {
         write(this.#tooLarge.response, true)
