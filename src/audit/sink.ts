@@ -7,7 +7,8 @@
  * When the disk cannot keep up and the buffer is full, a record is dropped *before* it joins the chain; once
  * the buffer is half empty again the next record is preceded by `{"type":"dropped","count":N}`: the chain stays
  * unbroken and says what it lost, the metrics count it (xksgate_audit_records_dropped_total), and the request is served regardless (an
- * audit outage is not a KMS outage). Requests shed with 429 are summed once a second, as in the request log.
+ * audit outage is not a KMS outage). Requests shed with 429 are summed once a second, as in the request log, and
+ * so are requests rejected before authentication (`rejected`: their groups and counts, rejection-summary.ts).
  */
 import { AuditChain } from './chain'
 import { AuditHeadError, recoverHead } from './head'
@@ -16,6 +17,7 @@ import { AuditWriter } from './writer'
 import { ConfigError } from '../config/load'
 import type { ResolvedAudit } from '../config/schema'
 import type { Logger } from '../log'
+import { RejectionSummary, type RejectionInterval } from '../xks/rejection-summary'
 import { requestLogFields, type RequestLogEntry } from '../xks/request-log'
 
 const SHED_SUMMARY_MS = 1000
@@ -43,6 +45,7 @@ export class AuditSink {
   #writeErrors = 0
   #shed = 0
   #shedTimer: NodeJS.Timeout | undefined
+  readonly #rejections = new RejectionSummary(interval => this.#recordRejections(interval))
   /** When each kind of warning was last logged. */
   readonly #lastWarn = new Map<string, number>()
 
@@ -97,9 +100,15 @@ export class AuditSink {
     this.#shedTimer.unref()
   }
 
+  /** A request rejected before authentication: counted, and summed up with others in one record a second. */
+  countRejected (entry: RequestLogEntry): void {
+    this.#rejections.count(entry)
+  }
+
   /** The `stop` record, then everything buffered (within 2 s), then the lock. */
   async close (): Promise<void> {
     if (this.#shedTimer !== undefined) { clearTimeout(this.#shedTimer); this.#flushShed() }
+    this.#rejections.flush()
     this.#append('stop', { pid: process.pid })
     await this.writer.close(CLOSE_TIMEOUT_MS)
     this.slot.release()
@@ -113,6 +122,11 @@ export class AuditSink {
     const count = this.#shed
     this.#shed = 0
     if (count > 0) this.#append('shed', { count, status: 429, errorName: 'ThrottlingException' })
+  }
+
+  #recordRejections ({ groups, other, intervalMs }: RejectionInterval): void {
+    const count = groups.reduce((n, g) => n + g.count, other)
+    this.#append('rejected', { count, intervalMs, groups, ...(other > 0 && { other }) })
   }
 
   #append (type: string, fields: object): void {

@@ -156,6 +156,26 @@ t.test('shed requests are summed in one record', async t => {
   t.same(records(config.file).filter(r => r.type === 'shed').map(r => [r.count, r.status, r.errorName]), [[3, 429, 'ThrottlingException']])
 })
 
+t.test('requests rejected before authentication are summed in one record, their counts exact', async t => {
+  const config = auditConfig()
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  const rejected = { ...entry(0), status: 401, errorName: 'AuthenticationFailedException', detail: 'Signature does not match', metadata: undefined }
+  for (let i = 0; i < 5; i++) sink.countRejected(rejected)
+  sink.countRejected({ ...rejected, remote: '127.0.0.2' })
+  await sink.close()
+  const [summary, ...more] = records(config.file).filter(r => r.type === 'rejected')
+  t.equal(more.length, 0, 'one record for the interval')
+  t.match(summary, {
+    count: 6, intervalMs: 1000,
+    groups: [
+      { status: 401, errorName: 'AuthenticationFailedException', detail: 'Signature does not match', keyStore: 'ks', accessKeyId: 'AKIDAKIDAKIDAKIDAKID', remote: '127.0.0.1', count: 5 },
+      { remote: '127.0.0.2', count: 1 },
+    ],
+  })
+  t.notOk('other' in summary, 'no overflow')
+  t.ok(verify([config.file]).ok)
+})
+
 t.test('a record cut short at the end of the file: the restart declares it and the chain still verifies', async t => {
   const config = auditConfig()
   const sink = AuditSink.open(config, log, { version: 'test' })
