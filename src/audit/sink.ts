@@ -45,6 +45,8 @@ export class AuditSink {
   #writeErrors = 0
   #shed = 0
   #shedTimer: NodeJS.Timeout | undefined
+  /** The `audit: chain opened` line's fields, until the start record is on disk. */
+  #opened: object | undefined
   readonly #rejections = new RejectionSummary(interval => this.#recordRejections(interval))
   /** When each kind of warning was last logged. */
   readonly #lastWarn = new Map<string, number>()
@@ -70,12 +72,18 @@ export class AuditSink {
         rotateBytes: config.rotateBytes,
         maxBufferBytes: config.maxBufferBytes,
         onError: err => sink?.writeFailed(err),
+        onDrained: () => sink?.drained(),
       }, recovered.fileBytes)
       sink = new AuditSink(chain, writer, slot, log, config.maxBufferBytes)
-      const start = { pid: process.pid, version: identity.version, slot: slot.index, ...(recovered.damagedTail > 0 && { damagedTail: recovered.damagedTail }) }
+      // What this start follows: the last record's seq and MAC, and whether it is a clean `stop`. A start after
+      // anything else is a crash or a cut, and the verifier says so (verify.ts).
+      const previous = recovered.head === undefined ? undefined : { seq: recovered.head.seq, mac: recovered.head.mac, stopped: recovered.stopped }
+      const start = { pid: process.pid, version: identity.version, slot: slot.index, ...(previous !== undefined && { previous }), ...(recovered.damagedTail > 0 && { damagedTail: recovered.damagedTail }) }
       chain.tryAppend('start', start, line => writer.offer((recovered.needsNewline ? '\n' : '') + line))
       if (recovered.damagedTail > 0) log.warn({ file: slot.file, bytes: recovered.damagedTail }, 'audit: the file ends in a record cut short (a crash?); the chain continues from the last whole record')
-      log.info({ file: slot.file, slot: slot.index, chain: chain.chain, seq: chain.head?.seq }, 'audit: writing the chain')
+      if (previous?.stopped === false) log.warn({ file: slot.file, chain: chain.chain, previousSeq: previous.seq }, 'audit: the chain does not end in a stop record: the process before did not stop cleanly (a crash?), or the end of the file was cut; the start record says so')
+      // Logged once the start record is on disk: a head the log names and the file lacks means records were cut.
+      sink.#opened = sink.#headFields({ slot: slot.index, previous })
       return sink
     } catch (err) {
       slot.release()
@@ -112,9 +120,22 @@ export class AuditSink {
     this.#append('stop', { pid: process.pid })
     await this.writer.close(CLOSE_TIMEOUT_MS)
     this.slot.release()
+    this.log.info(this.#headFields({ unwritten: this.writer.bufferedBytes }), 'audit: chain closed')
+  }
+
+  /**
+   * The head (the `start` or `stop` record just written), for the ordinary log: a copy outside the file, which
+   * `xksgate audit verify --heads-from LOG` holds the chain to, so a cut end or a rewrite from an earlier record shows.
+   */
+  #headFields (fields: object): object {
     const { head } = this.chain
-    // The head in the ordinary log too: a copy outside the file, against which truncation of its end shows.
-    this.log.info({ file: this.slot.file, chain: this.chain.chain, seq: head?.seq, mac: head?.mac, unwritten: this.writer.bufferedBytes }, 'audit: chain closed')
+    return { file: this.slot.file, chain: this.chain.chain, seq: head?.seq, mac: head?.mac, ...fields }
+  }
+
+  private drained (): void {
+    if (this.#opened === undefined) return
+    this.log.info(this.#opened, 'audit: chain opened')
+    this.#opened = undefined
   }
 
   #flushShed (): void {

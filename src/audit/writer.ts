@@ -20,6 +20,8 @@ export interface WriterOptions {
   maxBufferBytes: number
   /** Called for each failed write (the first of a run is worth a warning; the sink rate-limits). */
   onError: (err: NodeJS.ErrnoException) => void
+  /** Called each time everything offered so far is on disk. */
+  onDrained?: () => void
 }
 
 /** `<file>.<yyyymmddThhmmss.mmmZ>`: names that sort in time order, which head.ts relies on. */
@@ -100,6 +102,7 @@ export class AuditWriter {
         this.#retryMs = 0
         if (this.#pending === undefined && this.#fileBytes >= this.options.rotateBytes) await this.#rotate()
       }
+      this.options.onDrained?.()
     } catch (err) {
       this.options.onError(err as NodeJS.ErrnoException)
       await this.#file?.close().catch(() => {})

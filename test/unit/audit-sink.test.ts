@@ -51,6 +51,46 @@ t.test('a restart continues the chain where the last record left it', async t =>
   t.notOk(fs.existsSync(config.file + '.lock'), 'the slot lock is released')
 })
 
+t.test('a start names what it follows; the end cut across a restart shows, and the log\'s heads prove it (issue #17, item 4)', async t => {
+  const config = auditConfig()
+  const logStart = logged.length
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 4; i++) sink.record(entry(i))
+  await sink.close()
+  const first = records(config.file)
+  t.same(first.map(r => [r.seq, r.type]), [[0, 'start'], [1, 'request'], [2, 'request'], [3, 'request'], [4, 'request'], [5, 'stop']])
+  t.notOk('previous' in first[0], 'the first start follows nothing')
+
+  // A clean restart: the start names the stop's seq and MAC.
+  const clean = AuditSink.open(config, log, { version: 'test' })
+  await clean.close()
+  t.same(records(config.file)[6].previous, { seq: 5, mac: first[5].mac, stopped: true })
+  t.same(verify([config.file]).chains[0].warnings, [], 'no warning after a clean stop')
+
+  // Cut back to seq 2, restart: the new start says the chain did not end in a stop.
+  const lines = fs.readFileSync(config.file, 'utf8').split('\n')
+  fs.writeFileSync(config.file, lines.slice(0, 3).join('\n') + '\n')
+  const cut = AuditSink.open(config, log, { version: 'test' })
+  await cut.close()
+  const after = records(config.file)
+  t.match(after[3], { seq: 3, type: 'start', previous: { seq: 2, mac: first[2].mac, stopped: false } })
+  const report = verify([config.file])
+  t.equal(report.ok, true, 'the chain alone still verifies: it cannot tell a crash from a cut')
+  t.match(report.chains[0].warnings, [/:4: the start at seq 3 follows seq 2 \(request\), not a stop/], 'but the verifier flags the start')
+
+  // Every start and stop head went to the ordinary log: against them the cut shows.
+  const heads = logged.slice(logStart).split('\n').filter(l => /audit: chain (opened|closed)/.test(l)).map(l => JSON.parse(l) as { msg: string, chain: string, seq: number, mac: string })
+  t.same(heads.map(h => [h.msg, h.seq]), [
+    ['audit: chain opened', 0], ['audit: chain closed', 5], ['audit: chain opened', 6], ['audit: chain closed', 7], ['audit: chain opened', 3], ['audit: chain closed', 4],
+  ])
+  t.match(verifyFiles([config.file], Buffer.from(KEY), { loggedHeads: heads }).problem, /seq 5 to 7 were removed from its end \(the head given is seq 7\)/)
+  // Once the new run has written past the cut, the records at the logged heads' seqs differ.
+  const longer = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 4; i++) longer.record(entry(i))
+  await longer.close()
+  t.match(verifyFiles([config.file], Buffer.from(KEY), { loggedHeads: heads }).problem, /record seq 5 is not the one the head given names \(the chain was rewritten from there\)/)
+})
+
 t.test('rotation: the chain runs across the files, and a restart right after a rotation continues from the rotated file', async t => {
   const config = auditConfig({ rotateBytes: 4096 })
   const sink = AuditSink.open(config, log, { version: 'test' })
