@@ -8,6 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseRecord, type ChainHead } from './chain'
+import { isRotatedName } from './writer'
 
 const TAIL_BYTES = 1 << 20
 
@@ -28,10 +29,9 @@ export interface Recovered {
 /** Rotated files of `file`, oldest first (their suffix is a UTC time, so names sort in time order). */
 export function rotatedFiles (file: string): string[] {
   const dir = path.dirname(file)
-  const prefix = path.basename(file) + '.'
   let names: string[]
   try { names = fs.readdirSync(dir) } catch { return [] }
-  return names.filter(n => n.startsWith(prefix) && /^\d{8}T\d{6}\.\d{3}Z$/.test(n.slice(prefix.length))).sort().map(n => path.join(dir, n))
+  return names.filter(n => isRotatedName(file, n)).sort().map(n => path.join(dir, n))
 }
 
 /** The last authentic record in a file's tail, and how many bytes follow it. */

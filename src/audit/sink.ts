@@ -73,6 +73,9 @@ export class AuditSink {
         maxBufferBytes: config.maxBufferBytes,
         onError: err => sink?.writeFailed(err),
         onDrained: () => sink?.drained(),
+        keepFiles: config.keepFiles,
+        keepBytes: config.keepBytes,
+        onPruned: (removed, err) => sink?.pruned(removed, err),
       }, recovered.fileBytes)
       sink = new AuditSink(chain, writer, slot, log, config.maxBufferBytes)
       // What this start follows: the last record's seq and MAC, and whether it is a clean `stop`. A start after
@@ -130,6 +133,11 @@ export class AuditSink {
   #headFields (fields: object): object {
     const { head } = this.chain
     return { file: this.slot.file, chain: this.chain.chain, seq: head?.seq, mac: head?.mac, ...fields }
+  }
+
+  private pruned (removed: string[], err: NodeJS.ErrnoException | undefined): void {
+    if (removed.length > 0) this.log.info({ file: this.slot.file, removed }, 'audit: rotated files removed (audit.keepFiles / audit.keepBytes)')
+    if (err !== undefined) this.log.warn({ file: this.slot.file, err: err.code ?? err.message }, 'audit: removing old rotated files failed; they stay until the next rotation')
   }
 
   private drained (): void {

@@ -113,6 +113,35 @@ t.test('rotation: the chain runs across the files, and a restart right after a r
   t.equal(report.chains[0].records, 1 + 60 + 1 + 1 + 1 + 1, `all records of ${files.length} files, in one chain`)
 })
 
+t.test('retention: audit.keepFiles and audit.keepBytes remove the oldest rotated files; the rest verifies with --partial', async t => {
+  for (const [name, keep, bound] of [['keepFiles', { keepFiles: 2 }, (files: string[]) => files.length <= 2], ['keepBytes', { keepBytes: 10_000 }, (files: string[]) => files.reduce((n, f) => n + fs.statSync(f).size, 0) <= 10_000]] as const) {
+    const config = auditConfig({ rotateBytes: 4096, ...keep })
+    const logStart = logged.length
+    const sink = AuditSink.open(config, log, { version: 'test' })
+    for (let i = 0; i < 80; i++) {
+      sink.record(entry(i))
+      if (i % 10 === 9) await until('a batch written', () => sink.stats.bufferedBytes === 0)
+    }
+    await sink.close()
+    const rotated = rotatedFiles(config.file)
+    t.ok(rotated.length >= 1 && bound(rotated), `${name}: ${rotated.length} rotated file(s) kept`)
+    t.match(logged.slice(logStart), /"removed":\[.*audit: rotated files removed/, `${name}: the removal is logged`)
+    const report = verifyFiles([...rotated, config.file].filter(f => fs.existsSync(f)), Buffer.from(KEY), { partial: true })
+    t.equal(report.ok, true, String(report.problem))
+    t.ok(report.chains[0].firstSeq > 0, `${name}: the chain now begins at seq ${report.chains[0].firstSeq}`)
+    t.equal(report.chains[0].lastSeq, 81, 'and runs to the stop')
+  }
+  // The newest rotated file is kept whatever the bound: a restart right after a rotation continues from it.
+  const config = auditConfig({ rotateBytes: 4096, keepBytes: 4096 })
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 40; i++) {
+    sink.record(entry(i))
+    if (i % 10 === 9) await until('a batch written', () => sink.stats.bufferedBytes === 0)
+  }
+  await sink.close()
+  t.equal(rotatedFiles(config.file).length, 1, 'the newest rotated file, though it alone exceeds keepBytes')
+})
+
 t.test('two live processes get two files (slots); a stale lock is taken over', async t => {
   const config = auditConfig()
   const a = AuditSink.open(config, log, { version: 'test' })
