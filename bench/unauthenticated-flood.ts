@@ -4,9 +4,11 @@
  * connections, and the growth of its log (stdout) and of its audit files is measured, from just before the
  * flood to after its clean stop.
  *
- *   npm run build && node dist/bench/unauthenticated-flood.js [--requests 100000] [--connections 8] [--proxy-cli PATH]
+ *   npm run build && node dist/bench/unauthenticated-flood.js [--requests 100000] [--connections 8] [--distinct] [--proxy-cli PATH]
  *
- * The target: 100,000 such requests add less than 1 MB of log and audit data together.
+ * The target: 100,000 such requests add less than 1 MB of log and audit data together. The summary writes a few
+ * lines a second whatever the rate, so the bytes per second matter too: `--distinct` presents a new 64-character
+ * access key id with every request, an attacker's way to fill every summary group every second (the ceiling).
  */
 import fs from 'node:fs'
 import https from 'node:https'
@@ -22,7 +24,7 @@ import { proxyCli } from './lib/repo'
 
 const TARGET_BYTES = 1_000_000
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '100000' }, connections: { type: 'string', default: '8' }, 'proxy-cli': { type: 'string' } } })
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '100000' }, connections: { type: 'string', default: '8' }, distinct: { type: 'boolean' }, 'proxy-cli': { type: 'string' } } })
 const requests = Number(values.requests)
 const connections = Number(values.connections)
 
@@ -49,13 +51,16 @@ async function main (): Promise<void> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: connections, ca: fs.readFileSync(caFile) })
   const reqPath = `${info.uriPrefix}/health`
   const body = Buffer.from(JSON.stringify({ requestMetadata: { kmsRequestId: 'flood', kmsOperation: 'KmsHealthCheck' } }))
-  // Signed once a second: a wrong secret fails the same way whether the signature is fresh or not.
+  // Signed once a second (a wrong secret fails the same way whether the signature is fresh or not), or with
+  // --distinct once a request, each with its own access key id.
   let signed = { second: -1, headers: {} as Record<string, string> }
+  let sent = 0
   const headers = (): Record<string, string> => {
     const now = new Date()
     const second = Math.floor(now.getTime() / 1000)
-    if (signed.second !== second) {
-      const sig = signXksRequest({ host: url.host, method: 'POST', path: reqPath, body, region: info.region, accessKeyId: info.accessKeyId, secretAccessKey: 'W'.repeat(44), signedAt: now, contentType: 'application/json', signContentType: false })
+    if (signed.second !== second || values.distinct === true) {
+      const accessKeyId = values.distinct === true ? `AKIDFLOOD${sent++}`.padEnd(64, 'X') : info.accessKeyId
+      const sig = signXksRequest({ host: url.host, method: 'POST', path: reqPath, body, region: info.region, accessKeyId, secretAccessKey: 'W'.repeat(44), signedAt: now, contentType: 'application/json', signContentType: false })
       signed = { second, headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length), ...sig } }
     }
     return signed.headers
@@ -86,8 +91,8 @@ async function main (): Promise<void> {
   await proc.stop(10_000)
   const grown = { log: fs.statSync(logFile).size - before.log, audit: auditBytes() - before.audit }
   const total = grown.log + grown.audit
-  console.log(`${requests} requests signed with a wrong secret, ${connections} connections, ${seconds.toFixed(1)} s (${Math.round(requests / seconds)} req/s): statuses ${JSON.stringify(statuses)}`)
-  console.log(`log +${grown.log} bytes, audit +${grown.audit} bytes, together ${total} bytes (${(total / requests).toFixed(2)} per request); ` +
+  console.log(`${requests} requests signed with a wrong secret${values.distinct === true ? ', each with its own access key id' : ''}, ${connections} connections, ${seconds.toFixed(1)} s (${Math.round(requests / seconds)} req/s): statuses ${JSON.stringify(statuses)}`)
+  console.log(`log +${grown.log} bytes, audit +${grown.audit} bytes, together ${total} bytes (${(total / requests).toFixed(2)} per request, ${Math.round(total / seconds)} per second); ` +
     (requests >= 100_000 ? `target < ${TARGET_BYTES} for 100,000: ${total < TARGET_BYTES ? 'MET' : 'MISSED'}` : 'the target needs --requests 100000'))
 }
 

@@ -6,13 +6,16 @@
  * (status, errorName, detail, key store, presented access key id, source address), with its count. The metrics
  * still count each one.
  *
- * The groups are bounded: an attacker can vary the access key id and his source address at will, so past
- * MAX_GROUPS distinct groups in one interval the rest are only counted, in `other`.
+ * The groups are bounded: an attacker can vary the access key id and his source address at will. New groups
+ * draw on a budget of MAX_REJECTION_GROUPS that refills at GROUPS_PER_SECOND; past it, requests are only
+ * counted, in `other`. So a burst of distinct senders is still told apart, while a sustained flood of new ids
+ * costs about one group a second (bench/unauthenticated-flood.ts --distinct measures it), not one a request.
  */
 import type { RequestLogEntry } from './request-log'
 
 export const REJECTION_INTERVAL_MS = 1000
 export const MAX_REJECTION_GROUPS = 32
+export const GROUPS_PER_SECOND = 1
 
 export interface RejectionGroup {
   status: number
@@ -28,7 +31,7 @@ export interface RejectionGroup {
 
 export interface RejectionInterval {
   groups: RejectionGroup[]
-  /** Requests beyond the MAX_REJECTION_GROUPS groups, counted but not told apart. */
+  /** Requests beyond the groups' budget, counted but not told apart. */
   other: number
   intervalMs: number
 }
@@ -46,9 +49,15 @@ export class RejectionSummary {
   #groups = new Map<string, RejectionGroup>()
   #other = 0
   #timer: NodeJS.Timeout | undefined
+  #budget: number
+  #budgetAt: number
 
   constructor (private readonly flushInterval: (interval: RejectionInterval) => void,
-    private readonly intervalMs = REJECTION_INTERVAL_MS, private readonly maxGroups = MAX_REJECTION_GROUPS) {}
+    private readonly intervalMs = REJECTION_INTERVAL_MS, private readonly maxGroups = MAX_REJECTION_GROUPS,
+    private readonly clock: () => number = Date.now) {
+    this.#budget = maxGroups
+    this.#budgetAt = clock()
+  }
 
   count (entry: RequestLogEntry): void {
     // '\n' cannot occur in any of the fields (header values and paths carry no newline), so keys never collide.
@@ -56,7 +65,7 @@ export class RejectionSummary {
     const group = this.#groups.get(key)
     if (group !== undefined) {
       group.count++
-    } else if (this.#groups.size < this.maxGroups) {
+    } else if (this.#takeGroup()) {
       const { status, errorName, detail, keyStore, accessKeyId, remote } = entry
       this.#groups.set(key, { status, errorName, detail, keyStore, accessKeyId, remote, count: 1 })
     } else {
@@ -65,6 +74,16 @@ export class RejectionSummary {
     if (this.#timer !== undefined) return
     this.#timer = setTimeout(() => this.flush(), this.intervalMs)
     this.#timer.unref()
+  }
+
+  /** Whether the budget allows one more group (the budget never exceeds maxGroups, nor then an interval's groups). */
+  #takeGroup (): boolean {
+    const now = this.clock()
+    this.#budget = Math.min(this.maxGroups, this.#budget + (now - this.#budgetAt) / 1000 * GROUPS_PER_SECOND)
+    this.#budgetAt = now
+    if (this.#budget < 1) return false
+    this.#budget--
+    return true
   }
 
   /** Hands over what was counted since the last flush (nothing when nothing was), and starts a new interval. */

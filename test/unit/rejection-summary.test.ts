@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MAX_REJECTION_GROUPS, rejectedBeforeAuthentication, RejectionSummary, type RejectionInterval } from '../../src/xks/rejection-summary'
+import { GROUPS_PER_SECOND, MAX_REJECTION_GROUPS, rejectedBeforeAuthentication, RejectionSummary, type RejectionInterval } from '../../src/xks/rejection-summary'
 import type { RequestLogEntry } from '../../src/xks/request-log'
 
 const rejection = (accessKeyId: string, remote = '10.0.0.1'): RequestLogEntry => ({
@@ -40,6 +40,28 @@ t.test('an attacker varying the access key id and source: the groups stay bounde
   t.equal(intervals[0].groups.length, MAX_REJECTION_GROUPS)
   t.equal(intervals[0].other, 10_000 - MAX_REJECTION_GROUPS)
   t.equal(intervals[0].groups.reduce((n, g) => n + g.count, intervals[0].other), 10_000, 'every request counted')
+})
+
+t.test('a sustained flood of new ids: the budget of new groups refills at GROUPS_PER_SECOND; known groups still count', async t => {
+  let now = 0
+  const intervals: RejectionInterval[] = []
+  const summary = new RejectionSummary(i => intervals.push(i), 1000, MAX_REJECTION_GROUPS, () => now)
+  let id = 0
+  // 30 s of 1,000 new ids a second, flushed each second as the timer would.
+  for (let second = 0; second < 30; second++) {
+    for (let i = 0; i < 1000; i++) summary.count(rejection(`AKID${id++}`))
+    summary.flush()
+    now += 1000
+  }
+  t.equal(intervals[0].groups.length, MAX_REJECTION_GROUPS, 'the first second: the whole burst')
+  const later = intervals.slice(1).reduce((n, i) => n + i.groups.length, 0)
+  t.equal(later, 29 * GROUPS_PER_SECOND, 'then one group a second')
+  t.equal(intervals.reduce((n, i) => n + i.other + i.groups.reduce((m, g) => m + g.count, 0), 0), 30_000, 'every request counted')
+  // After a quiet spell the budget is back.
+  now += 60_000
+  for (let i = 0; i < 100; i++) summary.count(rejection(`AKID${id++}`))
+  summary.flush()
+  t.equal(intervals.at(-1)?.groups.length, MAX_REJECTION_GROUPS)
 })
 
 t.test('the interval closes by itself', async t => {
