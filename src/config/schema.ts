@@ -281,6 +281,10 @@ const Audit = Type.Object({
   rotateBytes: Type.Integer({ minimum: 4096, maximum: 1099511627776, default: 67108864 }),
   /** Records waiting for the disk beyond this many bytes are dropped and counted (the chain says how many). */
   maxBufferBytes: Type.Integer({ minimum: 65536, maximum: 1073741824, default: 16777216 }),
+  /** Rotated files kept beyond the current one; older ones are removed at each rotation. None: all are kept. */
+  keepFiles: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000 })),
+  /** Rotated files kept up to this many bytes together (the newest always kept). None: all are kept. */
+  keepBytes: Type.Optional(Type.Integer({ minimum: 4096, maximum: 1125899906842624 })),
 }, strict)
 
 export const ConfigSchema = Type.Object({

@@ -21,7 +21,8 @@ import { getHealthStatus, type HealthDeps } from './operations/get-health-status
 import { getKeyMetadata } from './operations/get-key-metadata'
 import { encrypt } from './operations/encrypt'
 import { decrypt } from './operations/decrypt'
-import { logRequest, ShedLog, type RequestLogEntry } from './request-log'
+import { logRejections, logRequest, ShedLog, type RequestLogEntry } from './request-log'
+import { rejectedBeforeAuthentication, RejectionSummary } from './rejection-summary'
 import { AuthenticationFailure } from './sigv4-parse'
 import { MethodNotAllowedError, RouteTable, type RouteMatch } from './routes'
 import type { SizeLimits, RequestMetadata } from './validate'
@@ -51,8 +52,8 @@ export interface XksCoreDeps {
   authorize?: Authorize
   /** Request metrics, fed the same entry as the log line. */
   observe?: (entry: RequestLogEntry) => void
-  /** The tamper-evident audit log (src/audit/): the log line's entry, or a shed request to count. */
-  audit?: { record: (entry: RequestLogEntry) => void, countShed: () => void }
+  /** The tamper-evident audit log (src/audit/): the log line's entry, or a shed or rejected request to count. */
+  audit?: { record: (entry: RequestLogEntry) => void, countShed: () => void, countRejected: (entry: RequestLogEntry) => void }
 }
 
 export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
@@ -60,11 +61,13 @@ export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
 const THROTTLED = new XksError('ThrottlingException')
 const THROTTLED_RESPONSE: XksHttpResponse = Object.freeze({ status: THROTTLED.status, body: THROTTLED.toBody() })
 
-export function createXksHandler (deps: XksCoreDeps): XksHandler {
+/** `flushRejections`: logs the rejections summed so far, at a stop, so the last interval is not lost. */
+export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushRejections: () => void } {
   const routes = new RouteTable(deps.stores)
   const shedLog = new ShedLog(deps.log)
+  const rejections = new RejectionSummary(interval => logRejections(deps.log, interval))
 
-  return async function handleXksRequest (req) {
+  return Object.assign(async function handleXksRequest (req: XksHttpRequest): Promise<XksHttpResponse> {
     const started = performance.now()
     // Every field present from the start, so all entries share one object shape.
     const entry: RequestLogEntry = {
@@ -110,13 +113,17 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       if (shed) {
         shedLog.count(entry.detail)
         deps.audit?.countShed()
+      } else if (rejectedBeforeAuthentication(entry)) {
+        // Free to send for anyone who reaches the port: summed, not a line each (rejection-summary.ts).
+        rejections.count(entry)
+        deps.audit?.countRejected(entry)
       } else {
         logRequest(deps.log, entry)
         deps.audit?.record(entry)
       }
       deps.observe?.(entry)
     }
-  }
+  }, { flushRejections: () => rejections.flush() })
 }
 
 async function authenticateAndDispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest,

@@ -92,17 +92,25 @@ t.test('the budget counts from the arrival of the request head: a request alread
   t.equal((await handlerWith(hsmAnsweringAfter(0))(inTime)).status, 200, 'with more than half left it is served')
 })
 
-t.test('the audit hook gets the entry of every logged request, and a count of every shed one', async t => {
+t.test('the audit hook gets the entry of every logged request, a count of every shed one, and every rejection before authentication', async t => {
   const recorded: RequestLogEntry[] = []
+  const rejected: RequestLogEntry[] = []
+  const observed: number[] = []
   let shed = 0
-  const audit = { record: (e: RequestLogEntry) => { recorded.push(e) }, countShed: () => { shed++ } }
-  const handler = handlerWith(hsmAnsweringAfter(0), new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 }), { audit })
+  const audit = { record: (e: RequestLogEntry) => { recorded.push(e) }, countShed: () => { shed++ }, countRejected: (e: RequestLogEntry) => { rejected.push(e) } }
+  const handler = handlerWith(hsmAnsweringAfter(0), new Admission({ maxInFlight: 8, requestTimeoutMs: 50, hsmTimeoutMs: 1000 }), { audit, observe: e => observed.push(e.status) })
   t.equal((await handler(signedEncrypt())).status, 200)
   const late = signedEncrypt()
   late.receivedAt -= 40
   t.equal((await handler(late)).status, 429)
+  const signed = signedEncrypt()
+  const forged = { ...signed, headers: { ...signed.headers, authorization: signed.headers.authorization!.replace(/Signature=\w{4}/, 'Signature=0000') } }
+  t.equal((await handler(forged)).status, 401)
+  t.equal((await handler({ ...signedEncrypt(), path: '/nowhere' })).status, 404)
   t.same(recorded.map(e => [e.operation, e.status, e.keyId, e.metadata?.kmsOperation]), [['encrypt', 200, 'foo', 'Encrypt']])
   t.equal(shed, 1)
+  t.same(rejected.map(e => [e.status, e.detail, e.accessKeyId]), [[401, 'Signature does not match', ACCESS_KEY_ID], [404, undefined, undefined]])
+  t.same(observed, [200, 429, 401, 404], 'the metrics see each one')
 })
 
 t.test('the authorization hook: its decision is logged, a denial is 403 naming the statement', async t => {
