@@ -22,6 +22,8 @@ import type { Admission } from '../xks/admission'
 import type { Authenticator } from '../xks/authenticate'
 import { buildKeyStores, type KeyStore } from '../xks/key-stores'
 import { createXksHandler, type Authorize, type XksCoreDeps, type XksHandler } from '../xks/pipeline'
+
+type SummingHandler = ReturnType<typeof createXksHandler>
 import { processCount } from './launch'
 import { requireHealthyCertificate } from './startup-checks'
 
@@ -49,7 +51,7 @@ export interface Credential { keyStore: string, accessKeyId: string, createdAtMs
 
 export class ReloadableCore {
   #config: XksgateConfig
-  #handler: XksHandler
+  #handler: SummingHandler
   #stores: KeyStore[]
   #certNotAfterMs: number
   #tlsDigest: string
@@ -64,6 +66,11 @@ export class ReloadableCore {
     this.#handler = this.#buildHandler(config, this.#stores)
     this.#certNotAfterMs = certNotAfter.getTime()
     this.#tlsDigest = tlsDigest(config, tls)
+  }
+
+  /** Logs the rejections summed so far (at a stop), so the last interval is not lost. */
+  flushRejections (): void {
+    this.#handler.flushRejections()
   }
 
   get config (): XksgateConfig {
@@ -109,7 +116,10 @@ export class ReloadableCore {
     }
     this.#config = next
     this.#stores = stores
+    const previous = this.#handler
     this.#handler = handler
+    // The rejections the replaced handler summed since its last line are logged now, not lost with it.
+    previous.flushRejections()
     this.#certNotAfterMs = certificate.notAfter.getTime()
     this.#tlsDigest = digest
     return { certificateReplaced }
@@ -127,7 +137,7 @@ export class ReloadableCore {
     return buildKeyStores(config.keyStores, config.auth.maxSkewSeconds, processesOnHost(processCount(config)), indexOf)
   }
 
-  #buildHandler (config: XksgateConfig, stores: readonly KeyStore[]): XksHandler {
+  #buildHandler (config: XksgateConfig, stores: readonly KeyStore[]): SummingHandler {
     const { shared } = this
     return createXksHandler({
       stores,

@@ -153,7 +153,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
           await frontend.close(drainMs)
         }
         running.healthPort?.close()
-        handler.flushRejections()
+        core.flushRejections()
         // After the drain: every request answered is in the audit log before it closes.
         await running.audit?.close()
         running.health.stop()
