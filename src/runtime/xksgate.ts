@@ -73,7 +73,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     const fleet = deps.fleet
     const handler = createXksHandler({
       stores,
-      authenticator: new Authenticator(config.auth.maxSkewSeconds, replay),
+      authenticator: new Authenticator(config.auth.maxSkewSeconds, replay, config.server.requestTimeoutMs),
       admission: new Admission({
         maxInFlight: config.server.maxInFlight,
         requestTimeoutMs: config.server.requestTimeoutMs,
