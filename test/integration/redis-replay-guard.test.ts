@@ -11,6 +11,7 @@ import { until } from '../helpers/until'
 const BUDGET_MS = 50
 // Timer and event-loop jitter on a busy 2-core CI machine; still far below a 300 ms stall.
 const SLACK_MS = 60
+const WIDE_BUDGET_MS = 2000
 const PREFIX = 'xksgate:replay:'
 
 let seq = 0
@@ -27,20 +28,21 @@ const inFlightWindow = (): number => Date.now() + 1240
 
 interface Harness { guard: RedisReplayGuard, client: RedisClient, warnings: string[] }
 
-async function connect (redis: TestRedis): Promise<RedisClient> {
-  const client = createRedisClient({ mode: 'standalone', url: redis.url, connectTimeoutMs: 1000, commandTimeoutMs: BUDGET_MS, maxReconnectDelayMs: 100 })
+async function connect (redis: TestRedis, budgetMs = BUDGET_MS): Promise<RedisClient> {
+  const client = createRedisClient({ mode: 'standalone', url: redis.url, connectTimeoutMs: 1000, commandTimeoutMs: budgetMs, maxReconnectDelayMs: 100 })
   if (!await whenReady(client, 5000)) throw new Error('test redis not ready')
   return client
 }
 
-async function harness (t: Test, redis: TestRedis, failurePolicy: ReplayFailurePolicy): Promise<Harness> {
-  const client = await connect(redis)
+/** `budgetMs`: the Redis budget; tests that check no timing get a wide one, so a loaded machine cannot fail them. */
+async function harness (t: Test, redis: TestRedis, failurePolicy: ReplayFailurePolicy, budgetMs = BUDGET_MS): Promise<Harness> {
+  const client = await connect(redis, budgetMs)
   const warnings: string[] = []
   const logger = pino({ level: 'warn' }, {
     write: (line: string) => { warnings.push(JSON.parse(line).msg) },
   })
   const guard = new RedisReplayGuard({
-    client, logger, failurePolicy, commandTimeoutMs: BUDGET_MS, keyPrefix: PREFIX,
+    client, logger, failurePolicy, commandTimeoutMs: budgetMs, keyPrefix: PREFIX,
     local: new MemoryReplayGuard({ maxEntries: 10_000 }),
   })
   t.teardown(async () => { await guard.close(); client.disconnect() })
@@ -50,8 +52,8 @@ async function harness (t: Test, redis: TestRedis, failurePolicy: ReplayFailureP
 t.test('against a live Redis', async t => {
   const redis = await startRedis()
   t.teardown(redis.stop)
-  const a = await harness(t, redis, 'fail-closed')
-  const b = await harness(t, redis, 'fail-closed')
+  const a = await harness(t, redis, 'fail-closed', WIDE_BUDGET_MS)
+  const b = await harness(t, redis, 'fail-closed', WIDE_BUDGET_MS)
 
   t.test('a signature is fresh once, then a replay on every instance once served', async t => {
     const s = sig()
@@ -71,7 +73,7 @@ t.test('against a live Redis', async t => {
   })
 
   t.test('not served: presented once more on any instance, exactly once', async t => {
-    const c = await harness(t, redis, 'fail-closed')
+    const c = await harness(t, redis, 'fail-closed', WIDE_BUDGET_MS)
     const s = sig()
     t.equal(await a.guard.checkAndRecord(scope('store-1'), s, inFiveMinutes(), inFlightWindow()), 'fresh')
     a.guard.settle(scope('store-1'), s, false)
@@ -111,6 +113,7 @@ t.test('against a live Redis', async t => {
   })
 
   t.test('a paused (slow) Redis fails within the budget, not after 300 ms', async t => {
+    const a = await harness(t, redis, 'fail-closed')
     const admin = await connect(redis)
     t.teardown(() => admin.disconnect())
     await admin.client('PAUSE', 300, 'WRITE')
@@ -205,7 +208,8 @@ t.test('fail-open-local: a long outage holds only the live signatures for the ba
 
   const keysBefore = seq
   await redis.restart()
-  await until('backlog written', async () => guard.stats().backlog === 0 && (await client.dbsize()) >= live - 1)
+  // Reconnecting takes up to the client's 2 s backoff, and a loaded machine adds to it.
+  await until('backlog written', async () => guard.stats().backlog === 0 && (await client.dbsize().catch(() => 0)) >= live - 1, 20_000)
   t.ok(await client.dbsize() <= live + 1, `only the live ones written (${await client.dbsize()} keys)`)
   t.equal(await client.exists(`${PREFIX}s:${(keysBefore - 1).toString(16).padStart(64, '0')}`), 1, 'the newest one among them')
 })
