@@ -73,7 +73,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     log.info({ status: first.status, reason: first.reason }, 'first deep health check done')
     const fleet = deps.fleet
     const core = new ReloadableCore(config, readTlsMaterial(config), certificate.notAfter, {
-      authenticator: new Authenticator(config.auth.maxSkewSeconds, replay),
+      authenticator: new Authenticator(config.auth.maxSkewSeconds, replay, config.server.requestTimeoutMs),
       admission: new Admission({
         maxInFlight: config.server.maxInFlight,
         requestTimeoutMs: config.server.requestTimeoutMs,

@@ -13,7 +13,7 @@ import type { AuthorizedOperation } from '../policy/vocabulary'
 import { withinRequestBudget } from './deadline'
 import type { Logger } from '../log'
 import type { Admission } from './admission'
-import type { Authenticator } from './authenticate'
+import { type Authenticator, ClaimSettlement, SignatureInFlight } from './authenticate'
 import { XksError } from './errors'
 import type { XksHttpRequest, XksHttpResponse } from './http-types'
 import type { ExternalKey, KeyStore } from './key-stores'
@@ -76,6 +76,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
       policySid: undefined,
     }
     let shed = false
+    const settlement = new ClaimSettlement(deps.authenticator)
     try {
       const route = routes.match(req.method, req.path)
       entry.operation = route.operation
@@ -96,8 +97,8 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
         return THROTTLED_RESPONSE
       }
       // The slot is held until the work really ends, even when the answer went out at the deadline.
-      const work = authenticateAndDispatch(deps, route, req, entry, deadline).finally(() => deps.admission.leave())
-      return { status: 200, body: await withinRequestBudget(work, deadline - Date.now()) }
+      const work = authenticateAndDispatch(deps, route, req, entry, deadline, settlement).finally(() => deps.admission.leave())
+      return afterWrite(settlement, { status: 200, body: await withinRequestBudget(work, deadline - Date.now()) })
     } catch (err) {
       const error = asXksError(err, deps.log)
       entry.status = error.status
@@ -107,7 +108,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
       if (error instanceof AuthenticationFailure) entry.accessKeyId ??= error.accessKeyId
       // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
       const headers = error instanceof MethodNotAllowedError ? { Allow: error.allow } : undefined
-      return { status: error.status, body: error.toBody(), headers }
+      return afterWrite(settlement, { status: error.status, body: error.toBody(), headers })
     } finally {
       entry.latencyMs = performance.now() - started
       if (shed) {
@@ -126,15 +127,24 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
   }, { flushRejections: () => rejections.flush() })
 }
 
+/** The settlement learns from the frontend whether the answer reached the client (README "Replay: retries and repeats"). */
+function afterWrite (settlement: ClaimSettlement, response: XksHttpResponse): XksHttpResponse {
+  response.afterWrite = written => settlement.answered(response.status, written)
+  return response
+}
+
 async function authenticateAndDispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest,
-  entry: RequestLogEntry, deadline: number): Promise<string> {
+  entry: RequestLogEntry, deadline: number, settlement: ClaimSettlement): Promise<string> {
   let principal
   try {
-    const pending = deps.authenticator.authenticate(route.store, req)
+    const pending = deps.authenticator.authenticate(route.store, req, settlement.claimed)
     principal = 'then' in pending ? await pending : pending
   } catch (err) {
-    // Requests nobody signed (or replayed) must not use up the key store's quota.
-    if (err instanceof XksError && err.errorName === 'AuthenticationFailedException') deps.admission.refund(route.store, route.operation)
+    if (err instanceof SignatureInFlight) entry.accessKeyId = err.accessKeyId
+    // Requests nobody signed, replays and duplicates of one in flight must not use up the key store's quota.
+    if (err instanceof XksError && (err.errorName === 'AuthenticationFailedException' || err instanceof SignatureInFlight)) {
+      deps.admission.refund(route.store, route.operation)
+    }
     throw err
   }
   entry.accessKeyId = principal.accessKeyId

@@ -5,6 +5,7 @@ import { Secret } from '../../src/config/secret'
 import type { FleetHealth } from '../../src/health/fleet-health'
 import type { HsmBackend, HsmOutcome, EncryptResult } from '../../src/hsm/types'
 import { MemoryReplayGuard } from '../../src/replay/memory-replay-guard'
+import type { ReplayGuard } from '../../src/replay/types'
 import { Admission } from '../../src/xks/admission'
 import { Authenticator } from '../../src/xks/authenticate'
 import type { XksHttpRequest } from '../../src/xks/http-types'
@@ -32,7 +33,7 @@ function handlerWith (hsm: HsmBackend, admission = new Admission({ maxInFlight: 
   }], 300)
   return createXksHandler({
     stores,
-    authenticator: new Authenticator(300, new MemoryReplayGuard({ maxEntries: 100 })),
+    authenticator: new Authenticator(300, new MemoryReplayGuard({ maxEntries: 100 }), 50),
     admission,
     hsm,
     health: { health: {} as FleetHealth, identity: { proxyVendor: 'x', proxyModel: 'y' }, fleetSize: () => 1, maxAgeMs: 60_000 },
@@ -140,4 +141,54 @@ t.test('a request that fails SigV4 gives its quota token back', async t => {
   t.same(refunds, ['encrypt'])
   t.equal((await handlerWith(hsmAnsweringAfter(0), admission)(signedEncrypt())).status, 200)
   t.same(refunds, ['encrypt'], 'a signed request keeps its token')
+})
+
+t.test('a repeat while the first is in flight gets a retryable 503, a repeat once it was served a 401: both logged with the access key id and given their quota token back', async t => {
+  const admission = new Admission({ maxInFlight: 8, requestTimeoutMs: 1000, hsmTimeoutMs: 1000 })
+  const refunds: string[] = []
+  admission.refund = (_store, operation) => { refunds.push(operation) }
+  const entries: RequestLogEntry[] = []
+  const handler = handlerWith(hsmAnsweringAfter(100), admission, { observe: e => entries.push({ ...e }), requestTimeoutMs: 1000 })
+  const request = signedEncrypt()
+  const first = handler(request)
+  const duplicate = await handler({ ...request })
+  t.equal(duplicate.status, 503)
+  t.match(JSON.parse(duplicate.body), { errorName: 'DependencyTimeoutException', errorMessage: /still being answered/ })
+  const served = await first
+  t.equal(served.status, 200)
+  served.afterWrite?.(true)
+  const replay = await handler({ ...request })
+  t.equal(replay.status, 401)
+  t.match(entries, [
+    { status: 503, detail: 'replay: in flight', accessKeyId: ACCESS_KEY_ID },
+    { status: 200 },
+    { status: 401, detail: /already used/, accessKeyId: ACCESS_KEY_ID },
+  ])
+  t.same(refunds, ['encrypt', 'encrypt'])
+})
+
+t.test('a claim made after its 503 went out (the budget ran out in the replay check) leaves the signature re-presentable', async t => {
+  const guard = new MemoryReplayGuard({ maxEntries: 100 })
+  let checkDelayMs = 150
+  const slowGuard: ReplayGuard = {
+    checkAndRecord: async (scope, signature, expiresAtMs) => {
+      await new Promise(resolve => setTimeout(resolve, checkDelayMs))
+      return guard.checkAndRecord(scope, signature, expiresAtMs)
+    },
+    settle: (...args) => guard.settle(...args),
+    status: () => guard.status(),
+    localStats: () => guard.localStats(),
+    close: async () => {},
+  }
+  const handler = handlerWith(hsmAnsweringAfter(0), undefined, { authenticator: new Authenticator(300, slowGuard, 50) })
+  const request = signedEncrypt()
+  const first = await handler(request)
+  t.equal(first.status, 503, 'the budget ran out while the replay check waited')
+  first.afterWrite?.(true)
+  await new Promise(resolve => setTimeout(resolve, 200))
+  checkDelayMs = 0
+  const retry = await handler({ ...request, receivedAt: Date.now() })
+  t.equal(retry.status, 200, 'presented once more', { body: retry.body })
+  retry.afterWrite?.(true)
+  t.equal((await handler({ ...request, receivedAt: Date.now() })).status, 401, 'then used')
 })
