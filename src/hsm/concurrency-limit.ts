@@ -9,12 +9,13 @@
  *   session. The fastest, not the mean: on a loaded host some calls of a CPU-bound HSM wait for a core, but
  *   none of a network HSM's is faster than its round trip;
  * - a drop (the HSM answered busy, or an operation timed out in it) cuts the limit by a quarter;
- * - a mean HSM time above QUEUEING_RATIO times its baseline means the HSM queues internally: the limit shrinks
- *   by a tenth. The baseline is the lowest mean seen; it follows a higher mean only in windows with at most
- *   UNLOADED operations at once, so that an HSM that got slower for good is learnt again once the cuts have
- *   brought the limit down, while queueing at a high limit never passes for the HSM's own time;
- * - operations waited at the limit: it doubles until the first cut (a slow start, as TCP's), then grows by its
- *   square root; at least to what Little's law asks for the arrivals (rate × mean time, with headroom);
+ * - operations waited at the limit: it doubles until the latency first rises (a slow start, as TCP's), then
+ *   becomes limit × gradient + √limit, the gradient being baseline × TOLERANCE / mean time, between 0.5 and 1
+ *   (Gradient2): it grows by √limit while the HSM does not queue, and settles where its queueing balances that.
+ *   At least Little's law for the arrivals at the baseline time (rate × time × HEADROOM). The baseline is the
+ *   lowest mean seen; it follows a higher mean only in windows with at most UNLOADED operations at once, so
+ *   that an HSM that got slower for good is learnt again, while queueing at a high limit never passes for the
+ *   HSM's own time;
  * - the limit went half unused: it shrinks by one, so a burst's sessions are handed back slowly.
  */
 
@@ -26,8 +27,8 @@ export const WINDOW_MS = 100
  * asynchronous call cost ~40 µs more CPU than a synchronous one (steps.ts).
  */
 export const WORTH_CONCURRENCY_MS = 0.25
-/** A mean HSM time this many times its baseline means the HSM queues operations internally. */
-const QUEUEING_RATIO = 3
+/** A mean HSM time up to this many times its baseline is noise; beyond, the HSM queues operations internally. */
+const TOLERANCE = 2
 /** How fast the baseline follows a mean above it, per window with at most UNLOADED operations at once. */
 const BASELINE_DRIFT = 0.1
 const UNLOADED = 2
@@ -152,18 +153,22 @@ export class ConcurrencyLimit {
       else if (this.#peak <= UNLOADED) this.#baselineMs += (mean - this.#baselineMs) * BASELINE_DRIFT
     }
     const mean = this.#meanMs
+    const baseline = this.#baselineMs ?? mean
     if (this.#fastestMs < WORTH_CONCURRENCY_MS) {
       this.#limit = 1
     } else if (this.#drops > 0) {
       this.#cut(0.75)
     } else if (this.#count === 0) {
       // Nothing finished: nothing learnt.
-    } else if (mean > (this.#baselineMs ?? mean) * QUEUEING_RATIO) {
-      this.#cut(0.9)
     } else if (this.#saturated) {
-      const little = Math.ceil(this.#arrivals / elapsedMs * mean * HEADROOM)
-      const grown = limit < this.#slowStartEnd ? limit * 2 : limit + Math.ceil(Math.sqrt(limit))
-      this.#limit = Math.min(this.#max, Math.max(grown, little))
+      // Gradient2: at most the baseline's tolerance the HSM does not queue (1); beyond, the limit shrinks in
+      // proportion, and the square root added keeps it probing, so noise in the latency cannot pin it at 1.
+      const gradient = Math.min(1, Math.max(0.5, baseline * TOLERANCE / mean))
+      if (gradient < 1) this.#slowStartEnd = Math.min(this.#slowStartEnd, limit)
+      const grown = limit < this.#slowStartEnd ? limit * 2 : Math.floor(limit * gradient) + Math.ceil(Math.sqrt(limit))
+      // Little's law at the HSM's unloaded time: what the arrivals need unless the HSM itself slows down.
+      const little = Math.ceil(this.#arrivals / elapsedMs * baseline * HEADROOM)
+      this.#limit = Math.min(this.#max, Math.max(1, grown, little))
     } else if (this.#peak < limit / 2) {
       this.#limit = Math.max(1, limit - 1)
     }

@@ -331,8 +331,9 @@ export class Pkcs11Pool implements HsmBackend {
       link.pending.delete(id)
       this.#opsInFlight--
       const outcome = outcomes[i] ?? unavailable('HSM worker returned no result')
-      // An operation that never reached the HSM (deadline passed first) says nothing about its latency.
-      if (hsmMicros[i] > 0) {
+      // Only what the HSM answered tells its latency: not an operation that never reached it (deadline passed
+      // first), nor one that failed (a device error's repairs take far longer than an operation).
+      if (outcome.ok && hsmMicros[i] > 0) {
         this.#limiter.sample(hsmMicros[i] / 1000)
         this.#onHsmTime(hsmMicros[i] / 1000)
       }
