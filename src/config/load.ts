@@ -177,9 +177,9 @@ function crossFieldProblems (config: XksgateConfig): string[] {
     })
   })
   if (config.cluster.restartMinMs > config.cluster.restartMaxMs) problems.push('/cluster/restartMinMs: must not exceed /cluster/restartMaxMs')
-  config.hsm.forEach((b, i) => {
+  config.hsm.forEach(b => {
     const atStart = b.threads * b.sessionsPerThread
-    if (b.maxSessions < atStart) problems.push(`/hsm/${i}/maxSessions: must be at least threads × sessionsPerThread (${atStart}), the sessions opened at start`)
+    if (b.maxSessions < atStart) problems.push(`${b.field}/maxSessions: must be at least threads × sessionsPerThread (${atStart}), the sessions opened at start`)
   })
   problems.push(...tlsFileProblems(config.server.tls))
   if (config.server.tls.clientAuth !== undefined) {
