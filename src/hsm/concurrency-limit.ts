@@ -34,15 +34,16 @@ const BASELINE_DRIFT = 0.1
 const UNLOADED = 2
 /** Operations that decide, before the first window ends, whether the HSM is worth several at once. */
 const FIRST_SAMPLES = 4
+/** Windows in a row whose fastest operation is worth concurrency before the backend goes concurrent. */
+const WINDOWS_TO_GO_CONCURRENT = 3
 /** Little's law target = arrivals × mean time × this, so that a burst finds a free session. */
 const HEADROOM = 1.5
 
 export interface LimitView {
   limit: number
   concurrent: boolean
-  /** Mean and fastest HSM time (ms) over the last window that had operations; 0 before the first. */
+  /** Mean HSM time (ms) over the last window that had operations; 0 before the first. */
   meanMs: number
-  fastestMs: number
   baselineMs: number
 }
 
@@ -59,8 +60,10 @@ export class ConcurrencyLimit {
   #saturated = false
   #peak = 0
   #meanMs = 0
-  /** The fastest operation of the last window that had any. */
-  #fastestMs = 0
+  /** Whether operations are worth several at once (see `concurrent`). */
+  #concurrent = false
+  /** Consecutive windows whose fastest operation said so. */
+  #slowWindows = 0
   #baselineMs: number | undefined
   /** Below it the limit doubles; set at the first cut. */
   #slowStartEnd = Infinity
@@ -85,7 +88,7 @@ export class ConcurrencyLimit {
   /** Operations take long enough in the HSM to be worth several at once (else: batches on one session). */
   get concurrent (): boolean {
     this.#tick()
-    return this.#fastestMs >= WORTH_CONCURRENCY_MS
+    return this.#concurrent
   }
 
   /** The HSM said it can take no more than this (e.g. it refused another session). */
@@ -95,7 +98,7 @@ export class ConcurrencyLimit {
   }
 
   view (): LimitView {
-    return { limit: this.limit, concurrent: this.concurrent, meanMs: this.#meanMs, fastestMs: this.#fastestMs, baselineMs: this.#baselineMs ?? 0 }
+    return { limit: this.limit, concurrent: this.concurrent, meanMs: this.#meanMs, baselineMs: this.#baselineMs ?? 0 }
   }
 
   /** An operation was submitted. */
@@ -147,14 +150,14 @@ export class ConcurrencyLimit {
     if (this.#count > 0) {
       const mean = this.#sumMs / this.#count
       this.#meanMs = mean
-      this.#fastestMs = this.#minMs
+      this.#decideMode()
       // Only a window with few operations at once shows the HSM's own time: at more, it may be queueing.
       if (this.#baselineMs === undefined || mean < this.#baselineMs) this.#baselineMs = mean
       else if (this.#peak <= UNLOADED) this.#baselineMs += (mean - this.#baselineMs) * BASELINE_DRIFT
     }
     const mean = this.#meanMs
     const baseline = this.#baselineMs ?? mean
-    if (this.#fastestMs < WORTH_CONCURRENCY_MS) {
+    if (!this.#concurrent) {
       this.#limit = 1
     } else if (this.#drops > 0) {
       this.#cut(0.75)
@@ -171,6 +174,22 @@ export class ConcurrencyLimit {
       this.#limit = Math.min(this.#max, Math.max(1, grown, little))
     } else if (this.#peak < limit / 2) {
       this.#limit = Math.max(1, limit - 1)
+    }
+  }
+
+  /**
+   * Batches go back at the first window whose fastest operation shows CPU work; going concurrent takes
+   * WINDOWS_TO_GO_CONCURRENT windows in a row that say otherwise, each with FIRST_SAMPLES operations at least:
+   * a window of a single probe, or one in which a CPU-bound HSM's calls all waited for a core, must not open
+   * sessions that batches do not need.
+   */
+  #decideMode (): void {
+    if (this.#count < FIRST_SAMPLES) return
+    if (this.#minMs < WORTH_CONCURRENCY_MS) {
+      this.#concurrent = false
+      this.#slowWindows = 0
+    } else if (++this.#slowWindows >= WINDOWS_TO_GO_CONCURRENT) {
+      this.#concurrent = true
     }
   }
 

@@ -137,6 +137,24 @@ t.test('a limit left half unused shrinks slowly', async t => {
   t.equal(limit.limit, high - 1)
 })
 
+t.test('a lone slow window (a probe, a repair, a host short of cores) does not leave batches; three in a row do', async t => {
+  let now = 0
+  const limit = new ConcurrencyLimit(64, () => now)
+  const window = (samples: number[]): void => { for (const ms of samples) limit.sample(ms); now += WINDOW_MS; void limit.limit }
+  window([0.03, 0.03, 0.03, 0.03])
+  window([5])
+  window([2, 2, 2, 2])
+  t.equal(limit.concurrent, false, 'one slow window of four, one of a single operation')
+  window([0.03, 2, 2, 2])
+  t.equal(limit.concurrent, false, 'a fast call in the window keeps batches')
+  window([2, 2, 2, 2]); window([2, 2, 2, 2])
+  t.equal(limit.concurrent, false, 'two in a row are not enough')
+  window([2, 2, 2, 2])
+  t.equal(limit.concurrent, true, 'three in a row')
+  window([0.03, 0.03, 0.03, 0.03])
+  t.equal(limit.concurrent, false, 'and the first fast window brings batches back')
+})
+
 t.test('a maximum below 1 is refused', async t => {
   t.throws(() => new ConcurrencyLimit(0), /at least 1/)
 })
