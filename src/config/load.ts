@@ -151,6 +151,10 @@ function crossFieldProblems (config: XksgateConfig): string[] {
     })
   })
   if (config.cluster.restartMinMs > config.cluster.restartMaxMs) problems.push('/cluster/restartMinMs: must not exceed /cluster/restartMaxMs')
+  config.hsm.forEach(b => {
+    const atStart = b.threads * b.sessionsPerThread
+    if (b.maxSessions < atStart) problems.push(`${b.field}/maxSessions: must be at least threads × sessionsPerThread (${atStart}), the sessions opened at start`)
+  })
   problems.push(...tlsFileProblems(config.server.tls))
   if (config.server.tls.clientAuth !== undefined) {
     if (config.server.frontend !== 'node') problems.push('/server/tls/clientAuth: needs /server/frontend "node" (uWS accepts clients without a certificate or with any subject)')

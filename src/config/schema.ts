@@ -122,12 +122,21 @@ const HsmBackend = Type.Object({
   tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
   pin: SecretRef,
   /**
-   * Worker threads, each with its own pinned session(s). 1 suits HSMs whose calls are CPU work on this host
-   * (SoftHSM-class): on the 2-core VM one thread got batches of ~6-10 operations and beat two (README "Sizing");
-   * HSMs across a network, whose calls wait on I/O, want more.
+   * Worker threads, each with its own pinned sessions. 1 suits both kinds of HSM: where the calls are CPU work on
+   * this host (SoftHSM-class) one thread got batches of ~6-10 operations and beat two on the 2-core VM, and where
+   * they wait on a network one thread keeps many sessions busy at once (README "Processes, threads, sessions:
+   * sizing"). More threads only help an HSM whose client library is CPU work, on a host with cores to spare.
    */
   threads: Type.Integer({ minimum: 1, maximum: 256, default: 1 }),
+  /** Sessions each thread opens at start; more open as the concurrency grows, up to maxSessions. */
   sessionsPerThread: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  /**
+   * The most sessions this process opens on the HSM, and so the most operations it has there at once. The
+   * concurrency in use adapts to the HSM's latency below this and below the token's own ulMaxSessionCount
+   * (CloudHSM allows 1,024 sessions per application, shared by every process of the fleet on one host), and to
+   * libuv's thread pool (UV_THREADPOOL_SIZE, which the proxy sets to 64 when the environment does not).
+   */
+  maxSessions: Type.Integer({ minimum: 1, maximum: 1024, default: 64 }),
   /** Where IVs come from: Node's CSPRNG, or C_GenerateRandom on the HSM. */
   ivSource: Type.Union([Type.Literal('random'), Type.Literal('hsm-random')], { default: 'random' }),
   /** Most operations sent to a worker thread in one message. */

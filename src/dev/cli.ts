@@ -5,6 +5,8 @@
  * every serving process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly
  * and removes connection.json.
  */
+// First: libuv's thread pool is sized before anything uses it.
+import '../runtime/uv-pool'
 import fs from 'node:fs'
 import path from 'node:path'
 import { exitWithUsageError, parseCommandLine } from '../config/cli-args'

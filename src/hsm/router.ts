@@ -96,7 +96,7 @@ export class HsmRouter implements HsmBackend {
 
   /** Summed over every backend. */
   stats (): HsmStats {
-    const sum: HsmStats = { threads: 0, sessionsOpen: 0, queued: 0, inFlight: 0, batches: 0, batchedOps: 0 }
+    const sum: HsmStats = { threads: 0, sessionsOpen: 0, queued: 0, inFlight: 0, batches: 0, batchedOps: 0, concurrencyLimit: 0 }
     for (const m of this.#members) {
       const s = m.backend.stats()
       for (const k of Object.keys(sum) as Array<keyof HsmStats>) sum[k] += s[k]

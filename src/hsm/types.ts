@@ -113,6 +113,8 @@ export interface HsmStats {
   /** Batches sent to workers so far, and the operations they carried (their ratio is the mean batch size). */
   batches: number
   batchedOps: number
+  /** Operations the HSM may have at once now: learnt from its latency (src/hsm/concurrency-limit.ts). */
+  concurrencyLimit: number
 }
 
 export interface HsmBackend {

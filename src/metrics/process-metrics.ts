@@ -17,6 +17,8 @@ import { throttleReason } from './throttle-reason'
 
 // KMS gives a request 250 ms; the buckets are dense below that and sparse above.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5]
+/** An HSM call's own time: from tens of µs (SoftHSM) to tens of ms (an HSM across a WAN). */
+const HSM_CALL_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]
 const EKM_STATES = ['ACTIVE', 'DEGRADED', 'UNAVAILABLE'] as const
 
 export interface MetricSources {
@@ -47,6 +49,8 @@ export class ProcessMetrics {
   readonly #hsmDuration: Histogram
   readonly #replayHits: Counter
   readonly #hsmSessionEvents: Counter
+  readonly #hsmCallDuration: Histogram
+  readonly #hsmCallChildren = new Map<string, Histogram.Internal<string>>()
   readonly #throttled: Counter
   readonly #policyDecisions: Counter
   /** Pre-bound label children: one lookup per request instead of a label-set hash per metric. */
@@ -61,6 +65,7 @@ export class ProcessMetrics {
     this.#requests = new Counter({ name: METRIC.requests, help: 'XKS requests answered', labelNames, registers })
     this.#requestDuration = new Histogram({ name: METRIC.requestDuration, help: 'XKS request latency', labelNames, buckets: LATENCY_BUCKETS, registers })
     this.#hsmDuration = new Histogram({ name: METRIC.hsmDuration, help: 'PKCS#11 operation latency, pool queue wait included', labelNames: ['operation', 'outcome'], buckets: LATENCY_BUCKETS, registers })
+    this.#hsmCallDuration = new Histogram({ name: METRIC.hsmCallDuration, help: 'Time an operation spent in the HSM (its PKCS#11 calls), per HSM backend', labelNames: ['backend'], buckets: HSM_CALL_BUCKETS, registers })
     this.#hsmSessionEvents = new Counter({ name: METRIC.hsmSessionEvents, help: 'PKCS#11 session opens and recoveries', labelNames: ['event'], registers })
     this.#replayHits = new Counter({ name: METRIC.replayHits, help: 'Requests refused because their signature was already used', registers })
     this.#throttled = new Counter({ name: METRIC.throttled, help: 'Requests answered 429 ThrottlingException, by key store and reason', labelNames: ['key_store', 'reason'], registers })
@@ -111,6 +116,15 @@ export class ProcessMetrics {
 
   observeHsmSessionEvent (event: string): void {
     this.#hsmSessionEvents.labels({ event }).inc()
+  }
+
+  observeHsmCall (backend: string, seconds: number): void {
+    let child = this.#hsmCallChildren.get(backend)
+    if (child === undefined) {
+      child = this.#hsmCallDuration.labels({ backend })
+      this.#hsmCallChildren.set(backend, child)
+    }
+    child.observe(seconds)
   }
 
   observeHsm (operation: string, ok: boolean, seconds: number): void {
@@ -226,6 +240,20 @@ export class ProcessMetrics {
       labelNames,
       registers,
       collect () { for (const b of s.hsmBackends()) this.set({ backend: b.name }, b.stats.sessionsOpen) },
+    })
+    new Gauge({
+      name: METRIC.hsmBackendConcurrency,
+      help: 'Operations in the HSM now, per HSM backend',
+      labelNames,
+      registers,
+      collect () { for (const b of s.hsmBackends()) this.set({ backend: b.name }, b.stats.inFlight) },
+    })
+    new Gauge({
+      name: METRIC.hsmBackendConcurrencyLimit,
+      help: 'Operations the HSM backend may have at once, learnt from its latency',
+      labelNames,
+      registers,
+      collect () { for (const b of s.hsmBackends()) this.set({ backend: b.name }, b.stats.concurrencyLimit) },
     })
     /* eslint-enable no-new */
     const perBackendCounter = (name: string, help: string, read: (b: BackendView) => number): void => {

@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../config/load'
 import type { ResolvedHsmBackend, XksgateConfig } from '../config/schema'
+import { hsmCallsAllowed } from './uv-pool'
 import { FleetHealth } from '../health/fleet-health'
 import { HealthMonitor } from '../health/health-monitor'
 import { Pkcs11Pool } from '../hsm/pool'
@@ -98,9 +99,11 @@ async function startPool (backend: ResolvedHsmBackend, log: Logger, metrics: Pro
     pin: backend.pin.reveal(),
     threads: backend.threads,
     sessionsPerThread: backend.sessionsPerThread,
+    maxSessions: Math.max(backend.threads * backend.sessionsPerThread, Math.min(backend.maxSessions, hsmCallsAllowed())),
     ivSource: backend.ivSource,
     maxBatch: backend.maxBatch,
     startTimeoutMs: backend.startTimeoutMs,
+    onHsmTime: ms => metrics.observeHsmCall(backend.name, ms / 1000),
     onEvent: event => {
       metrics.observeHsmSessionEvent(event.event)
       // Opening a session is routine; every recovery is worth an operator's attention.

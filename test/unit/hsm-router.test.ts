@@ -25,7 +25,7 @@ function fake (): Fake {
     decrypt: async () => ({ ok: true, value: { plaintext: Buffer.alloc(0) } }),
     describeKey: async () => ({ ok: false, failure: { kind: 'KeyNotFound', message: 'none' } }),
     tokenInfo: async () => ({ ok: false, failure: { kind: 'Unavailable', message: 'none' } }),
-    stats: () => ({ threads: 1, sessionsOpen: 1, queued: 0, inFlight: 0, batches: 0, batchedOps: 0 }),
+    stats: () => ({ threads: 1, sessionsOpen: 1, queued: 0, inFlight: 0, batches: 0, batchedOps: 0, concurrencyLimit: 1 }),
     close: async () => {},
   }
   return f
