@@ -11,7 +11,7 @@ import { Pkcs11Pool } from '../hsm/pool'
 import { HsmRouter } from '../hsm/router'
 import type { Logger } from '../log'
 import type { ProcessMetrics } from '../metrics/process-metrics'
-import { hsmStartError, requireUsableKeys } from './startup-checks'
+import { hsmStartError, requireAesGcm, requireUsableKeys } from './startup-checks'
 
 export interface StartedBackend {
   config: ResolvedHsmBackend
@@ -54,7 +54,10 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
   })
   try {
     // The uninstrumented pools: startup lookups are not KMS traffic.
-    for (const b of backends) await requireUsableKeys(config, b.pool, b.config.tokenLabel)
+    for (const b of backends) {
+      await requireUsableKeys(config, b.pool, b.config.tokenLabel)
+      await requireAesGcm(config, b.pool, b.config)
+    }
   } catch (err) {
     await router.close()
     throw err
