@@ -57,8 +57,9 @@ export async function startDevServer (options: DevServerOptions = {}): Promise<D
   const connectionFile = path.join(dir, 'connection.json')
   fs.rmSync(connectionFile, { force: true })
   // Not when the test picks the module itself, or several backends.
-  const remote = process.env.XKSGATE_TEST_HSM === 'p11-kit' && !(options.args ?? []).includes('--backends') &&
-    options.env?.XKSGATE__hsm__modulePath === undefined ? await remoteDevHsm(dir) : undefined
+  const viaP11Kit = process.env.XKSGATE_TEST_HSM === 'p11-kit' && !(options.args ?? []).includes('--backends') &&
+    options.env?.XKSGATE__hsm__modulePath === undefined
+  const remote = viaP11Kit ? await remoteDevHsm(dir) : undefined
   const child = spawn(process.execPath, [path.join(repoRoot, process.env.XKSGATE_DIST ?? 'dist', 'src/dev/cli.js'), '--dir', dir, '--port', '0', ...frontendArgs(options.args), ...(options.args ?? [])], {
     env: { ...process.env, ...remote?.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
