@@ -27,7 +27,7 @@ export interface P11KitServer {
   address: string
   socketPath: string
   child: ChildProcess
-  /** SIGTERM, then wait for the exit (the far side going away). */
+  /** SIGTERM to the server and every connection's process, then wait for the exit (the far side going away). */
   stop: () => Promise<void>
 }
 
@@ -37,8 +37,10 @@ export interface P11KitServer {
  */
 export async function startP11KitServer (options: { softhsmConf: string, tokenLabel: string, socketPath: string, provider?: string }): Promise<P11KitServer> {
   fs.rmSync(options.socketPath, { force: true })
+  // Its own process group: the server forks a process per client connection, which holds the module and the
+  // sessions and outlives the listener, so the far side going away is the whole group going away.
   const child = spawn('p11-kit', ['server', '-f', '-n', options.socketPath, '--provider', options.provider ?? SOFTHSM_MODULE,
-    `pkcs11:token=${options.tokenLabel}`], { env: { ...process.env, SOFTHSM2_CONF: options.softhsmConf }, stdio: ['ignore', 'ignore', 'pipe'] })
+    `pkcs11:token=${options.tokenLabel}`], { env: { ...process.env, SOFTHSM2_CONF: options.softhsmConf }, stdio: ['ignore', 'ignore', 'pipe'], detached: true })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
@@ -56,8 +58,10 @@ export async function startP11KitServer (options: { softhsmConf: string, tokenLa
     socketPath: options.socketPath,
     child,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM')
       await exited
+      // The connections' processes too, if one ignored the SIGTERM.
+      try { process.kill(-child.pid!, 'SIGKILL') } catch { /* none left */ }
     },
   }
 }
