@@ -12,7 +12,7 @@ import { Pkcs11Pool } from '../hsm/pool'
 import { HsmRouter } from '../hsm/router'
 import type { Logger } from '../log'
 import type { ProcessMetrics } from '../metrics/process-metrics'
-import { hsmStartError, requireUsableKeys } from './startup-checks'
+import { hsmStartError, requireAesGcm, requireUsableKeys } from './startup-checks'
 
 export interface StartedBackend {
   config: ResolvedHsmBackend
@@ -62,7 +62,9 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     for (const b of backends) await requireUsableKeys(checked, b.pool, b.config.tokenLabel)
   }
   try {
+    // The uninstrumented pools: startup lookups are not KMS traffic.
     await requireKeys(config)
+    for (const b of backends) await requireAesGcm(config, b.pool, b.config)
   } catch (err) {
     await router.close()
     throw err

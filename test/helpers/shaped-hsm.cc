@@ -75,8 +75,11 @@ static uint64_t next_random (void) {
 
 static double unit_random (void) { return (double)(next_random() >> 11) / 9007199254740992.0; }
 
-/* One way of the round trip: half the fixed latency plus half a jitter draw, so a call costs latency + jitter. */
-static uint64_t one_way_us (void) {
+/*
+ * The round trip: the fixed latency plus a jitter draw, slept once before the work (one sleep, not one per
+ * direction: each sleep costs a wake-up, which on a loaded machine is worth more than a 0.5 ms latency).
+ */
+static uint64_t round_trip_us (void) {
   uint64_t fixed = rd(W_LATENCY_US), jitter = rd(W_JITTER_US), extra = 0;
   if (jitter > 0) {
     if (rd(W_JITTER_KIND) == JITTER_EXPONENTIAL) {
@@ -86,7 +89,7 @@ static uint64_t one_way_us (void) {
       extra = (uint64_t)(unit_random() * (double)jitter);
     }
   }
-  return (fixed + extra) / 2;
+  return fixed + extra;
 }
 
 static long futex (uint32_t *addr, int op, uint32_t val, const struct timespec *timeout) {
@@ -175,7 +178,7 @@ static CK_RV plain_enter (CK_SESSION_HANDLE h) {
 }
 
 /*
- * A cryptographic operation: the round trip's latency around the work, which holds one slot of the capacity
+ * A cryptographic operation: the round trip's latency before the work, which holds one slot of the capacity
  * for the service time (the appliance's own work) plus SoftHSM's.
  * A fault or a refusal still runs the real call (without capacity) so SoftHSM ends the operation as PKCS#11 says
  * a failed C_Encrypt does; a length query (no output buffer) is never faulted, since it would leave it active.
@@ -184,7 +187,7 @@ static CK_RV plain_enter (CK_SESSION_HANDLE h) {
   CK_RV gate = session_gate(hSession);                              \
   if (gate == CKR_OK) gate = login_gate();                          \
   if (gate != CKR_OK) return gate;                                  \
-  sleep_us(one_way_us());                                           \
+  sleep_us(round_trip_us());                                        \
   hang_while_asked();                                               \
   CK_RV fault = draw_fault();                                       \
   int held = fault == CKR_OK ? take_capacity() : 0;                 \
@@ -194,7 +197,6 @@ static CK_RV plain_enter (CK_SESSION_HANDLE h) {
 #define OP_FINISH(rv, query)                                        \
   if (held) give_capacity();                                        \
   add(W_OPS, 1);                                                    \
-  sleep_us(one_way_us());                                           \
   return fault != CKR_OK && !(query) ? fault : rv;
 
 #define WRAP_OP(name, params, args, query)                          \

@@ -27,7 +27,7 @@ const CAP_MODES = ['queue', 'refuse'] as const
 const FAULTS = ['none', 'function-failed', 'device-error', 'hang'] as const
 
 export interface Shaping {
-  /** The round trip added to each cryptographic operation, half before and half after it. */
+  /** The round trip added to each cryptographic operation (one sleep before it). */
   latencyMs?: number
   /** Added to latencyMs per operation: uniform in [0, jitterMs], or exponential with mean jitterMs (cut at 50x). */
   jitterMs?: number
