@@ -7,7 +7,10 @@
 # CONNECTION the trial's connection.json as the host saw it (credentials, key ids). The image adds
 # systemd and /usr/bin/node (a link: the unit's ExecStart names /usr/bin/node, the official images /usr/local/bin);
 # the unit file is copied unchanged. The token goes where the unit's ReadWritePaths lets SoftHSM write
-# (/var/lib/softhsm), the configuration to /etc/xksgate, the audit log to /var/log/xksgate.
+# (/var/lib/softhsm), the configuration to /etc/xksgate, the audit log to /var/log/xksgate. Two serving processes:
+# a reload replaces them one at a time (with one, the proxy refuses a reload that would leave a gap). The latency
+# budget is widened to seconds as in test/integration/cluster-reload.test.ts: the reload check counts lost requests,
+# and a SoftHSM call starved of CPU on a loaded 2-core host would otherwise come back as 503 or 429.
 systemd_checks() {
   local label="$1 under systemd" trial=$2 volume=$3 connection=$4 dir=$work/systemd name=xksgate-test-systemd
   local image=localhost/xksgate-test:systemd
@@ -26,6 +29,8 @@ systemd_checks() {
   openssl rand -hex 32 >"$dir/etc/secrets/audit-key"
   jq '(.. | strings) |= sub("^/var/lib/xksgate/"; "/etc/xksgate/") | .server.host = "0.0.0.0" | .server.port = 8443
     | .healthPort = {port: 9100, host: "0.0.0.0"} | .shutdown.graceMs = 3000 | .health.intervalMs = 2000
+    | .cluster.processes = 2 | .replay.allowProcessLocal = true | .hsm.threads = 1
+    | .hsm.opTimeoutMs = 2000 | .server.requestTimeoutMs = 5000
     | .audit = {file: "/var/log/xksgate/audit.jsonl", key: {file: "/etc/xksgate/secrets/audit-key"}}' \
     "$volume/config.json" >"$dir/etc/config.json" || { fail "$label: the configuration for the unit"; return; }
   echo 'SOFTHSM2_CONF=/var/lib/softhsm/softhsm2.conf' >"$dir/etc/env"
@@ -93,17 +98,16 @@ systemd_checks() {
   check "$label: systemctl stop is graceful (exit 0, result success)" \
     bash -c "[[ \$(${in[*]} systemctl show -P ExecMainStatus xksgate) == 0 && \$(${in[*]} systemctl show -P Result xksgate) == success ]]"
 
-  # A configuration the proxy refuses exits 2, which RestartPreventExitStatus keeps from being restarted.
-  jq '.server.unknownField = 1' "$dir/etc/config.json" >"$dir/etc/config.bad.json" && mv "$dir/etc/config.json" "$dir/etc/config.good.json" &&
-    mv "$dir/etc/config.bad.json" "$dir/etc/config.json"
+  # A wrong HSM PIN: the proxy exits 2, which RestartPreventExitStatus keeps from being restarted (each start would
+  # spend a PIN attempt). The configuration stays valid, so ExecStartPost's `ready` reads it and waits.
+  cp -a "$dir/etc/secrets/hsm-pin" "$dir/etc/secrets/hsm-pin.good" && printf '00000000' >"$dir/etc/secrets/hsm-pin"
   "${in[@]}" systemctl reset-failed xksgate 2>/dev/null
   local started=$SECONDS
-  # Blocks until the start fails: the proxy exits 2 at once, but ExecStartPost's `ready --wait` keeps asking.
   "${in[@]}" systemctl start xksgate 2>/dev/null
-  echo "systemctl start with an invalid configuration failed after $((SECONDS - started)) s"
+  echo "systemctl start with a wrong HSM PIN failed after $((SECONDS - started)) s"
   sleep 8 # above RestartSec=5: a restart would have happened by now
-  check "$label: a configuration error (exit 2) is not restarted" \
+  check "$label: a configuration error (a wrong PIN, exit 2) is not restarted" \
     bash -c "[[ \$(${in[*]} systemctl show -P ExecMainStatus xksgate) == 2 && \$(${in[*]} systemctl show -P NRestarts xksgate) == 0 && \$(${in[*]} systemctl is-active xksgate) == failed ]]"
-  mv "$dir/etc/config.good.json" "$dir/etc/config.json"
+  mv "$dir/etc/secrets/hsm-pin.good" "$dir/etc/secrets/hsm-pin"
 }
 

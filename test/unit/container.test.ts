@@ -1,7 +1,7 @@
 /**
- * The Dockerfile and compose.yaml, which no machine here can build (no Docker engine): their build follows
- * .ci/run's steps, the image runs as a non-root user behind an init, checks its health with `xksgate ready`, and
- * the compose trial builds a stage the Dockerfile has.
+ * The Dockerfile and compose.yaml as files: their build follows .ci/run's steps, the image runs as a non-root user
+ * behind an init, checks its health with `xksgate ready`, a build without --target gives the production image, and
+ * the compose trial builds a stage the Dockerfile has. `npm run test:container` builds and runs the image (podman).
  */
 import fs from 'node:fs'
 import path from 'node:path'
