@@ -57,8 +57,8 @@ mount_all
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # This machine's CA bundle, for npm and Node in the root (a network with a TLS-inspecting proxy adds its CA there).
 host_ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
-# A minbase root has no /etc/ssl until ca-certificates is installed below.
-[[ -f $host_ca ]] && mkdir -p "$root/etc/ssl" && cp "$host_ca" "$root/etc/ssl/host-ca-bundle.crt"
+# A minbase root has no /etc/ssl until ca-certificates is installed, which needs this bundle first.
+if [[ -f $host_ca ]]; then mkdir -p "$root/etc/ssl" && cp "$host_ca" "$root/etc/ssl/host-ca-bundle.crt"; fi
 # Package installs must not start services (redis-server would take port 6379 on this machine's loopback).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod +x "$root/usr/sbin/policy-rc.d"
 in_root() {
