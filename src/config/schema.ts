@@ -151,6 +151,12 @@ const HsmBackend = Type.Object({
    * fails (exit 1, the supervisor restarts), even when the module never answers at all.
    */
   startTimeoutMs: Type.Integer({ minimum: 500, maximum: 600000, default: 30000 }),
+  /**
+   * With several backends: an operation on this backend still unanswered after the backend's recent p95 latency
+   * is sent to another backend as well, and the first answer wins (src/hsm/router.ts). Off by default: it costs
+   * about 5% more HSM operations.
+   */
+  hedge: Type.Boolean({ default: false }),
 }, strict)
 
 /**

@@ -44,6 +44,8 @@ export interface HsmFailure {
   /** The PKCS#11 return value name when there was one (e.g. 'CKR_DEVICE_ERROR'); for logs only. */
   ckr?: string
   message: string
+  /** The backend that answered it (set by the router), so a log line names the HSM that failed. */
+  backend?: string
 }
 
 export type HsmOutcome<T> = { ok: true, value: T } | { ok: false, failure: HsmFailure }

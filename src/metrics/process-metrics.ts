@@ -271,5 +271,7 @@ export class ProcessMetrics {
     }
     perBackendCounter(METRIC.hsmBreakerOpens, 'Times an HSM backend was taken out of the routing by its circuit breaker', b => b.opened)
     perBackendCounter(METRIC.hsmFailovers, 'Operations that failed on this HSM backend and were retried on another', b => b.failedOver)
+    perBackendCounter(METRIC.hsmHedges, 'Operations slower than this HSM backend\'s recent p95 also sent to another backend (hsm[].hedge)', b => b.hedged)
+    perBackendCounter(METRIC.hsmHedgesWon, 'Hedged operations of this HSM backend that the other backend answered first', b => b.hedgesWon)
   }
 }

@@ -53,6 +53,7 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     name: b.config.name,
     backend: b.pool,
     opTimeoutMs: b.config.opTimeoutMs,
+    hedge: b.config.hedge,
     probe: () => { void monitors.get(b.config.name)?.check() },
   })), (backend, state, reason) => {
     if (state === 'open') log.warn({ event: 'hsm_backend', backend, state, reason }, 'HSM backend taken out of the routing')
