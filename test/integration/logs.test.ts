@@ -52,7 +52,7 @@ t.test('a cluster run logs no duplicate key, and a clean exit of one process as 
 
   // SIGTERM to one serving process only: it stops gracefully (exit 0), and the primary replaces it.
   process.kill(stopped.pid, 'SIGTERM')
-  await until('the replacement is ready', () => lines().filter(l => l.msg === 'serving process ready').length === 3, 15_000)
+  await until('the replacement is ready', () => lines().filter(l => l.msg === 'serving process ready').length === 3)
   t.equal(await server.stop(), 0)
 
   const output = server.output()
