@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
-import { createTestToken } from '../helpers/softhsm'
+import { copyTestToken, createTestToken, type TestToken } from '../helpers/softhsm'
 import { runCli, tokenConfig, type TokenConfig } from '../helpers/cli-run'
 import { repoRoot } from '../helpers/paths'
 
@@ -13,14 +13,22 @@ interface Fixture {
   describeJson: (id: string) => Promise<any>
 }
 
+let template: TestToken
+t.before(async () => {
+  template = await createTestToken()
+  t.teardown(template.cleanup)
+})
+
 /**
- * A fresh token (the test keys of test/helpers/softhsm.ts) and configuration file (key foo, health key health) for
- * one test, removed after it: no test depends on the keys or edits of another, so one failure stays one failure.
+ * A fresh token (a copy of one with the test keys of test/helpers/softhsm.ts) and configuration file (key foo,
+ * health key health) for one test, removed after it: no test depends on the keys or edits of another, so one
+ * failure stays one failure.
  */
-async function fixture (t: Test): Promise<Fixture> {
-  const token = await createTestToken()
+function fixture (t: Test): Fixture {
+  const token = copyTestToken(template)
   t.teardown(token.cleanup)
   const c = tokenConfig(token)
+  c.env.SOFTHSM2_CONF = token.confPath
   t.teardown(c.cleanup)
   const keys = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['keys', ...args, '--config', c.file], c.env)
   const describeJson = async (id: string): Promise<any> => {
@@ -32,7 +40,7 @@ async function fixture (t: Test): Promise<Fixture> {
 }
 
 t.test('create generates an AES-256 key in the HSM with exactly the asked usages and adds it to the config', async t => {
-  const { c, keys, describeJson } = await fixture(t)
+  const { c, keys, describeJson } = fixture(t)
   const created = await keys('create', 'bar', '--json')
   t.equal(created.status, 0, created.stderr)
   t.match(JSON.parse(created.stdout), { keyId: 'bar', keyStore: 'a', label: 'bar', id: /^[0-9a-f]{32}$/, usage: ['ENCRYPT', 'DECRYPT'], unmodifiable: true, configWritten: true })
@@ -52,7 +60,7 @@ t.test('create generates an AES-256 key in the HSM with exactly the asked usages
 })
 
 t.test('create --health makes the health-check key and points health.keyLabel at it', async t => {
-  const { c, keys, describeJson } = await fixture(t)
+  const { c, keys, describeJson } = fixture(t)
   const created = await keys('create', 'health-2', '--health')
   t.equal(created.status, 0, created.stderr)
   t.match(created.stdout, /^created the health-check key "health-2" \(CKA_ID [0-9a-f]{32}\) on token "xksgate-test"\n.*updated: \/health\/keyLabel\n$/)
@@ -62,7 +70,7 @@ t.test('create --health makes the health-check key and points health.keyLabel at
 })
 
 t.test('create refuses what would be ambiguous or invalid, naming the reason', async t => {
-  const { c, keys } = await fixture(t)
+  const { c, keys } = fixture(t)
   const cases: Array<[string[], RegExp]> = [
     [['create', 'foo'], /^xksgate keys create: \/keyStores\/0\/keys\/foo: key store a has this key already\n$/],
     [['create', 'other', '--label', 'health'], /\/health\/keyLabel: the label "health" is already configured there; choose another with --label/],
@@ -82,7 +90,7 @@ t.test('create refuses what would be ambiguous or invalid, naming the reason', a
 })
 
 t.test('list shows every secret key, what maps to it, and warnings; a missing configured key exits 1', async t => {
-  const { c, keys } = await fixture(t)
+  const { c, keys } = fixture(t)
   const listed = await keys('list', '--json')
   t.equal(listed.status, 0, listed.stderr)
   const byLabel = new Map((JSON.parse(listed.stdout).keys as any[]).map(k => [k.label, k]))
@@ -110,7 +118,7 @@ t.test('list shows every secret key, what maps to it, and warnings; a missing co
 })
 
 t.test('disable and enable toggle the config flag and say when it applies', async t => {
-  const { c, keys, describeJson } = await fixture(t)
+  const { c, keys, describeJson } = fixture(t)
   const disabled = await keys('disable', 'foo')
   t.equal(disabled.status, 0, disabled.stderr)
   t.match(disabled.stdout, /a\/foo is DISABLED in .*; the running proxy applies it when it reloads its configuration or restarts/)
@@ -122,7 +130,7 @@ t.test('disable and enable toggle the config flag and say when it applies', asyn
 })
 
 t.test('rotate adds a version behind the same id; --stage and --activate split it for a fleet', async t => {
-  const { c, keys, describeJson } = await fixture(t)
+  const { c, keys, describeJson } = fixture(t)
   const created = await keys('create', 'bar')
   t.equal(created.status, 0, `the key to rotate: ${created.stderr}`)
   const rotated = await keys('rotate', 'bar', '--json')
@@ -152,7 +160,7 @@ t.test('rotate adds a version behind the same id; --stage and --activate split i
 })
 
 t.test('a wrong PIN or token is a configuration error naming the field', async t => {
-  const { c, keys } = await fixture(t)
+  const { c, keys } = fixture(t)
   const badPin = await runCli(['keys', 'list', '--config', c.file], { ...c.env, TEST_PIN: '000000' })
   t.equal(badPin.status, 2)
   t.equal(badPin.stderr, 'xksgate keys list: /hsm/pin: C_Login: CKR_PIN_INCORRECT\n')
@@ -169,7 +177,7 @@ t.test('a wrong PIN or token is a configuration error naming the field', async t
 })
 
 t.test('a configuration file that cannot be written gets the change printed instead', async t => {
-  const { c } = await fixture(t)
+  const { c } = fixture(t)
   // A process that may not write the directory: another user when the tests run as root, else a read-only directory.
   const asRoot = process.getuid?.() === 0
   for (const entry of fs.readdirSync(c.dir, { recursive: true }) as string[]) fs.chmodSync(path.join(c.dir, entry), fs.statSync(path.join(c.dir, entry)).isDirectory() ? 0o755 : 0o644)
