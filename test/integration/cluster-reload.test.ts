@@ -93,7 +93,9 @@ t.test('SIGHUP reloads a 2-process cluster one process at a time under signed lo
     // 4. KMS now signs with B only: remove A. Afterwards A gets 401.
     const aCounts = await loadA.stop()
     writeConfig([credB], newTls)
-    const applied = await runMain(['reload', '--connection', path.join(server.dir, 'connection.json')], { timeoutMs: 60_000 })
+    // The guard outlasts the command's own 120 s wait, so a slow reload reports itself; at load average 20 on
+    // 2 cores this reload ran past 60 s.
+    const applied = await runMain(['reload', '--connection', path.join(server.dir, 'connection.json')], { timeoutMs: 150_000 })
     t.equal(applied.status, 0, 'xksgate reload: applied', { stderr: applied.stderr })
     t.match(applied.stdout, /^xksgate reload: applied: generation 3, 2 serving process\(es\) replaced in \d+ ms$/m)
     t.equal(await status(A), 401, 'A is refused once removed')

@@ -92,7 +92,7 @@ t.test('a body that does not arrive within server.bodyTimeoutMs: the connection 
   const elapsed = await connection.closed() - started
   t.ok(elapsed >= BODY_TIMEOUT_MS, `closed after ${elapsed} ms, not before the ${BODY_TIMEOUT_MS} ms budget`)
   // The sweep runs every 250 ms; the rest is scheduling slack on a loaded 2-core machine.
-  t.ok(elapsed < BODY_TIMEOUT_MS + 2000, `closed after ${elapsed} ms, soon after the budget`)
+  t.ok(elapsed < BODY_TIMEOUT_MS + 5000, `closed after ${elapsed} ms, soon after the budget`)
   t.equal(connection.unread, '', 'no response')
 })
 
@@ -144,7 +144,7 @@ function uwsFramingTests (): void {
       const connection = await open(t)
       const started = Date.now()
       if (bytes !== '') connection.write(bytes)
-      const elapsed = await connection.closed(15_000) - started
+      const elapsed = await connection.closed(30_000) - started
       t.ok(elapsed > 7000, `${name}: held for ${elapsed} ms`)
       t.equal(connection.unread, '', `${name}: no response bytes`)
     }))

@@ -58,7 +58,7 @@ t.test('readiness: status only on the TLS port and to the load balancer, the rea
   }
 
   await redis.kill('SIGKILL')
-  await until('readiness off', async () => (await publicReadyz()).status === 503, 10_000)
+  await until('readiness off', async () => (await publicReadyz()).status === 503)
   const notReady = await publicReadyz()
   t.equal(notReady.body, '{"status":"not ready"}', 'TLS port: no reason, address, pid or worker')
   const detailed = await detailedReadyz()

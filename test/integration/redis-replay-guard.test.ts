@@ -8,9 +8,12 @@ import { XksError } from '../../src/xks/errors'
 import { startRedis, type TestRedis } from '../helpers/redis-server'
 import { until } from '../helpers/until'
 
-const BUDGET_MS = 50
-// Timer and event-loop jitter on a busy 2-core CI machine; still far below a 300 ms stall.
-const SLACK_MS = 60
+// The production default is 50 ms; a healthy Redis answered slower than that on the 2-core host at load average
+// 20-30, which made a healthy check fail. What is tested is that a check ends at the budget, not when Redis does.
+const BUDGET_MS = 250
+// Timer and event-loop stalls on a loaded 2-core host; still far below the 5 s stall of a paused Redis.
+const SLACK_MS = 1000
+const PAUSE_MS = 5000
 const WIDE_BUDGET_MS = 2000
 const PREFIX = 'xksgate:replay:'
 
@@ -112,14 +115,15 @@ t.test('against a live Redis', async t => {
     t.ok(minimum > 900 && minimum <= 1000, `PTTL ${minimum} ≈ 1 s minimum`)
   })
 
-  t.test('a paused (slow) Redis fails within the budget, not after 300 ms', async t => {
+  t.test('a paused (slow) Redis fails within the budget, not when the pause ends', async t => {
     const a = await harness(t, redis, 'fail-closed')
     const admin = await connect(redis)
     t.teardown(() => admin.disconnect())
-    await admin.client('PAUSE', 300, 'WRITE')
+    await admin.client('PAUSE', PAUSE_MS, 'WRITE')
     const started = performance.now()
     const error = await a.guard.checkAndRecord(scope('store-1'), sig(), inFiveMinutes(), inFlightWindow()).then(() => undefined, (e: unknown) => e)
     const elapsed = performance.now() - started
+    await admin.client('UNPAUSE')
     t.ok(error instanceof XksError && error.status === 503, 'DependencyTimeoutException')
     t.ok(elapsed < BUDGET_MS + SLACK_MS, `failed after ${elapsed.toFixed(1)} ms`)
     t.equal(a.guard.status().degraded, true)
