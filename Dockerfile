@@ -1,14 +1,17 @@
 # syntax=docker/dockerfile:1
-# xksgate container image. NOT BUILT on the project's machines (no Docker engine runs there): the build steps are
-# the ones .ci/run runs (Debian packages, npm ci, npm run build), each of which CI does run. See README "Containers".
+# xksgate container image. Built and run by `npm run test:container` (podman, on a locally made base image);
+# see README "Containers".
 #
 #   docker build -t xksgate --build-arg XKSGATE_COMMIT=$(git rev-parse HEAD) .
-#   docker run --init -v /etc/xksgate:/etc/xksgate:ro -v /opt/hsm:/opt/hsm:ro -p 443:8443 xksgate
+#   docker run -v /etc/xksgate:/etc/xksgate:ro -v /opt/hsm:/opt/hsm:ro -p 443:8443 xksgate
 #
-# The PKCS#11 module is not in the image: mount the vendor's library and its configuration from the host (above,
-# /opt/hsm, with hsm.modulePath pointing into it), or add them in a layer of your own (FROM xksgate, COPY). The
-# `softhsm` target below adds SoftHSM for a local trial (compose.yaml).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The last stage, `production`, is what a build without --target gives. The PKCS#11 module is not in it: mount
+# the vendor's library and its configuration from the host (above, /opt/hsm, with hsm.modulePath pointing into
+# it), or add them in a layer of your own (FROM xksgate, COPY). `--target softhsm` builds the local trial with
+# SoftHSM in the image (compose.yaml).
+# Node 24 LTS on Debian 13 (glibc 2.41, which the uWebSockets.js build Node 22/24 load needs). Node 20 is past its
+# end of life: --build-arg NODE_IMAGE=node:20-bookworm-slim still builds it (README "Support matrix").
+ARG NODE_IMAGE=node:24-trixie-slim
 
 FROM ${NODE_IMAGE} AS build
 # pkcs11js compiles its addon during npm ci.
@@ -49,3 +52,6 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends softhsm
 USER xksgate
 ENV XKSGATE_CONFIG=/var/lib/xksgate/config.json
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/dev/cli.js", "--dir", "/var/lib/xksgate"]
+
+# Last, so that a build without --target gives the production image, not the trial.
+FROM runtime AS production

@@ -2,7 +2,7 @@ import { DEFAULT_MIX, Mix, parseMix } from './loadgen/templates'
 
 /** Command-line flags of `npm run bench -- ...`. */
 
-export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'] as const
+export const ALL_SCENARIOS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const
 export type ScenarioId = typeof ALL_SCENARIOS[number]
 
 export interface BenchConfig {
@@ -34,10 +34,12 @@ export interface BenchConfig {
   /** Proxy processes (--processes), undefined: the CLI's default. */
   processes: number | undefined
   proxyCli: string | undefined
+  /** Scenario h: the shaped HSM's round trip, one run per value. */
+  hsmLatenciesMs: number[]
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--stages] [--only a,b,c,d,e,f,g] [--threads N] [--connections N]
-  [--overload-connections N]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--stages] [--only a,b,c,d,e,f,g,h] [--threads N] [--connections N]
+  [--overload-connections N] [--hsm-latency-ms 0.5,1,2,5 (runs a and h unless --only says otherwise)]
   [--mix encrypt:4,decrypt:4,metadata:1,health:1] [--duration S] [--steady S] [--rate R] [--processes N]
   [--quiet-wait S]
   [--proxy-cli PATH]`
@@ -61,7 +63,9 @@ export function parseArgs (argv: string[]): BenchConfig {
     quietWaitMs: quick ? 0 : 30_000,
     processes: undefined,
     proxyCli: undefined,
+    hsmLatenciesMs: [0.5, 1, 2, 5],
   }
+  let only = false
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
     if (flag === '--quick' || flag === '--json' || flag === '--stages') continue
@@ -73,7 +77,8 @@ export function parseArgs (argv: string[]): BenchConfig {
       return n
     }
     switch (flag) {
-      case '--only': cfg.scenarios = new Set(value.split(',').map(checkScenario)); break
+      case '--only': cfg.scenarios = new Set(value.split(',').map(checkScenario)); only = true; break
+      case '--hsm-latency-ms': cfg.hsmLatenciesMs = value.split(',').map(latency); if (!only) cfg.scenarios = new Set(['a', 'h']); break
       case '--threads': cfg.threads = num(); break
       case '--connections': cfg.connections = num(); break
       case '--overload-connections': cfg.overloadConnections = num(); break
@@ -88,6 +93,12 @@ export function parseArgs (argv: string[]): BenchConfig {
     }
   }
   return cfg
+}
+
+function latency (s: string): number {
+  const ms = Number(s)
+  if (!(ms >= 0 && ms <= 1000)) throw new Error(`--hsm-latency-ms needs milliseconds from 0 to 1000, got "${s}"\n${USAGE}`)
+  return ms
 }
 
 function checkScenario (s: string): ScenarioId {

@@ -2,6 +2,7 @@ import os from 'node:os'
 import type { BenchConfig } from './config'
 import { pctMs } from './loadgen/run-load'
 import type { ServerFigures } from './scenarios/measure'
+import type { NetHsmFigures } from './scenarios/net-hsm'
 import type { ProxyResults } from './scenarios/proxy'
 import type { TransportFigures } from './scenarios/transport'
 
@@ -14,6 +15,8 @@ export interface Results {
   naive?: ServerFigures
   /** Scenario g: the full path on 2 serving processes. */
   scaling?: ServerFigures
+  /** Scenario h: the HSM across a network, one entry per latency. */
+  netHsm?: NetHsmFigures[]
 }
 
 type Row = string[]
@@ -166,5 +169,25 @@ export function jsonLine (r: Results): string {
       failures: over === undefined ? null : failures(over),
     },
     rssGrowthPct: round(r.proxy?.steady?.rssGrowthPct, 2),
+    netHsm: r.netHsm?.map(h => ({
+      latencyMs: h.latencyMs,
+      rps: round(h.proxy.load.okRps, 0),
+      naiveRps: round(h.naive.load.okRps, 0),
+      p50MsAt1800: round(pctMs(h.open.load.ok, 50)),
+      p99MsAt1800: round(pctMs(h.open.load.ok, 99)),
+      p999MsAt1800: round(pctMs(h.open.load.ok, 99.9)),
+      non2xxAt1800: h.open.load.non2xx,
+      floorMsAt1800: round(h.floorMs),
+    })) ?? null,
   })
+}
+
+/** Scenario h's table: per latency, the proxy against the naive baseline, and the open loop against its floor. */
+export function netHsmTable (rows: NetHsmFigures[], cfg: BenchConfig): string {
+  const header = ['HSM latency', 'proxy req/s', 'naive req/s', `p50 at ${cfg.steadyRate}`, 'p99', 'p99.9', 'non-2xx', 'floor (transport p50 + latency)']
+  const body = rows.map(h => [`${h.latencyMs} ms`, n0(h.proxy.load.okRps), n0(h.naive.load.okRps), ms(pctMs(h.open.load.ok, 50)),
+    ms(pctMs(h.open.load.ok, 99)), ms(pctMs(h.open.load.ok, 99.9)), String(h.open.load.non2xx), h.floorMs === undefined ? 'n/a' : ms(h.floorMs)])
+  const widths = header.map((_, i) => Math.max(...[header, ...body].map(row => row[i].length)))
+  return ['h. network HSM (shaped HSM: SoftHSM plus a fixed round trip per operation)',
+    ...[header, ...body].map(row => row.map((cell, i) => cell.padEnd(widths[i])).join('  '))].join('\n')
 }

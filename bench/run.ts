@@ -4,8 +4,10 @@ import path from 'node:path'
 import { parseArgs } from './config'
 import { cleanupOnExit, killAllNow } from './lib/procs'
 import { startRedis } from './lib/redis'
-import { foreignLoadNotes, jsonLine, machine, Results, table } from './report'
+import { pctMs } from './loadgen/run-load'
+import { foreignLoadNotes, jsonLine, machine, netHsmTable, Results, table } from './report'
 import { naiveBaseline } from './scenarios/naive'
+import { netHsmScenario } from './scenarios/net-hsm'
 import { proxyScenarios, scalingScenario } from './scenarios/proxy'
 import { rawHsm } from './scenarios/raw-hsm'
 import { transportCeiling } from './scenarios/transport'
@@ -45,7 +47,7 @@ async function main (): Promise<void> {
     if (cfg.scenarios.has('b')) await attempt('b', async () => { results.rawHsm = await rawHsm(cfg, dir) })
     const proxyDir = path.join(dir, 'proxy')
     const withProxy = ['c', 'd', 'e'].some(s => cfg.scenarios.has(s as 'c'))
-    if (withProxy || cfg.scenarios.has('f') || cfg.scenarios.has('g')) {
+    if (withProxy || ['f', 'g', 'h'].some(s => cfg.scenarios.has(s as 'f'))) {
       const redis = await startRedis(dir)
       const benchRedis = { url: redis.url, pid: redis.server.child.pid! }
       if (withProxy) {
@@ -58,6 +60,8 @@ async function main (): Promise<void> {
       const naiveRedis = results.proxy?.redis === false ? undefined : benchRedis
       if (cfg.scenarios.has('f')) await attempt('f', async () => { results.naive = await naiveBaseline(cfg, proxyDir, naiveRedis) })
       if (cfg.scenarios.has('g')) await attempt('g', async () => { results.scaling = await scalingScenario(cfg, proxyDir, benchRedis, 2) })
+      const transportP50 = results.transport && pctMs(results.transport.steady.load.ok, 50)
+      if (cfg.scenarios.has('h')) await attempt('h', async () => { results.netHsm = await netHsmScenario(cfg, path.join(dir, 'net-hsm'), benchRedis, transportP50) })
       await redis.server.stop()
     }
   } finally {
@@ -66,6 +70,7 @@ async function main (): Promise<void> {
   }
   console.log(`\n${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`)
   console.log(table(results, cfg))
+  if (results.netHsm !== undefined) console.log(`\n${netHsmTable(results.netHsm, cfg)}`)
   for (const note of [...notes, ...foreignLoadNotes(results)]) console.log(`note: ${note}`)
   if (cfg.json) console.log(jsonLine(results))
 }

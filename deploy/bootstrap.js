@@ -25,7 +25,8 @@ const ROOT = path.join(__dirname, '..')
 const PROGRAMS = {
   dev: { 'softhsm2-util': 'softhsm2', openssl: 'openssl' },
   // git: the tests list the repository's files with it (a copy made without git, say from a tarball, lacks it).
-  test: { 'softhsm2-util': 'softhsm2', openssl: 'openssl', 'redis-server': 'redis-server', promtool: 'prometheus', faketime: 'faketime', git: 'git' },
+  // p11-kit: its server and (through p11-kit-modules, a dependency) client module are the remote PKCS#11 hop.
+  test: { 'softhsm2-util': 'softhsm2', openssl: 'openssl', 'redis-server': 'redis-server', promtool: 'prometheus', faketime: 'faketime', git: 'git', 'p11-kit': 'p11-kit' },
   // pkcs11js compiles its addon with node-gyp during npm ci.
   npmCi: { 'g++': 'g++', make: 'make', python3: 'python3' },
 }

@@ -5,6 +5,8 @@
  * Under PM2 (wait_ready) it sends 'ready' once every serving process listens, so a reload never stops the old
  * process before the new one accepts connections.
  */
+// First: libuv's thread pool is sized before anything uses it.
+import './runtime/uv-pool'
 import path from 'node:path'
 import { configFileFrom, exitWithUsageError, parseCommandLine } from './config/cli-args'
 import { checkConfigFile } from './cli/config-check'

@@ -48,7 +48,7 @@ async function main (): Promise<void> {
   const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds)
   const handler = createXksHandler({
     stores,
-    authenticator: new Authenticator(config.auth.maxSkewSeconds, createReplayGuard({ log, config, redis })),
+    authenticator: new Authenticator(config.auth.maxSkewSeconds, createReplayGuard({ log, config, redis }), config.server.requestTimeoutMs),
     admission: new Admission({ maxInFlight: config.server.maxInFlight, requestTimeoutMs: config.server.requestTimeoutMs, hsmTimeoutMs: config.hsm[0].opTimeoutMs }),
     hsm,
     health: {
@@ -92,6 +92,7 @@ async function main (): Promise<void> {
       handler(xreq).then(r => {
         res.writeHead(r.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(r.body), ...r.headers })
         res.end(r.body)
+        r.afterWrite?.(true)
       }, () => { res.writeHead(500).end() })
     })
   })

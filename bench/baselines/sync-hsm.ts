@@ -41,7 +41,7 @@ export class SyncHsm implements HsmBackend {
   }
 
   stats (): HsmStats {
-    return { threads: 1, sessionsOpen: this.session.handle === null ? 0 : 1, queued: 0, inFlight: 0, batches: 0, batchedOps: 0 }
+    return { threads: 1, sessionsOpen: this.session.handle === null ? 0 : 1, queued: 0, inFlight: 0, batches: 0, batchedOps: 0, concurrencyLimit: 1 }
   }
 
   async close (): Promise<void> {

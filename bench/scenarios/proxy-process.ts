@@ -18,7 +18,7 @@ export interface ProxyProcess {
  * are newer than the rest of the CLI: a flag it rejects as unknown is dropped, and the run goes on without it
  * and says so.
  */
-export async function startProxy (cliPath: string | undefined, dir: string, opts: { processes?: number, redisUrl?: string }):
+export async function startProxy (cliPath: string | undefined, dir: string, opts: { processes?: number, redisUrl?: string, env?: NodeJS.ProcessEnv }):
 Promise<ProxyProcess> {
   const cli = proxyCli(cliPath)
   const optional: Record<string, string> = {}
@@ -28,7 +28,7 @@ Promise<ProxyProcess> {
   for (;;) {
     const port = await freePort()
     const args = [cli, '--dir', dir, '--port', String(port), ...Object.entries(optional).flat()]
-    const proc = start(process.execPath, args, `${dir}.log`)
+    const proc = start(process.execPath, args, `${dir}.log`, { env: opts.env })
     try {
       await waitForFile(proc, path.join(dir, 'connection.json'), 120_000)
       return { proc, info: readConnection(path.join(dir, 'connection.json')), notes, redis: '--redis' in optional }

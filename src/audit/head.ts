@@ -2,11 +2,13 @@
  * Where a starting process picks up its chain: the last authentic record of its file, or, when the file is
  * missing or empty (just rotated), of the newest rotated file beside it. A record is at most a few KiB, so the
  * last 1 MiB of a file is enough to find it. Whatever follows that record (a line cut short by a crash or a
- * full disk) is reported as `damagedTail`, which the next `start` record declares.
+ * full disk) is reported as `damagedTail`, and whether that record is a `stop` as `stopped`: the next `start`
+ * record declares both, so a start after anything but a clean stop shows (verify.ts).
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { parseRecord, type ChainHead } from './chain'
+import { isRotatedName } from './writer'
 
 const TAIL_BYTES = 1 << 20
 
@@ -14,6 +16,8 @@ export class AuditHeadError extends Error {}
 
 export interface Recovered {
   head: ChainHead | undefined
+  /** Whether `head` is a `stop` record: the process before stopped cleanly. */
+  stopped: boolean
   /** Bytes after the last authentic record of the current file. */
   damagedTail: number
   /** Whether the current file ends without a newline (the next record must start on a line of its own). */
@@ -25,15 +29,14 @@ export interface Recovered {
 /** Rotated files of `file`, oldest first (their suffix is a UTC time, so names sort in time order). */
 export function rotatedFiles (file: string): string[] {
   const dir = path.dirname(file)
-  const prefix = path.basename(file) + '.'
   let names: string[]
   try { names = fs.readdirSync(dir) } catch { return [] }
-  return names.filter(n => n.startsWith(prefix) && /^\d{8}T\d{6}\.\d{3}Z$/.test(n.slice(prefix.length))).sort().map(n => path.join(dir, n))
+  return names.filter(n => isRotatedName(file, n)).sort().map(n => path.join(dir, n))
 }
 
 /** The last authentic record in a file's tail, and how many bytes follow it. */
-function lastRecord (file: string, key: Buffer): { head: ChainHead | undefined, after: number, size: number, endsWithNewline: boolean } {
-  const none = { head: undefined, after: 0, size: 0, endsWithNewline: true }
+function lastRecord (file: string, key: Buffer): { head: ChainHead | undefined, stopped: boolean, after: number, size: number, endsWithNewline: boolean } {
+  const none = { head: undefined, stopped: false, after: 0, size: 0, endsWithNewline: true }
   let fd: number
   try {
     // Only a regular file has an end to read: opening a pipe would wait for its writer, a device has no records.
@@ -56,11 +59,12 @@ function lastRecord (file: string, key: Buffer): { head: ChainHead | undefined, 
       if (lineEnd < 0) break
       const parsed = parseRecord(text.slice(lineStart, lineEnd), key)
       if (parsed?.authentic === true) {
-        return { head: { chain: parsed.chain, seq: parsed.seq, mac: parsed.mac }, after: Buffer.byteLength(text.slice(lineEnd + 1)), size, endsWithNewline: text.endsWith('\n') }
+        const stopped = parsed.record.type === 'stop'
+        return { head: { chain: parsed.chain, seq: parsed.seq, mac: parsed.mac }, stopped, after: Buffer.byteLength(text.slice(lineEnd + 1)), size, endsWithNewline: text.endsWith('\n') }
       }
       end = lineStart
     }
-    return { head: undefined, after: size, size, endsWithNewline: size === 0 || text.endsWith('\n') }
+    return { head: undefined, stopped: false, after: size, size, endsWithNewline: size === 0 || text.endsWith('\n') }
   } finally {
     fs.closeSync(fd)
   }
@@ -69,17 +73,17 @@ function lastRecord (file: string, key: Buffer): { head: ChainHead | undefined, 
 export function recoverHead (file: string, key: Buffer): Recovered {
   const current = lastRecord(file, key)
   if (current.head !== undefined) {
-    return { head: current.head, damagedTail: current.after, needsNewline: !current.endsWithNewline, fileBytes: current.size }
+    return { head: current.head, stopped: current.stopped, damagedTail: current.after, needsNewline: !current.endsWithNewline, fileBytes: current.size }
   }
   if (current.size > 0) {
     throw new AuditHeadError(`/audit/key: no record at the end of ${file} verifies with this key (another key, or the file was altered); ` +
       'move the file aside to begin a new chain')
   }
   const newest = rotatedFiles(file).at(-1)
-  if (newest === undefined) return { head: undefined, damagedTail: 0, needsNewline: false, fileBytes: 0 }
+  if (newest === undefined) return { head: undefined, stopped: false, damagedTail: 0, needsNewline: false, fileBytes: 0 }
   const rotated = lastRecord(newest, key)
   if (rotated.head === undefined) {
     throw new AuditHeadError(`/audit/key: no record at the end of ${newest} verifies with this key (another key, or the file was altered)`)
   }
-  return { head: rotated.head, damagedTail: 0, needsNewline: false, fileBytes: 0 }
+  return { head: rotated.head, stopped: rotated.stopped, damagedTail: 0, needsNewline: false, fileBytes: 0 }
 }

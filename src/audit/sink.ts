@@ -7,7 +7,8 @@
  * When the disk cannot keep up and the buffer is full, a record is dropped *before* it joins the chain; once
  * the buffer is half empty again the next record is preceded by `{"type":"dropped","count":N}`: the chain stays
  * unbroken and says what it lost, the metrics count it (xksgate_audit_records_dropped_total), and the request is served regardless (an
- * audit outage is not a KMS outage). Requests shed with 429 are summed once a second, as in the request log.
+ * audit outage is not a KMS outage). Requests shed with 429 are summed once a second, as in the request log, and
+ * so are requests rejected before authentication (`rejected`: their groups and counts, rejection-summary.ts).
  */
 import { AuditChain } from './chain'
 import { AuditHeadError, recoverHead } from './head'
@@ -16,6 +17,7 @@ import { AuditWriter } from './writer'
 import { ConfigError } from '../config/load'
 import type { ResolvedAudit } from '../config/schema'
 import type { Logger } from '../log'
+import { RejectionSummary, type RejectionInterval } from '../xks/rejection-summary'
 import { requestLogFields, type RequestLogEntry } from '../xks/request-log'
 
 const SHED_SUMMARY_MS = 1000
@@ -43,6 +45,9 @@ export class AuditSink {
   #writeErrors = 0
   #shed = 0
   #shedTimer: NodeJS.Timeout | undefined
+  /** The `audit: chain opened` line's fields, until the start record is on disk. */
+  #opened: object | undefined
+  readonly #rejections = new RejectionSummary(interval => this.#recordRejections(interval))
   /** When each kind of warning was last logged. */
   readonly #lastWarn = new Map<string, number>()
 
@@ -67,12 +72,21 @@ export class AuditSink {
         rotateBytes: config.rotateBytes,
         maxBufferBytes: config.maxBufferBytes,
         onError: err => sink?.writeFailed(err),
+        onDrained: () => sink?.drained(),
+        keepFiles: config.keepFiles,
+        keepBytes: config.keepBytes,
+        onPruned: (removed, err) => sink?.pruned(removed, err),
       }, recovered.fileBytes)
       sink = new AuditSink(chain, writer, slot, log, config.maxBufferBytes)
-      const start = { pid: process.pid, version: identity.version, slot: slot.index, ...(recovered.damagedTail > 0 && { damagedTail: recovered.damagedTail }) }
+      // What this start follows: the last record's seq and MAC, and whether it is a clean `stop`. A start after
+      // anything else is a crash or a cut, and the verifier says so (verify.ts).
+      const previous = recovered.head === undefined ? undefined : { seq: recovered.head.seq, mac: recovered.head.mac, stopped: recovered.stopped }
+      const start = { pid: process.pid, version: identity.version, slot: slot.index, ...(previous !== undefined && { previous }), ...(recovered.damagedTail > 0 && { damagedTail: recovered.damagedTail }) }
       chain.tryAppend('start', start, line => writer.offer((recovered.needsNewline ? '\n' : '') + line))
       if (recovered.damagedTail > 0) log.warn({ file: slot.file, bytes: recovered.damagedTail }, 'audit: the file ends in a record cut short (a crash?); the chain continues from the last whole record')
-      log.info({ file: slot.file, slot: slot.index, chain: chain.chain, seq: chain.head?.seq }, 'audit: writing the chain')
+      if (previous?.stopped === false) log.warn({ file: slot.file, chain: chain.chain, previousSeq: previous.seq }, 'audit: the chain does not end in a stop record: the process before did not stop cleanly (a crash?), or the end of the file was cut; the start record says so')
+      // Logged once the start record is on disk: a head the log names and the file lacks means records were cut.
+      sink.#opened = sink.#headFields({ slot: slot.index, previous })
       return sink
     } catch (err) {
       slot.release()
@@ -97,15 +111,39 @@ export class AuditSink {
     this.#shedTimer.unref()
   }
 
+  /** A request rejected before authentication: counted, and summed up with others in one record a second. */
+  countRejected (entry: RequestLogEntry): void {
+    this.#rejections.count(entry)
+  }
+
   /** The `stop` record, then everything buffered (within 2 s), then the lock. */
   async close (): Promise<void> {
     if (this.#shedTimer !== undefined) { clearTimeout(this.#shedTimer); this.#flushShed() }
+    this.#rejections.flush()
     this.#append('stop', { pid: process.pid })
     await this.writer.close(CLOSE_TIMEOUT_MS)
     this.slot.release()
+    this.log.info(this.#headFields({ unwritten: this.writer.bufferedBytes }), 'audit: chain closed')
+  }
+
+  /**
+   * The head (the `start` or `stop` record just written), for the ordinary log: a copy outside the file, which
+   * `xksgate audit verify --heads-from LOG` holds the chain to, so a cut end or a rewrite from an earlier record shows.
+   */
+  #headFields (fields: object): object {
     const { head } = this.chain
-    // The head in the ordinary log too: a copy outside the file, against which truncation of its end shows.
-    this.log.info({ file: this.slot.file, chain: this.chain.chain, seq: head?.seq, mac: head?.mac, unwritten: this.writer.bufferedBytes }, 'audit: chain closed')
+    return { file: this.slot.file, chain: this.chain.chain, seq: head?.seq, mac: head?.mac, ...fields }
+  }
+
+  private pruned (removed: string[], err: NodeJS.ErrnoException | undefined): void {
+    if (removed.length > 0) this.log.info({ file: this.slot.file, removed }, 'audit: rotated files removed (audit.keepFiles / audit.keepBytes)')
+    if (err !== undefined) this.log.warn({ file: this.slot.file, err: err.code ?? err.message }, 'audit: removing old rotated files failed; they stay until the next rotation')
+  }
+
+  private drained (): void {
+    if (this.#opened === undefined) return
+    this.log.info(this.#opened, 'audit: chain opened')
+    this.#opened = undefined
   }
 
   #flushShed (): void {
@@ -113,6 +151,11 @@ export class AuditSink {
     const count = this.#shed
     this.#shed = 0
     if (count > 0) this.#append('shed', { count, status: 429, errorName: 'ThrottlingException' })
+  }
+
+  #recordRejections ({ groups, other, intervalMs }: RejectionInterval): void {
+    const count = groups.reduce((n, g) => n + g.count, other)
+    this.#append('rejected', { count, intervalMs, groups, ...(other > 0 && { other }) })
   }
 
   #append (type: string, fields: object): void {

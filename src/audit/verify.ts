@@ -6,20 +6,37 @@
  * first files were deleted on purpose (it starts past seq 0, and says so); records the writer declared dropped, and a record cut
  * short by a crash that the next `start` record declares (`damagedTail`). The newest records are the one thing
  * a chain cannot vouch for by itself: given a head recorded elsewhere (`heads`, from the proxy's `audit: chain
- * closed` log line), the chain must reach it and hold that very record.
+ * opened` and `audit: chain closed` log lines), the chain must reach it and hold that very record.
+ *
+ * A warning, not a failure: a `start` that follows neither a `stop` nor a declared damaged tail. Its process's
+ * predecessor crashed, or the records after the one it follows were cut off before the restart; the chain alone
+ * cannot tell which (a crash leaves no `stop`), the heads in the ordinary log can. Chains of earlier versions, whose
+ * `start` records do not name what they follow, are judged the same way: by the type of the record before.
  */
 import fs from 'node:fs'
 import { GENESIS_PREV, parseRecord, type ParsedRecord } from './chain'
 
 interface Line { file: string, line: number, text: string, parsed: ParsedRecord | undefined }
 
-export interface ChainSummary { chain: string, firstSeq: number, lastSeq: number, lastMac: string, records: number, dropped: number, notes: string[] }
+export interface ChainSummary {
+  chain: string
+  firstSeq: number
+  lastSeq: number
+  lastMac: string
+  records: number
+  dropped: number
+  notes: string[]
+  /** Restarts after anything but a clean stop: a crash, or a cut end (see above). */
+  warnings: string[]
+}
 
 export interface VerifyReport {
   ok: boolean
   /** The first problem, with where it is. */
   problem?: string
   chains: ChainSummary[]
+  /** Logged heads of chains in none of the files given (`loggedHeads`). */
+  skippedHeads?: number
 }
 
 function readLines (file: string, key: Buffer): Line[] {
@@ -39,6 +56,11 @@ export interface VerifyOptions {
   /** A chain may begin past seq 0 (its oldest files were deleted on purpose, or not given). */
   partial?: boolean
   heads?: readonly KnownHead[]
+  /**
+   * Heads taken from a log (every process's): held to the chains like `heads`, but a head of a chain none of the
+   * files holds is skipped (another process's chain), and counted in the report.
+   */
+  loggedHeads?: readonly KnownHead[]
 }
 
 export function verifyFiles (files: readonly string[], key: Buffer, options: VerifyOptions = {}): VerifyReport {
@@ -49,6 +71,10 @@ export function verifyFiles (files: readonly string[], key: Buffer, options: Ver
   // Files in chain order: by chain id, then by the sequence number of their first authentic record.
   const first = (lines: Line[]): ParsedRecord => lines.find(authentic)?.parsed as ParsedRecord
   perFile.sort((a, b) => first(a).chain.localeCompare(first(b).chain) || first(a).seq - first(b).seq)
+  const inFiles = new Set(perFile.map(lines => first(lines).chain))
+  const logged = (options.loggedHeads ?? []).filter(h => inFiles.has(h.chain))
+  const skippedHeads = (options.loggedHeads?.length ?? 0) - logged.length
+  options = { ...options, heads: [...options.heads ?? [], ...logged] }
   const chains: ChainSummary[] = []
   let current: Line[] = []
   for (const lines of perFile) {
@@ -61,22 +87,25 @@ export function verifyFiles (files: readonly string[], key: Buffer, options: Ver
   }
   const result = verifyChain(current, chains, options)
   if (result !== undefined) return { ok: false, problem: result, chains }
-  for (const head of options.heads ?? []) {
+  // The newest head first, so the report names all that is missing.
+  for (const head of [...options.heads ?? []].sort((a, b) => b.seq - a.seq)) {
     const chain = chains.find(c => c.chain === head.chain)
     if (chain === undefined) return { ok: false, problem: `chain ${head.chain} of the head given is in none of the files`, chains }
     if (chain.lastSeq < head.seq) {
       return { ok: false, problem: `chain ${head.chain}: record(s) seq ${chain.lastSeq + 1} to ${head.seq} were removed from its end (the head given is seq ${head.seq})`, chains }
     }
   }
-  return { ok: true, chains }
+  return { ok: true, chains, ...(skippedHeads > 0 && { skippedHeads }) }
 }
 
 /** The first problem in one chain's lines, or undefined; appends the chain's summary. */
 function verifyChain (lines: Line[], chains: ChainSummary[], options: VerifyOptions): string | undefined {
   const partial = options.partial === true
   const start = lines.find(authentic)?.parsed as ParsedRecord
-  const summary: ChainSummary = { chain: start.chain, firstSeq: start.seq, lastSeq: start.seq - 1, lastMac: start.seq === 0 ? GENESIS_PREV : start.prev, records: 0, dropped: 0, notes: [] }
+  const summary: ChainSummary = { chain: start.chain, firstSeq: start.seq, lastSeq: start.seq - 1, lastMac: start.seq === 0 ? GENESIS_PREV : start.prev, records: 0, dropped: 0, notes: [], warnings: [] }
   chains.push(summary)
+  let lastType: unknown
+  let afterDamage = false
   if (start.seq > 0) {
     const first = lines.find(authentic) as Line
     if (!partial) return `${where(first)}: chain ${start.chain} begins at seq ${start.seq}: records seq 0 to ${start.seq - 1} were removed, or are in files not given (--partial accepts that)`
@@ -90,6 +119,7 @@ function verifyChain (lines: Line[], chains: ChainSummary[], options: VerifyOpti
       const run = lines.slice(i, next === undefined ? lines.length : lines.indexOf(next))
       if (next !== undefined && follows(next.parsed as ParsedRecord, summary) && declaresDamage(next.parsed as ParsedRecord, run)) {
         summary.notes.push(`${where(l)}: a record cut short (${run.length} line(s)), declared by the restart at seq ${(next.parsed as ParsedRecord).seq}`)
+        afterDamage = true
         i += run.length - 1
         continue
       }
@@ -107,8 +137,13 @@ function verifyChain (lines: Line[], chains: ChainSummary[], options: VerifyOpti
     }
     if (r.seq < expected) return `${where(l)}: records were reordered: seq ${r.seq} comes after seq ${summary.lastSeq}`
     if (r.prev !== summary.lastMac) return `${where(l)}: record seq ${r.seq} does not chain to seq ${summary.lastSeq} (a record was replaced, or two writers shared the file)`
-    const known = options.heads?.find(h => h.chain === r.chain && h.seq === r.seq)
-    if (known !== undefined && known.mac !== r.mac) return `${where(l)}: record seq ${r.seq} is not the one the head given names (the chain was rewritten from there)`
+    if (options.heads?.some(h => h.chain === r.chain && h.seq === r.seq && h.mac !== r.mac) === true) return `${where(l)}: record seq ${r.seq} is not the one the head given names (the chain was rewritten from there)`
+    if (r.record.type === 'start' && summary.records > 0 && lastType !== 'stop' && !afterDamage) {
+      summary.warnings.push(`${where(l)}: the start at seq ${r.seq} follows seq ${summary.lastSeq} (${String(lastType)}), not a stop: ` +
+        `the process before crashed, or records after seq ${summary.lastSeq} were cut off before this restart; the heads in the ordinary log tell which (--heads-from)`)
+    }
+    lastType = r.record.type
+    afterDamage = false
     summary.lastSeq = r.seq
     summary.lastMac = r.mac
     summary.records++

@@ -6,9 +6,12 @@
  * waits (100 ms, doubling to 2 s) and reopens and retries, and a short write resumes where it stopped, so no
  * record is half-written by the writer itself. Meanwhile lines keep queueing up to `maxBufferBytes`; beyond that
  * `offer` refuses them, and the sink counts them as dropped and says so in the chain (sink.ts). Rotation: once the
- * file holds `rotateBytes`, it is renamed to `<file>.<UTC time>` between two batches and a new file is begun.
+ * file holds `rotateBytes`, it is renamed to `<file>.<UTC time>` between two batches and a new file is begun;
+ * then the oldest rotated files beyond `keepFiles`, or beyond `keepBytes` together, are removed (never the newest,
+ * from which a restart right after a rotation continues the chain: head.ts).
  */
 import fs from 'node:fs/promises'
+import path from 'node:path'
 import { settlesWithin } from '../settles-within'
 
 const RETRY_MIN_MS = 100
@@ -20,11 +23,23 @@ export interface WriterOptions {
   maxBufferBytes: number
   /** Called for each failed write (the first of a run is worth a warning; the sink rate-limits). */
   onError: (err: NodeJS.ErrnoException) => void
+  /** Called each time everything offered so far is on disk. */
+  onDrained?: () => void
+  keepFiles?: number
+  keepBytes?: number
+  /** Rotated files removed for keepFiles/keepBytes, or the error that stopped removing them. */
+  onPruned?: (removed: string[], err?: NodeJS.ErrnoException) => void
 }
 
 /** `<file>.<yyyymmddThhmmss.mmmZ>`: names that sort in time order, which head.ts relies on. */
 export function rotatedName (file: string, at = new Date()): string {
   return `${file}.${at.toISOString().replace(/[-:]/g, '')}`
+}
+
+/** Whether `name` (in the directory of `file`) is a rotated file of `file`. */
+export function isRotatedName (file: string, name: string): boolean {
+  const prefix = path.basename(file) + '.'
+  return name.startsWith(prefix) && /^\d{8}T\d{6}\.\d{3}Z$/.test(name.slice(prefix.length))
 }
 
 export class AuditWriter {
@@ -100,6 +115,7 @@ export class AuditWriter {
         this.#retryMs = 0
         if (this.#pending === undefined && this.#fileBytes >= this.options.rotateBytes) await this.#rotate()
       }
+      this.options.onDrained?.()
     } catch (err) {
       this.options.onError(err as NodeJS.ErrnoException)
       await this.#file?.close().catch(() => {})
@@ -120,5 +136,34 @@ export class AuditWriter {
     while (await fs.access(rotatedName(this.options.file, new Date(at))).then(() => true, () => false)) at++
     await fs.rename(this.options.file, rotatedName(this.options.file, new Date(at)))
     this.#fileBytes = 0
+    if (this.options.keepFiles !== undefined || this.options.keepBytes !== undefined) await this.#prune()
+  }
+
+  /** Removes the oldest rotated files beyond keepFiles or keepBytes. A failure is reported, never thrown. */
+  async #prune (): Promise<void> {
+    const removed: string[] = []
+    try {
+      const dir = path.dirname(this.options.file)
+      const names = (await fs.readdir(dir)).filter(n => isRotatedName(this.options.file, n)).sort().reverse()
+      let kept = 0
+      let keptBytes = 0
+      for (const name of names) {
+        const file = path.join(dir, name)
+        // Newest first: once one goes, every older one goes too.
+        if (removed.length === 0) {
+          const { size } = await fs.stat(file)
+          if (kept === 0 || (kept < (this.options.keepFiles ?? Infinity) && keptBytes + size <= (this.options.keepBytes ?? Infinity))) {
+            kept++
+            keptBytes += size
+            continue
+          }
+        }
+        await fs.rm(file, { force: true })
+        removed.push(file)
+      }
+      if (removed.length > 0) this.options.onPruned?.(removed)
+    } catch (err) {
+      this.options.onPruned?.(removed, err as NodeJS.ErrnoException)
+    }
   }
 }

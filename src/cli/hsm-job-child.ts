@@ -4,21 +4,35 @@
  */
 import { ConfigError, loadConfig } from '../config/load'
 import { StartupError } from '../runtime/exit'
-import type { HsmJobReply } from './hsm-job'
+import type { XksgateConfig } from '../config/schema'
+import { HSM_CALLS_NEXT, type HsmJobReply } from './hsm-job'
 import { HSM_JOBS, type HsmJobs } from './hsm-jobs'
 
 interface JobRequest { name: keyof HsmJobs, input: never, file: string }
 
-function run ({ name, input, file }: JobRequest): HsmJobReply {
-  try {
-    const config = loadConfig({ file, env: process.env })
-    return { ok: true, result: HSM_JOBS[name](config, input) }
-  } catch (err) {
-    if (err instanceof ConfigError) return { ok: false, kind: 'config', problems: err.problems }
-    return { ok: false, kind: err instanceof StartupError ? 'startup' : 'other', message: err instanceof Error ? err.message : String(err) }
-  }
+function asReply (err: unknown): HsmJobReply {
+  if (err instanceof ConfigError) return { ok: false, kind: 'config', problems: err.problems }
+  return { ok: false, kind: err instanceof StartupError ? 'startup' : 'other', message: err instanceof Error ? err.message : String(err) }
 }
 
-process.once('message', (request: JobRequest) => {
-  process.send?.(run(request), undefined, {}, () => process.disconnect())
+function reply (message: HsmJobReply): void {
+  process.send?.(message, undefined, {}, () => process.disconnect())
+}
+
+process.once('message', ({ name, input, file }: JobRequest) => {
+  let config: XksgateConfig
+  try {
+    config = loadConfig({ file, env: process.env })
+  } catch (err) {
+    return reply(asReply(err))
+  }
+  // The parent starts the HSM's deadline on this message; the job (synchronous PKCS#11 calls that may never
+  // return) runs once it has been written.
+  process.send?.(HSM_CALLS_NEXT, undefined, {}, () => {
+    try {
+      reply({ ok: true, result: HSM_JOBS[name](config, input) })
+    } catch (err) {
+      reply(asReply(err))
+    }
+  })
 })

@@ -1,14 +1,15 @@
 /**
- * `xksgate reload`: validate the configuration, send SIGHUP to the cluster primary serving it, and report what the
- * primary did (its reload status, src/cluster/reload-status.ts). The primary is found by `--pid`, by the `pid` of a
- * connection.json (`npm run dev`), or — with only `--config` — as the process that announces the configured port
- * for its fleet (src/server/port-ownership.ts). An invalid file is refused here, before any signal is sent.
+ * `xksgate reload`: validate the configuration, send SIGHUP to the xksgate process serving it — the cluster
+ * primary, or the one serving process, which applies it in place — and report what it did (its reload status,
+ * src/cluster/reload-status.ts). The process is found by `--pid`, by the `pid` of a connection.json
+ * (`npm run dev`), or — with only `--config` — as the process that announces the configured port for its fleet
+ * (src/server/port-ownership.ts). An invalid file is refused here, before any signal is sent.
  */
 import { configFileFrom } from '../config/cli-args'
 import fs from 'node:fs'
 import path from 'node:path'
 import { askReloadStatus } from '../cluster/reload-status'
-import type { ReloadStatus } from '../cluster/reload'
+import type { ReloadStatus } from '../runtime/reload-queue'
 import { ConfigError, loadConfig } from '../config/load'
 import { portAnnouncer } from '../server/port-ownership'
 import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
@@ -19,13 +20,14 @@ const POLL_MS = 100
 
 const HELP = `usage: xksgate reload [--config FILE] [--pid PID | --connection FILE] [--timeout-ms N] [--no-wait] [--json]
 
-Validates the configuration, sends SIGHUP to the cluster primary serving it, and waits for the outcome: every
-serving process replaced one at a time (no request refused), or the reload refused with the fields named while
-the running processes keep serving.
+Validates the configuration, sends SIGHUP to the xksgate process serving it, and waits for the outcome: the
+cluster primary replaces every serving process one at a time, one serving process (cluster.processes 1) applies
+the configuration in place; either way no request is refused. Or the reload is refused or failed, with the
+fields named, and the running processes keep serving what they had.
 
   --config FILE      the configuration to validate (default: connection.json's configFile, or $XKSGATE_CONFIG)
-  --pid PID          the cluster primary (default: the pid in --connection, else the process announcing the
-                     configured server.port)
+  --pid PID          the cluster primary or the one serving process (default: the pid in --connection, else the
+                     process announcing the configured server.port)
   --connection FILE  a connection.json written by npm run dev (pid and configFile)
   --timeout-ms N     how long to wait for the outcome (default 120000)
   --no-wait          send SIGHUP after the check and exit 0 without waiting
@@ -37,7 +39,7 @@ not found; 2 invalid command line or configuration (nothing was sent).
 
 export const reloadCommand: CliCommand = {
   name: 'reload',
-  summary: 'validate the configuration, then reload the cluster primary without downtime (SIGHUP)',
+  summary: 'validate the configuration, then reload the running proxy without downtime (SIGHUP)',
   async run (args: string[], io: CliIo): Promise<number> {
     const parsed = parseCliArgs(PROGRAM, args, {
       config: { type: 'string' },
@@ -77,7 +79,7 @@ export const reloadCommand: CliCommand = {
     if (!Number.isInteger(pid) || pid <= 0) return usage(`--pid must be a process id, got ${parsed.pid}`)
     const before = await askReloadStatus(pid)
     if (before === undefined) {
-      io.stderr(`${PROGRAM}: pid ${pid} is not an xksgate cluster primary (a single serving process or a PM2 instance cannot reload in place; under PM2 run pm2 reload ecosystem.config.cjs)\n`)
+      io.stderr(`${PROGRAM}: pid ${pid} is not an xksgate proxy (a cluster primary or one serving process) that answers on its reload status socket; under PM2 run pm2 reload ecosystem.config.cjs\n`)
       return FAILED_EXIT
     }
     process.kill(pid, 'SIGHUP')
@@ -103,24 +105,36 @@ async function outcome (pid: number, before: ReloadStatus, timeoutMs: number): P
   const target = before.completed + (before.reloading ? 2 : 1)
   while (Date.now() <= deadline) {
     const status = await askReloadStatus(pid)
-    if (status === undefined) return undefined
-    if (status.completed >= target && !status.reloading) return status
+    // One answer missed (a process starved of CPU answers late) is not the end; a process gone is.
+    if (status === undefined && !alive(pid)) return undefined
+    if (status !== undefined && status.completed >= target && !status.reloading) return status
     await new Promise(resolve => setTimeout(resolve, POLL_MS))
   }
   return undefined
+}
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function report (io: CliIo, pid: number, status: ReloadStatus | undefined, json: boolean): number {
   const last = status?.last
   const ok = last?.outcome === 'applied'
   if (json) {
-    io.stdout(JSON.stringify({ pid, outcome: last?.outcome ?? 'unknown', ...last }) + '\n')
+    io.stdout(JSON.stringify({ pid, outcome: last?.outcome ?? 'unknown', inPlace: status?.inPlace, ...last }) + '\n')
   } else if (last === undefined) {
     io.stderr(`${PROGRAM}: no outcome from pid ${pid} in time; see its log\n`)
+  } else if (ok && status?.inPlace === true) {
+    io.stdout(`${PROGRAM}: applied in place: generation ${last.generation}, by the one serving process in ${last.durationMs} ms\n`)
   } else if (ok) {
     io.stdout(`${PROGRAM}: applied: generation ${last.generation}, ${last.replaced} serving process(es) replaced in ${last.durationMs} ms\n`)
   } else {
-    io.stderr(`${PROGRAM}: ${last.outcome}; the serving processes keep generation ${last.generation}:\n  ${last.problems.join('\n  ')}\n`)
+    io.stderr(`${PROGRAM}: ${last.outcome}; ${status?.inPlace === true ? 'the serving process keeps' : 'the serving processes keep'} generation ${last.generation}:\n  ${last.problems.join('\n  ')}\n`)
   }
   return ok ? OK_EXIT : FAILED_EXIT
 }

@@ -18,7 +18,8 @@ import { CONFIG_ERROR_EXIT } from '../config/load'
 import type { Logger } from '../log'
 import { ServingProcessFailed, generation, identity, type Generation, type Member } from './members'
 import { WORKER_ENV, isMessage } from './messages'
-import { reloader, type ReloadStatus } from './reload'
+import { reloader } from './reload'
+import type { ReloadStatus } from '../runtime/reload-queue'
 import type { ValidatedConfig } from './validated-config'
 
 export interface ClusterPrimary {

@@ -5,7 +5,7 @@
  * files, never a value from the configuration.
  */
 import { readAnswer, serveAnswer } from '../runtime/unix-answer'
-import type { ReloadStatus } from './reload'
+import type { ReloadStatus } from '../runtime/reload-queue'
 
 function socketName (pid: number): string {
   return `\0xksgate-reload/${pid}`

@@ -10,23 +10,14 @@
  * next reload (reported as `incomplete`).
  *
  * Signals during a reload: another SIGHUP is coalesced into one more reload right after this one (it reads the file
- * as it is then); SIGTERM/SIGINT abandon the reload and stop every process, old and new, with the usual drain.
+ * as it is then: ../runtime/reload-queue.ts); SIGTERM/SIGINT abandon the reload and stop every process, old and
+ * new, with the usual drain.
  */
 import { ConfigError } from '../config/load'
 import type { Logger } from '../log'
 import { ServingProcessFailed, generation, identity, type Generation, type Member } from './members'
 import { loadReplacement } from './validated-config'
-
-export type ReloadOutcome = 'applied' | 'refused' | 'failed' | 'incomplete' | 'abandoned'
-
-export interface ReloadStatus {
-  /** The generation new and replacement processes start from (1 = the configuration of the start). */
-  generation: number
-  reloading: boolean
-  /** Reloads finished so far, and the last one. */
-  completed: number
-  last?: { outcome: ReloadOutcome, problems: string[], replaced: number, durationMs: number, generation: number }
-}
+import { reloadQueue, type ReloadResult, type ReloadStatus } from '../runtime/reload-queue'
 
 export interface ReloaderDeps {
   configFile: string
@@ -44,17 +35,8 @@ export interface ReloaderDeps {
 /** Reloads on request; requests arrive only once the cluster has started (launch.ts holds earlier ones). */
 export function reloader (deps: ReloaderDeps): { request: () => void, status: () => ReloadStatus } {
   const { log } = deps
-  let running = false
-  let again = false
-  let completed = 0
-  let last: ReloadStatus['last']
 
-  const finish = (outcome: ReloadOutcome, problems: string[], replaced: number, since: number): void => {
-    completed++
-    last = { outcome, problems, replaced, durationMs: Date.now() - since, generation: deps.current().id }
-  }
-
-  const run = async (): Promise<void> => {
+  const run = async (): Promise<ReloadResult> => {
     const since = Date.now()
     const before = deps.current()
     let next: Generation
@@ -64,8 +46,7 @@ export function reloader (deps: ReloaderDeps): { request: () => void, status: ()
       if (!(err instanceof ConfigError)) throw err
       log.error({ configFile: deps.configFile, problems: err.problems, generation: before.id },
         'reload refused: invalid configuration; the serving processes keep the configuration they have')
-      finish('refused', err.problems, 0, since)
-      return
+      return { outcome: 'refused', problems: err.problems, replaced: 0 }
     }
     log.level = next.config.log.level
     log.info({ configFile: deps.configFile, generation: next.id, processes: deps.processes }, 'reload: configuration valid; replacing serving processes one at a time')
@@ -73,7 +54,7 @@ export function reloader (deps: ReloaderDeps): { request: () => void, status: ()
     const retireMs = shutdown.graceMs + shutdown.drainMs + shutdown.lingerMs + 5000
     let replaced = 0
     for (;;) {
-      if (deps.stopping()) { finish('abandoned', [], replaced, since); return }
+      if (deps.stopping()) return { outcome: 'abandoned', problems: [], replaced }
       const old = deps.members().find(m => m.generation.id < next.id && !m.retiring)
       if (old === undefined) break
       const fresh = deps.fork(next)
@@ -82,13 +63,11 @@ export function reloader (deps: ReloaderDeps): { request: () => void, status: ()
         await deps.untilReady(fresh)
       } catch (err) {
         const problem = err instanceof ServingProcessFailed && err.reason !== '' ? err.reason : (err as Error).message
-        if (deps.stopping()) { finish('abandoned', [], replaced, since); return }
-        const outcome = replaced === 0 ? 'failed' : 'incomplete'
+        if (deps.stopping()) return { outcome: 'abandoned', problems: [], replaced }
         log.error({ reason: problem, replaced, generation: deps.current().id }, replaced === 0
           ? 'reload failed: a serving process on the new configuration did not start; the serving processes keep the configuration they have'
           : 'reload incomplete: a replacement did not start; the processes not yet replaced keep the previous configuration')
-        finish(outcome, [problem], replaced, since)
-        return
+        return { outcome: replaced === 0 ? 'failed' : 'incomplete', problems: [problem], replaced }
       }
       fresh.candidate = false
       if (replaced === 0) deps.commit(next)
@@ -97,25 +76,8 @@ export function reloader (deps: ReloaderDeps): { request: () => void, status: ()
       replaced++
     }
     log.info({ generation: next.id, replaced, durationMs: Date.now() - since }, 'reload done: every serving process runs the new configuration')
-    finish('applied', [], replaced, since)
+    return { outcome: 'applied', problems: [], replaced }
   }
 
-  const request = (): void => {
-    if (deps.stopping()) { log.warn('reload requested while shutting down: ignored'); return }
-    if (running) {
-      again = true
-      log.info('reload requested during a reload: it follows this one')
-      return
-    }
-    running = true
-    run().catch((err: unknown) => log.error({ err }, 'reload failed')).finally(() => {
-      running = false
-      if (again) { again = false; request() }
-    })
-  }
-
-  return {
-    request,
-    status: () => ({ generation: deps.current().id, reloading: running, completed, last }),
-  }
+  return reloadQueue(run, { log, inPlace: false, generation: () => deps.current().id, stopping: deps.stopping })
 }

@@ -8,7 +8,9 @@ import { Value } from '@sinclair/typebox/value'
 import { ConfigSchema, type RawConfig, type ResolvedAudit, type ResolvedRedis, type SecretRefValue, type XksgateConfig } from './schema'
 import { applyEnvOverrides } from './env-overrides'
 import { keyVersionProblems, keyVersions } from './key-versions'
-import { Secret } from './secret'
+import { readRegularFile } from './read-regular-file'
+import { SECRET_RULES, resolveSecret, type SecretRule } from './resolve-secret'
+import type { Secret } from './secret'
 import { clientCaProblems, tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
 import { resolvePolicy } from '../policy/load-policy'
@@ -25,8 +27,6 @@ export class ConfigError extends Error {
 
 // KMS's externalKeyId rule (docs/xks-spec.md §3.1).
 const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
-// KMS's RawSecretAccessKey rule (docs/xks-spec.md §8.1); KMS will not accept any other secret, so neither do we.
-const SECRET_PATTERN = /^[A-Za-z0-9/+=]{43,64}$/
 
 export interface LoadOptions {
   /** Path of the JSON configuration file. */
@@ -56,24 +56,21 @@ export function validateConfig (input: unknown, { baseDir, env = process.env }: 
 
   const raw = withDefaults as RawConfig
   const problems: string[] = []
-  const secret = (ref: SecretRefValue, field: string): Secret => new Secret(resolveSecret(ref, field, baseDir, env, problems))
+  const secret: ResolveSecret = (ref, field, rule) => resolveSecret(ref, field, rule, { baseDir, env }, problems)
 
   const config: XksgateConfig = {
     ...raw,
     server: { ...raw.server, tls: resolveTls(raw.server.tls, baseDir) },
     hsm: raw.hsm.map(({ name, ...backend }, i) => ({
-      ...backend, name: name ?? backend.tokenLabel, pin: secret(backend.pin, `${hsmField(i)}/pin`), field: hsmField(i),
+      ...backend, name: name ?? backend.tokenLabel, pin: secret(backend.pin, `${hsmField(i)}/pin`, SECRET_RULES.pin), field: hsmField(i),
     })),
     redis: raw.redis === undefined ? undefined : resolveRedis(raw.redis, baseDir, secret, problems),
-    audit: raw.audit === undefined ? undefined : resolveAudit(raw.audit, baseDir, secret, problems),
+    audit: raw.audit === undefined ? undefined : resolveAudit(raw.audit, baseDir, secret),
     keyStores: raw.keyStores.map((store, i) => ({
       ...store,
       credentials: store.credentials.map((c, j) => {
-        const field = `/keyStores/${i}/credentials/${j}/secretAccessKey`
-        const value = secret(c.secretAccessKey, field)
-        const revealed = value.reveal()
-        if (revealed !== '' && !SECRET_PATTERN.test(revealed)) problems.push(`${field}: must be 43 to 64 characters of A-Z a-z 0-9 / + =`)
-        return { accessKeyId: c.accessKeyId, secretAccessKey: value, createdAtMs: credentialCreatedAt(c, baseDir, `/keyStores/${i}/credentials/${j}/createdAt`, problems) }
+        const secretAccessKey = secret(c.secretAccessKey, `/keyStores/${i}/credentials/${j}/secretAccessKey`, SECRET_RULES.sigv4SecretAccessKey)
+        return { accessKeyId: c.accessKeyId, secretAccessKey, createdAtMs: credentialCreatedAt(c, baseDir, `/keyStores/${i}/credentials/${j}/createdAt`, problems) }
       }),
       policy: resolvePolicy(store.policy, `/keyStores/${i}/policy`, baseDir, { keyIds: Object.keys(store.keys), allowedRegions: store.allowedRegions }, problems),
     })),
@@ -92,7 +89,9 @@ function resolveTls (tls: RawConfig['server']['tls'], baseDir: string): RawConfi
   }
 }
 
-function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => Secret, problems: string[]): ResolvedRedis {
+type ResolveSecret = (ref: SecretRefValue, field: string, rule: SecretRule) => Secret
+
+function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, secret: ResolveSecret, problems: string[]): ResolvedRedis {
   const required = { standalone: ['url'], sentinel: ['sentinels', 'name'], cluster: ['nodes'] }[redis.mode] as Array<keyof typeof redis>
   for (const field of required) {
     if (redis[field] === undefined) problems.push(`/redis/${field}: required when /redis/mode is ${redis.mode}`)
@@ -101,23 +100,15 @@ function resolveRedis (redis: NonNullable<RawConfig['redis']>, baseDir: string, 
   let resolvedTls: ResolvedRedis['tls'] = typeof tls === 'object' ? { servername: tls.servername, rejectUnauthorized: tls.rejectUnauthorized } : tls
   if (typeof tls === 'object' && tls.caFile !== undefined) {
     const file = path.resolve(baseDir, tls.caFile)
-    try {
-      resolvedTls = { ...(resolvedTls as object), ca: fs.readFileSync(file, 'utf8') }
-    } catch (err) {
-      problems.push(`/redis/tls/caFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
-    }
+    const ca = readRegularFile(file)
+    if (typeof ca === 'string') resolvedTls = { ...(resolvedTls as object), ca }
+    else problems.push(`/redis/tls/caFile: cannot read ${file}: ${ca.problem}`)
   }
-  return { ...rest, tls: resolvedTls, password: password === undefined ? undefined : secret(password, '/redis/password') }
+  return { ...rest, tls: resolvedTls, password: password === undefined ? undefined : secret(password, '/redis/password', SECRET_RULES.redisPassword) }
 }
 
-/** An HMAC key shorter than SHA-256's output would be the weakest link of the chain. */
-const MIN_AUDIT_KEY_CHARS = 32
-
-function resolveAudit (audit: NonNullable<RawConfig['audit']>, baseDir: string, secret: (ref: SecretRefValue, field: string) => Secret, problems: string[]): ResolvedAudit {
-  const key = secret(audit.key, '/audit/key')
-  const length = key.reveal().length
-  if (length > 0 && length < MIN_AUDIT_KEY_CHARS) problems.push(`/audit/key: must be at least ${MIN_AUDIT_KEY_CHARS} characters (has ${length})`)
-  return { ...audit, file: path.resolve(baseDir, audit.file), key }
+function resolveAudit (audit: NonNullable<RawConfig['audit']>, baseDir: string, secret: ResolveSecret): ResolvedAudit {
+  return { ...audit, file: path.resolve(baseDir, audit.file), key: secret(audit.key, '/audit/key', SECRET_RULES.auditKey) }
 }
 
 /** When the credential was issued: its createdAt, else when its secret file was last written. */
@@ -134,23 +125,6 @@ function credentialCreatedAt (credential: RawConfig['keyStores'][number]['creden
   } catch {
     // An unreadable file is reported by resolveSecret.
     return undefined
-  }
-}
-
-function resolveSecret (ref: SecretRefValue, field: string, baseDir: string, env: NodeJS.ProcessEnv, problems: string[]): string {
-  if (typeof ref === 'string') return ref
-  if ('env' in ref) {
-    const value = env[ref.env]
-    if (value === undefined || value === '') problems.push(`${field}: environment variable ${ref.env} is not set`)
-    return value ?? ''
-  }
-  const file = path.resolve(baseDir, ref.file)
-  try {
-    // Secret files conventionally end with a newline (echo, Kubernetes secrets); it is never part of the secret.
-    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '')
-  } catch (err) {
-    problems.push(`${field}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
-    return ''
   }
 }
 
@@ -177,6 +151,10 @@ function crossFieldProblems (config: XksgateConfig): string[] {
     })
   })
   if (config.cluster.restartMinMs > config.cluster.restartMaxMs) problems.push('/cluster/restartMinMs: must not exceed /cluster/restartMaxMs')
+  config.hsm.forEach(b => {
+    const atStart = b.threads * b.sessionsPerThread
+    if (b.maxSessions < atStart) problems.push(`${b.field}/maxSessions: must be at least threads × sessionsPerThread (${atStart}), the sessions opened at start`)
+  })
   problems.push(...tlsFileProblems(config.server.tls))
   if (config.server.tls.clientAuth !== undefined) {
     if (config.server.frontend !== 'node') problems.push('/server/tls/clientAuth: needs /server/frontend "node" (uWS accepts clients without a certificate or with any subject)')

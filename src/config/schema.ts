@@ -144,15 +144,30 @@ const HsmBackend = Type.Object({
   modulePath: Type.String({ default: '/usr/lib/softhsm/libsofthsm2.so', description: 'The PKCS#11 library.' }),
   tokenLabel: Type.String({ minLength: 1, maxLength: 32, description: 'The token, found by its label (never by slot id).' }),
   pin: secretField('The CKU_USER PIN. Never logged.'),
-  // On the 2-core VM one thread got batches of ~6-10 operations and beat two (README "Sizing").
+  // Where the calls are CPU work on this host (SoftHSM-class) one thread got batches of ~6-10 operations and beat
+  // two on the 2-core VM; where they wait on a network one thread keeps many sessions busy at once (README "Sizing").
   threads: Type.Integer({
     minimum: 1,
     maximum: 256,
     default: 1,
-    description: 'Worker threads, each with its own pinned session(s). 1 suits HSMs whose calls are CPU work on this host ' +
-      '(SoftHSM-class); HSMs across a network, whose calls wait on I/O, want more.',
+    description: 'Worker threads, each with its own pinned sessions. 1 suits both kinds of HSM; more only help an HSM whose ' +
+      'client library is CPU work, on a host with cores to spare.',
   }),
-  sessionsPerThread: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'PKCS#11 sessions per worker thread.' }),
+  sessionsPerThread: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 1,
+    description: 'Sessions each thread opens at start; more open as the concurrency grows, up to maxSessions.',
+  }),
+  // CloudHSM allows 1,024 sessions per application, shared by every process of the fleet on one host.
+  maxSessions: Type.Integer({
+    minimum: 1,
+    maximum: 1024,
+    default: 64,
+    description: 'The most sessions this process opens on the HSM, and so the most operations it has there at once. The ' +
+      'concurrency in use adapts to the HSM\'s latency below this, below the token\'s own ulMaxSessionCount, and below ' +
+      'libuv\'s thread pool (UV_THREADPOOL_SIZE, which the proxy sets to 64 when the environment does not).',
+  }),
   ivSource: Type.Union([Type.Literal('random'), Type.Literal('hsm-random')], {
     default: 'random',
     description: 'Where IVs come from: Node\'s CSPRNG (random), or C_GenerateRandom on the HSM (hsm-random).',
@@ -171,6 +186,11 @@ const HsmBackend = Type.Object({
     default: 30000,
     description: 'How long the worker threads may take to load the module, open their sessions and log in. Past it the start ' +
       'fails (exit 1, the supervisor restarts), even when the module never answers at all.',
+  }),
+  hedge: Type.Boolean({
+    default: false,
+    description: 'With several backends: an operation on this backend still unanswered after the backend\'s recent p95 ' +
+      'latency is sent to another backend as well, and the first answer wins. It costs about 5% more HSM operations.',
   }),
 }, strict)
 
@@ -327,8 +347,9 @@ const HealthPort = Type.Object({
 const Audit = Type.Object({
   file: Type.String({
     minLength: 1,
-    description: 'The tamper-evident audit log: one JSON line per request, chained by HMAC-SHA256. Each serving process ' +
-      'writes its own chain: the first this file, the next <file>.1 and so on; rotated files get a suffix.',
+    description: 'The tamper-evident audit log: one JSON line per request (requests refused before authentication summed ' +
+      'once a second), chained by HMAC-SHA256. Each serving process writes its own chain: the first this file, the next ' +
+      '<file>.1 and so on; rotated files get a suffix.',
   }),
   key: secretField('The HMAC-SHA256 key of the chain, at least 32 characters (openssl rand -base64 32); whoever holds it can verify the log, and could rewrite it.'),
   rotateBytes: Type.Integer({ minimum: 4096, maximum: 1099511627776, default: 67108864, description: 'The file is renamed to <file>.<UTC time> once it holds this many bytes, and a new one begun; the chain runs on.' }),
@@ -338,6 +359,16 @@ const Audit = Type.Object({
     default: 16777216,
     description: 'Records waiting for the disk beyond this many bytes are dropped and counted (the chain says how many).',
   }),
+  keepFiles: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 1000000,
+    description: 'Rotated files kept beyond the current one; older ones are removed at each rotation. Absent: all are kept.',
+  })),
+  keepBytes: Type.Optional(Type.Integer({
+    minimum: 4096,
+    maximum: 1125899906842624,
+    description: 'Rotated files kept up to this many bytes together (the newest always kept). Absent: all are kept.',
+  })),
 }, { ...strict, description: 'The tamper-evident audit log (docs/operations.md). Absent: no audit log.' })
 
 const section = <T extends TProperties>(properties: T, description: string) => Type.Object(properties, { ...strict, default: {}, description })

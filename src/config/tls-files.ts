@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import tls from 'node:tls'
 import { type CertificateHealth, KEY_MISMATCH, NO_CERTIFICATE, NO_KEY, inspectCertificate } from '../tls/certificate-health'
 import { pemCertificates } from '../tls/client-auth'
+import { readRegularFile } from './read-regular-file'
 
 /** Debian's and Ubuntu's bundle of the system's trusted roots (ca-certificates), when present. */
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'
@@ -24,12 +25,10 @@ export function trustedRoots (): string[] {
 /** Reads and inspects the served certificate; undefined (with a problem) when a file cannot be read. */
 export function inspectTlsFiles ({ certFile, keyFile }: { certFile: string, keyFile: string }, problems: string[] = []): CertificateHealth | undefined {
   const read = (file: string, field: string): string | undefined => {
-    try {
-      return fs.readFileSync(file, 'utf8')
-    } catch (err) {
-      problems.push(`${field}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
-      return undefined
-    }
+    const contents = readRegularFile(file)
+    if (typeof contents === 'string') return contents
+    problems.push(`${field}: cannot read ${file}: ${contents.problem}`)
+    return undefined
   }
   const certPem = read(certFile, '/server/tls/certFile')
   const keyPem = read(keyFile, '/server/tls/keyFile')
@@ -60,13 +59,12 @@ export function clientCaProblems (caFiles: readonly string[]): string[] {
   const problems: string[] = []
   caFiles.forEach((file, i) => {
     const field = `/server/tls/clientAuth/caFiles/${i}`
-    let pems: string[]
-    try {
-      pems = pemCertificates(fs.readFileSync(file, 'utf8'))
-    } catch (err) {
-      problems.push(`${field}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    const contents = readRegularFile(file)
+    if (typeof contents !== 'string') {
+      problems.push(`${field}: cannot read ${file}: ${contents.problem}`)
       return
     }
+    const pems = pemCertificates(contents)
     const cas = pems.filter(pem => { try { return new X509Certificate(pem).ca } catch { return false } })
     if (cas.length === 0) problems.push(`${field}: ${file} holds no PEM CA certificate`)
   })

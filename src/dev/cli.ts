@@ -5,6 +5,8 @@
  * every serving process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly
  * and removes connection.json.
  */
+// First: libuv's thread pool is sized before anything uses it.
+import '../runtime/uv-pool'
 import fs from 'node:fs'
 import path from 'node:path'
 import { exitWithUsageError, parseCommandLine } from '../config/cli-args'
@@ -70,8 +72,10 @@ async function main (log: Logger): Promise<void> {
   if (values.mtls && frontend !== 'node') exitWithUsageError(PROGRAM, '--mtls needs --frontend node (uWS cannot check client certificates)')
   const backends = Number(values.backends)
   if (!/^\d+$/.test(values.backends) || backends < 1 || backends > 8) exitWithUsageError(PROGRAM, `--backends must be 1-8, got ${values.backends}`)
-  // Every process must bind the same port, so a free one is chosen here rather than by each process.
-  if (port === 0 && processes > 1) port = await freePort()
+  // Every process must bind the same port, so a free one is chosen here rather than by each process; and one process
+  // serving a new certificate after a reload listens on its port a second time, which uWS allows only on a port
+  // it was given (SO_REUSEPORT is not set on a port it picks).
+  if (port === 0) port = await freePort()
 
   // The first run creates the token and its keys, which takes seconds: say so rather than print nothing.
   const firstRun = !fs.existsSync(path.join(dir, 'config.json'))
@@ -115,7 +119,8 @@ async function main (log: Logger): Promise<void> {
           clientCaKeyFile: clientAuth.ca.keyFile,
         }),
         readyUrl: `${endpoint}/readyz`,
-        // The process that takes SIGHUP (reload: with --processes 2 or more) and SIGTERM (stop), and its file.
+        // The process that takes SIGHUP (reload: in place with one process, else by replacing processes) and SIGTERM
+        // (stop), and its file.
         pid: process.pid,
         configFile: env.configFile,
         ...(metricsPort !== undefined && { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),

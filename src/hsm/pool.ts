@@ -6,6 +6,7 @@ import type { HsmEvent } from './pkcs11/context'
 import { CLOSE_SESSIONS, SESSIONS_CLOSED, type WorkerConfig, type WorkerMessage } from './pkcs11/executor'
 import type { InitGate } from './pkcs11/init-gate'
 import { LaneTable } from './pkcs11/lanes'
+import { ConcurrencyLimit } from './concurrency-limit'
 import { settlesWithin } from '../settles-within'
 import { markNativeWork } from './native-work'
 import { leaseGateLanes, type GateLease } from './pkcs11/module-gates'
@@ -24,8 +25,14 @@ export interface Pkcs11PoolOptions {
   pin: string
   /** Worker threads; the pool never grows or shrinks. */
   threads: number
-  /** Sessions per thread. A thread runs one operation at a time, so >1 only helps HSMs with per-session limits. */
+  /** Sessions each thread opens at start; more open as the concurrency grows. */
   sessionsPerThread: number
+  /**
+   * The most sessions, over all threads, and so the most operations in the HSM at once. The concurrency limit
+   * (concurrency-limit.ts) moves between 1 and this, and the HSM's own CK_TOKEN_INFO.ulMaxSessionCount.
+   * @default threads × sessionsPerThread
+   */
+  maxSessions?: number
   ivSource: IvSource
   /** Most operations in one batch sent to a worker. */
   maxBatch: number
@@ -33,6 +40,9 @@ export interface Pkcs11PoolOptions {
   startTimeoutMs?: number
   /** Recoveries and session events, for logs and metrics. */
   onEvent?: (e: HsmEvent) => void
+  /** Each operation's time in the HSM (ms), for the latency histogram. */
+  onHsmTime?: (ms: number) => void
+  now?: () => number
 }
 
 interface Pending {
@@ -42,24 +52,17 @@ interface Pending {
   settled: boolean
 }
 
-/** A worker thread's port and the batches it has not answered yet, oldest first (a port delivers in order). */
+/** A worker thread's port and the operations it has not answered yet, by id. */
 interface WorkerLink {
   threadId: number
   port: MessagePort
-  batches: Pending[][]
+  pending: Map<number, Pending>
   /** The worker could not open its sessions: it answers Unavailable, so it is used only when no other is ready. */
   failed: boolean
   onSessionsClosed?: () => void
 }
 
 const WORKER_FILE = path.join(__dirname, '../../workers/hsm-worker.js')
-/**
- * Batches a worker holds at once. One: while it runs a batch, everything that arrives waits here and goes out
- * together when it answers. With two (one running, one waiting) the next batch left as soon as a slot freed and
- * batches stayed small: 3.2 operations per batch against 6.1 with one, in the bench's full-path scenario, and
- * the hand-off costs per batch, not per operation.
- */
-const BATCHES_PER_WORKER = 1
 /** How often deadlines are checked while operations are pending: the lateness of a timeout answer. */
 const DEADLINE_CHECK_MS = 5
 /** How long a close waits for its threads to end, and for their sessions to close, before it leaves them. */
@@ -87,9 +90,14 @@ function settle (p: Pending, outcome: HsmOpOutcome): void {
  * piscina starts the threads, replaces one that dies and ends them all on close. Operations do not go through
  * piscina's task queue: each worker hands the pool a MessagePort at start, and operations travel on it packed
  * into one transferred ArrayBuffer per batch (pkcs11/batch-codec.ts). A batch goes out on the next setImmediate
- * (letting the current event-loop turn's requests join) or as soon as maxBatch operations wait; each worker holds
- * at most BATCHES_PER_WORKER batches, so while all are busy new operations wait here and go out together, and the
- * batch size grows with the load (and the cost per operation falls with it).
+ * (letting the current event-loop turn's requests join) or as soon as maxBatch operations wait.
+ *
+ * How many operations are in the HSM at once follows the HSM, not the thread count: a concurrency limit
+ * (concurrency-limit.ts) learns it from each operation's time in the HSM. At 1 (an HSM that is CPU work on this
+ * host) each worker holds one batch, run one operation after another on one session, so while all are busy new
+ * operations wait here and go out together, and the batch size grows with the load (and the cost per operation
+ * falls with it). Above 1 the limit is shared among the workers, and each spreads what it holds over that many
+ * sessions through the asynchronous PKCS#11 calls, answering each operation as it finishes.
  *
  * Every operation carries its deadline. One still queued at its deadline is answered Overloaded and never sent;
  * one a worker takes after it is answered Overloaded by the worker without running; one in flight at its deadline
@@ -103,6 +111,9 @@ export class Pkcs11Pool implements HsmBackend {
   readonly #maxBatch: number
   readonly #links = new Map<number, WorkerLink>()
   readonly #tokenLabel: string
+  readonly #limiter: ConcurrencyLimit
+  readonly #onHsmTime: (ms: number) => void
+  #nextId = 0
   #queue: Pending[] = []
   #opsInFlight = 0
   #flushScheduled = false
@@ -112,8 +123,11 @@ export class Pkcs11Pool implements HsmBackend {
   #batches = 0
   #batchedOps = 0
 
-  private constructor (piscina: Piscina, lanes: LaneTable, gateLease: GateLease, maxBatch: number, tokenLabel: string) {
+  private constructor (piscina: Piscina, lanes: LaneTable, gateLease: GateLease, maxBatch: number, tokenLabel: string,
+    limiter: ConcurrencyLimit, onHsmTime: (ms: number) => void) {
     this.#piscina = piscina
+    this.#limiter = limiter
+    this.#onHsmTime = onHsmTime
     this.#tokenLabel = tokenLabel
     this.#lanes = lanes
     this.#gateLease = gateLease
@@ -124,20 +138,23 @@ export class Pkcs11Pool implements HsmBackend {
   /** Resolves once every worker has opened and logged in its sessions; otherwise rejects with the cause. */
   static async start (options: Pkcs11PoolOptions): Promise<Pkcs11Pool> {
     const { threads, sessionsPerThread, maxBatch } = options
-    for (const [name, v] of Object.entries({ threads, sessionsPerThread, maxBatch })) {
+    const maxSessions = options.maxSessions ?? threads * sessionsPerThread
+    for (const [name, v] of Object.entries({ threads, sessionsPerThread, maxBatch, maxSessions })) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`options.${name} must be a positive integer`)
     }
+    const perThread = Math.max(sessionsPerThread, Math.ceil(maxSessions / threads))
     // Spare lanes: a replacement worker adopts its dead predecessor's lane, but may start before it is freed.
     const lanes = threads * 2
     // The gate belongs to the module, not to this pool: another pool on the same library must not re-initialise
     // it under this one's threads (module-gates.ts).
     const gateLease = leaseGateLanes(options.modulePath, lanes)
-    const laneBuffer = LaneTable.create(lanes, sessionsPerThread)
+    const laneBuffer = LaneTable.create(lanes, perThread)
     const workerData: WorkerConfig = {
       modulePath: options.modulePath,
       tokenLabel: options.tokenLabel,
       pin: options.pin,
       sessionsPerThread,
+      maxSessions: perThread,
       ivSource: options.ivSource,
       gate: gateLease.buffer,
       gateLaneBase: gateLease.base,
@@ -153,7 +170,9 @@ export class Pkcs11Pool implements HsmBackend {
       atomics: 'disabled',
       workerData,
     })
-    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), gateLease, maxBatch, options.tokenLabel)
+    const limiter = new ConcurrencyLimit(Math.max(maxSessions, threads * sessionsPerThread), options.now)
+    const pool = new Pkcs11Pool(piscina, new LaneTable(laneBuffer), gateLease, maxBatch, options.tokenLabel, limiter,
+      options.onHsmTime ?? (() => {}))
     const ready = pool.#watch(threads, options.onEvent)
     const timeoutMs = options.startTimeoutMs ?? 30_000
     // Until every thread has logged in, one may be inside a module call that never returns (native-work.ts).
@@ -197,6 +216,7 @@ export class Pkcs11Pool implements HsmBackend {
       inFlight: this.#opsInFlight,
       batches: this.#batches,
       batchedOps: this.#batchedOps,
+      concurrencyLimit: this.#limiter.limit,
     }
   }
 
@@ -234,6 +254,7 @@ export class Pkcs11Pool implements HsmBackend {
   #submit (op: HsmOp): Promise<HsmOpOutcome> {
     if (this.#closing !== null) return Promise.resolve(unavailable('the HSM pool is closing'))
     if (Date.now() > op.deadline) return Promise.resolve(overloaded(op))
+    this.#limiter.arrived()
     return new Promise(resolve => {
       this.#queue.push({ op, resolve, settled: false })
       this.#deadlineTimer ??= setInterval(() => this.#expire(), DEADLINE_CHECK_MS)
@@ -249,36 +270,49 @@ export class Pkcs11Pool implements HsmBackend {
   }
 
   #flush (): void {
+    const concurrent = this.#limiter.concurrent
+    const share = concurrent ? Math.ceil(this.#limiter.limit / Math.max(1, this.#links.size)) : 1
     while (this.#queue.length > 0) {
-      const link = this.#leastBusy()
-      if (link === undefined) return
-      // Spread what waits over the free batch slots instead of filling one batch while threads idle.
-      const size = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / this.#freeSlots()))
+      const link = this.#roomiest(share)
+      if (link === undefined) break
+      // Batches: spread what waits over the idle workers instead of filling one batch while threads idle.
+      // Concurrent: give a worker what its share of the limit has room for.
+      const size = concurrent
+        ? Math.min(this.#maxBatch, share - link.pending.size)
+        : Math.min(this.#maxBatch, Math.ceil(this.#queue.length / this.#idleLinks()))
       const batch = this.#queue.splice(0, size).filter(p => !p.settled)
-      if (batch.length > 0) this.#send(link, batch)
+      if (batch.length > 0) this.#send(link, batch, share)
     }
+    this.#limiter.inUse(this.#opsInFlight, this.#queue.length > 0)
   }
 
-  /** The ready worker with the fewest batches and room for one more (workers that failed to start last). */
-  #leastBusy (): WorkerLink | undefined {
+  /**
+   * The ready worker with the most room under its share of the limit (workers that failed to start last). At a
+   * share of 1 (batches) a worker has room only while it holds nothing.
+   */
+  #roomiest (share: number): WorkerLink | undefined {
     let best: WorkerLink | undefined
     for (const link of this.#links.values()) {
-      if (link.batches.length >= BATCHES_PER_WORKER) continue
+      if (link.pending.size >= share) continue
       if (best === undefined || (best.failed && !link.failed) ||
-        (best.failed === link.failed && link.batches.length < best.batches.length)) best = link
+        (best.failed === link.failed && link.pending.size < best.pending.size)) best = link
     }
     return best
   }
 
-  #freeSlots (): number {
-    let free = 0
-    for (const link of this.#links.values()) free += BATCHES_PER_WORKER - link.batches.length
-    return Math.max(1, free)
+  #idleLinks (): number {
+    let idle = 0
+    for (const link of this.#links.values()) if (link.pending.size === 0) idle++
+    return Math.max(1, idle)
   }
 
-  #send (link: WorkerLink, batch: Pending[]): void {
-    const packed = encodeOps(batch.map(p => p.op))
-    link.batches.push(batch)
+  #send (link: WorkerLink, batch: Pending[], concurrency: number): void {
+    const ids = batch.map(p => {
+      const id = this.#nextId = (this.#nextId + 1) >>> 0
+      link.pending.set(id, p)
+      return id
+    })
+    const packed = encodeOps({ concurrency, ids, ops: batch.map(p => p.op) })
     this.#opsInFlight += batch.length
     this.#batches++
     this.#batchedOps += batch.length
@@ -290,15 +324,22 @@ export class Pkcs11Pool implements HsmBackend {
       link.onSessionsClosed?.()
       return
     }
-    const batch = link.batches.shift()
-    if (batch === undefined) return
-    const outcomes = decodeOutcomes(message as ArrayBuffer)
-    batch.forEach((p, i) => settle(p, outcomes[i] ?? unavailable('HSM worker returned no result')))
-    this.#batchDone(batch)
-  }
-
-  #batchDone (batch: Pending[]): void {
-    this.#opsInFlight -= batch.length
+    const { ids, outcomes, hsmMicros } = decodeOutcomes(message as ArrayBuffer)
+    ids.forEach((id, i) => {
+      const p = link.pending.get(id)
+      if (p === undefined) return
+      link.pending.delete(id)
+      this.#opsInFlight--
+      const outcome = outcomes[i] ?? unavailable('HSM worker returned no result')
+      // Only what the HSM answered tells its latency: not an operation that never reached it (deadline passed
+      // first), nor one that failed (a device error's repairs take far longer than an operation).
+      if (outcome.ok && hsmMicros[i] > 0) {
+        this.#limiter.sample(hsmMicros[i] / 1000)
+        this.#onHsmTime(hsmMicros[i] / 1000)
+      }
+      if (!outcome.ok && outcome.failure.ckr === 'CKR_FUNCTION_FAILED') this.#limiter.drop()
+      settle(p, outcome)
+    })
     this.#flush()
     this.#whenIdle()
   }
@@ -318,8 +359,10 @@ export class Pkcs11Pool implements HsmBackend {
     this.#queue = this.#queue.filter(p => !p.settled)
     const late: Pending[] = []
     for (const link of this.#links.values()) {
-      for (const batch of link.batches) for (const p of batch) if (!p.settled && now > p.op.deadline) late.push(p)
+      for (const p of link.pending.values()) if (!p.settled && now > p.op.deadline) late.push(p)
     }
+    // An operation the HSM holds past its deadline: it is slower than the limit assumed, or hung.
+    if (late.length > 0) this.#limiter.drop()
     // Timers run before I/O in each event-loop turn: on a saturated loop a worker's answer may already be
     // waiting behind this timer, so decide once the pending messages have been handled.
     if (late.length > 0) setImmediate(() => { for (const p of late) settle(p, timedOut(p.op)) })
@@ -330,10 +373,11 @@ export class Pkcs11Pool implements HsmBackend {
   #onWorkerGone (threadId: number): void {
     const link = this.#links.get(threadId)
     this.#links.delete(threadId)
-    for (const batch of link?.batches ?? []) {
-      batch.forEach(p => settle(p, unavailable('HSM worker crashed')))
-      this.#batchDone(batch)
-    }
+    for (const p of link?.pending.values() ?? []) settle(p, unavailable('HSM worker crashed'))
+    this.#opsInFlight -= link?.pending.size ?? 0
+    link?.pending.clear()
+    this.#flush()
+    this.#whenIdle()
     const lane = this.#lanes.orphan(threadId)
     if (lane >= 0) this.#gate.releaseLane(lane)
   }
@@ -348,9 +392,11 @@ export class Pkcs11Pool implements HsmBackend {
           failedToStart.add(m.threadId)
           reject(new Error(m.hsmStartFailed))
         } else if ('hsmReady' in m) {
-          const link: WorkerLink = { threadId: m.hsmReady, port: m.port, batches: [], failed: failedToStart.has(m.hsmReady) }
+          const link: WorkerLink = { threadId: m.hsmReady, port: m.port, pending: new Map(), failed: failedToStart.has(m.hsmReady) }
           m.port.on('message', (answer: ArrayBuffer | string) => this.#onAnswer(link, answer))
           this.#links.set(link.threadId, link)
+          // The token's own session bound, which the worker read, may be below maxSessions.
+          if (!link.failed) this.#limiter.lowerMax(m.maxSessions * threads)
           if (this.#links.size === threads) resolve()
           this.#flush()
         }

@@ -17,8 +17,16 @@
  *
  * Deadlines: `req.deadline` is the operation's whole budget; each attempt is also bounded by its backend's
  * `opTimeoutMs`, so a backend that hangs leaves time for the retry when the budget is larger than that.
+ *
+ * Hedging (`hsm[].hedge`, opt-in): an operation still unanswered on a hedging backend once it has waited that
+ * backend's recent p95 latency is sent to another backend as well, and the first success wins. It trades a few
+ * percent more HSM operations for a tail that one slow backend (a network hiccup, a busy partition) cannot set.
+ * The hedge goes only to a backend whose breaker is closed, and only with MIN_RETRY_MS of the budget left; a data
+ * failure from either answer ends the race, since it would be the same everywhere. The losing answer is dropped:
+ * a hedged Encrypt's two ciphertexts have their own IVs, and only one is ever returned.
  */
 import { Breaker, isBackendFailure, type BreakerState } from './breaker'
+import { LatencyWindow } from './latency-window'
 import type {
   DecryptRequest, DecryptResult, EncryptRequest, EncryptResult, HsmBackend, HsmFailureKind, HsmOutcome, HsmStats,
   KeyAttributes, TokenInfo,
@@ -37,6 +45,8 @@ export interface RoutedBackend {
   opTimeoutMs: number
   /** Runs this backend's deep health check; its result comes back through HsmRouter.healthResult. */
   probe: () => void
+  /** Send an operation slower than this backend's recent p95 to another backend as well. */
+  hedge?: boolean
 }
 
 interface Member extends RoutedBackend {
@@ -45,6 +55,11 @@ interface Member extends RoutedBackend {
   outstanding: number
   /** Operations that failed here and were retried on another backend. */
   failedOver: number
+  /** Successful operations' latencies, kept only when it hedges. */
+  latency: LatencyWindow | undefined
+  /** Operations of this backend also sent to another one because they were slow, and those the other answered first. */
+  hedged: number
+  hedgesWon: number
 }
 
 export interface BackendView {
@@ -56,6 +71,9 @@ export interface BackendView {
   /** Times the breaker opened, and operations retried elsewhere after failing here. */
   opened: number
   failedOver: number
+  /** Slow operations also sent to another backend, and those the other backend answered first. */
+  hedged: number
+  hedgesWon: number
 }
 
 export type BreakerChange = (name: string, state: BreakerState, reason: string | undefined) => void
@@ -72,7 +90,9 @@ export class HsmRouter implements HsmBackend {
 
   constructor (backends: RoutedBackend[], onChange: BreakerChange = () => {}, now: () => number = Date.now) {
     if (backends.length === 0) throw new Error('HsmRouter needs at least one backend')
-    this.#members = backends.map(b => ({ ...b, breaker: new Breaker(now), outstanding: 0, failedOver: 0 }))
+    this.#members = backends.map(b => ({
+      ...b, breaker: new Breaker(now), outstanding: 0, failedOver: 0, latency: b.hedge === true ? new LatencyWindow() : undefined, hedged: 0, hedgesWon: 0,
+    }))
     this.#onChange = onChange
     this.#probeTimer = setInterval(() => this.#probeDue(), PROBE_CHECK_MS)
     this.#probeTimer.unref()
@@ -96,7 +116,7 @@ export class HsmRouter implements HsmBackend {
 
   /** Summed over every backend. */
   stats (): HsmStats {
-    const sum: HsmStats = { threads: 0, sessionsOpen: 0, queued: 0, inFlight: 0, batches: 0, batchedOps: 0 }
+    const sum: HsmStats = { threads: 0, sessionsOpen: 0, queued: 0, inFlight: 0, batches: 0, batchedOps: 0, concurrencyLimit: 0 }
     for (const m of this.#members) {
       const s = m.backend.stats()
       for (const k of Object.keys(sum) as Array<keyof HsmStats>) sum[k] += s[k]
@@ -112,6 +132,8 @@ export class HsmRouter implements HsmBackend {
       stats: m.backend.stats(),
       opened: m.breaker.opened,
       failedOver: m.failedOver,
+      hedged: m.hedged,
+      hedgesWon: m.hedgesWon,
     }))
   }
 
@@ -138,22 +160,69 @@ export class HsmRouter implements HsmBackend {
     const first = this.#pick(undefined) ?? this.#members[0]
     const attempt = this.#attempt(first, deadline, call)
     if (this.#members.length === 1) return attempt
-    return attempt.then(outcome => {
-      if (outcome.ok || !worthRetrying(outcome.failure.kind)) return outcome
-      const second = this.#pick(first)
-      if (second === undefined || deadline - Date.now() < MIN_RETRY_MS) return outcome
-      first.failedOver++
-      return this.#attempt(second, deadline, call)
+    const hedgeAfterMs = first.latency?.p95
+    if (hedgeAfterMs !== undefined) return this.#hedged(first, attempt, hedgeAfterMs, deadline, call)
+    return attempt.then(outcome => this.#retried(first, outcome, deadline, call))
+  }
+
+  /** A first attempt's failure, retried once on another backend when that can help and time allows. */
+  #retried<T> (first: Member, outcome: HsmOutcome<T>, deadline: number, call: Call<T>): HsmOutcome<T> | Promise<HsmOutcome<T>> {
+    if (outcome.ok || !worthRetrying(outcome.failure.kind)) return outcome
+    const second = this.#pick(first)
+    if (second === undefined || deadline - Date.now() < MIN_RETRY_MS) return outcome
+    first.failedOver++
+    return this.#attempt(second, deadline, call)
+  }
+
+  /** The first attempt, and a second one on another backend if the first has not answered after `hedgeAfterMs`. */
+  #hedged<T> (first: Member, attempt: Promise<HsmOutcome<T>>, hedgeAfterMs: number, deadline: number, call: Call<T>): Promise<HsmOutcome<T>> {
+    return new Promise(resolve => {
+      let hedge: Member | undefined
+      let unanswered = 1
+      let done = false
+      const finish = (outcome: HsmOutcome<T> | Promise<HsmOutcome<T>>): void => {
+        done = true
+        clearTimeout(timer)
+        resolve(outcome)
+      }
+      const answered = (from: Member, outcome: HsmOutcome<T>): void => {
+        unanswered--
+        if (done) return
+        if (outcome.ok || !worthRetrying(outcome.failure.kind)) {
+          if (outcome.ok && from === hedge) first.hedgesWon++
+          finish(outcome)
+        } else if (hedge === undefined) {
+          // Failed before the hedge was due: the ordinary retry.
+          finish(this.#retried(first, outcome, deadline, call))
+        } else if (unanswered === 0) {
+          finish(outcome)
+        }
+      }
+      const timer = setTimeout(() => {
+        if (done) return
+        hedge = this.#pick(first)
+        if (hedge === undefined || deadline - Date.now() < MIN_RETRY_MS) { hedge = undefined; return }
+        first.hedged++
+        unanswered++
+        const to = hedge
+        void this.#attempt(to, deadline, call).then(outcome => answered(to, outcome))
+      }, hedgeAfterMs)
+      void attempt.then(outcome => answered(first, outcome))
     })
   }
 
   #attempt<T> (m: Member, deadline: number, call: Call<T>): Promise<HsmOutcome<T>> {
     m.outstanding++
+    const started = m.latency === undefined ? 0 : performance.now()
     return call(m.backend, Math.min(deadline, Date.now() + m.opTimeoutMs)).then(outcome => {
       m.outstanding--
-      if (outcome.ok) this.#success(m)
-      else if (isBackendFailure(outcome.failure.kind)) this.#failure(m, outcome.failure.message, false)
-      return outcome
+      if (outcome.ok) {
+        m.latency?.record(performance.now() - started)
+        this.#success(m)
+        return outcome
+      }
+      if (isBackendFailure(outcome.failure.kind)) this.#failure(m, outcome.failure.message, false)
+      return { ok: false, failure: { ...outcome.failure, backend: m.name } }
     })
   }
 

@@ -44,6 +44,8 @@ export interface HsmFailure {
   /** The PKCS#11 return value name when there was one (e.g. 'CKR_DEVICE_ERROR'); for logs only. */
   ckr?: string
   message: string
+  /** The backend that answered it (set by the router), so a log line names the HSM that failed. */
+  backend?: string
 }
 
 export type HsmOutcome<T> = { ok: true, value: T } | { ok: false, failure: HsmFailure }
@@ -113,6 +115,8 @@ export interface HsmStats {
   /** Batches sent to workers so far, and the operations they carried (their ratio is the mean batch size). */
   batches: number
   batchedOps: number
+  /** Operations the HSM may have at once now: learnt from its latency (src/hsm/concurrency-limit.ts). */
+  concurrencyLimit: number
 }
 
 export interface HsmBackend {

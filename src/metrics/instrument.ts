@@ -25,18 +25,20 @@ export function instrumentHsm (hsm: HsmBackend, metrics: ProcessMetrics): HsmBac
   }
 }
 
+/** A replay and a duplicate of a request in flight are both refusals of a signature already claimed. */
 function count (verdict: ReplayVerdict, metrics: ProcessMetrics): ReplayVerdict {
-  if (verdict === 'replay') metrics.replayHit()
+  if (verdict === 'replay' || verdict === 'in-flight') metrics.replayHit()
   return verdict
 }
 
 export function instrumentReplay (guard: ReplayGuard, metrics: ProcessMetrics): ReplayGuard {
   return {
-    checkAndRecord: (scope, signature, expiresAtMs) => {
-      const verdict = guard.checkAndRecord(scope, signature, expiresAtMs)
+    checkAndRecord: (scope, signature, expiresAtMs, inFlightUntilMs) => {
+      const verdict = guard.checkAndRecord(scope, signature, expiresAtMs, inFlightUntilMs)
       if (typeof verdict !== 'string') return verdict.then(v => count(v, metrics))
       return count(verdict, metrics)
     },
+    settle: (scope, signature, served) => guard.settle(scope, signature, served),
     status: () => guard.status(),
     localStats: () => guard.localStats(),
     close: async () => await guard.close(),

@@ -22,6 +22,13 @@ export const METRIC = {
   hsmBackendSessions: 'xksgate_hsm_backend_sessions_open',
   hsmBreakerOpens: 'xksgate_hsm_backend_breaker_opens_total',
   hsmFailovers: 'xksgate_hsm_backend_failovers_total',
+  /** Per HSM backend: operations in the HSM now, the concurrency limit learnt from its latency, and that latency. */
+  hsmBackendConcurrency: 'xksgate_hsm_backend_concurrency',
+  hsmBackendConcurrencyLimit: 'xksgate_hsm_backend_concurrency_limit',
+  hsmCallDuration: 'xksgate_hsm_call_duration_seconds',
+  /** Slow operations also sent to another backend (hsm[].hedge), and those the other backend answered first. */
+  hsmHedges: 'xksgate_hsm_backend_hedges_total',
+  hsmHedgesWon: 'xksgate_hsm_backend_hedges_won_total',
   /** Requests refused because their SigV4 signature was already used. */
   replayHits: 'xksgate_replay_rejections_total',
   /** Replay checks Redis could not answer in budget (served locally under fail-open-local, 503 under fail-closed). */

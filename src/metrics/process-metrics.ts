@@ -17,6 +17,8 @@ import { throttleReason } from './throttle-reason'
 
 // KMS gives a request 250 ms; the buckets are dense below that and sparse above.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5]
+/** An HSM call's own time: from tens of µs (SoftHSM) to tens of ms (an HSM across a WAN). */
+const HSM_CALL_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]
 const EKM_STATES = ['ACTIVE', 'DEGRADED', 'UNAVAILABLE'] as const
 
 export interface MetricSources {
@@ -28,9 +30,10 @@ export interface MetricSources {
   redisConfigured: boolean
   /** Redis errors on the replay path so far (fallbacks + refusals); undefined without Redis. */
   redisErrors: () => number
-  certNotAfterMs: number
+  /** Read at each scrape: an in-place reload replaces the certificate and the credentials. */
+  certNotAfterMs: () => number
   /** Credentials whose issue time is known. */
-  credentials: ReadonlyArray<{ keyStore: string, accessKeyId: string, createdAtMs: number }>
+  credentials: () => ReadonlyArray<{ keyStore: string, accessKeyId: string, createdAtMs: number }>
   fleetSize: () => number
   ready: () => boolean
   /** The audit sink's counts; undefined without `audit`. */
@@ -46,6 +49,8 @@ export class ProcessMetrics {
   readonly #hsmDuration: Histogram
   readonly #replayHits: Counter
   readonly #hsmSessionEvents: Counter
+  readonly #hsmCallDuration: Histogram
+  readonly #hsmCallChildren = new Map<string, Histogram.Internal<string>>()
   readonly #throttled: Counter
   readonly #policyDecisions: Counter
   /** Pre-bound label children: one lookup per request instead of a label-set hash per metric. */
@@ -60,6 +65,7 @@ export class ProcessMetrics {
     this.#requests = new Counter({ name: METRIC.requests, help: 'XKS requests answered', labelNames, registers })
     this.#requestDuration = new Histogram({ name: METRIC.requestDuration, help: 'XKS request latency', labelNames, buckets: LATENCY_BUCKETS, registers })
     this.#hsmDuration = new Histogram({ name: METRIC.hsmDuration, help: 'PKCS#11 operation latency, pool queue wait included', labelNames: ['operation', 'outcome'], buckets: LATENCY_BUCKETS, registers })
+    this.#hsmCallDuration = new Histogram({ name: METRIC.hsmCallDuration, help: 'Time an operation spent in the HSM (its PKCS#11 calls), per HSM backend', labelNames: ['backend'], buckets: HSM_CALL_BUCKETS, registers })
     this.#hsmSessionEvents = new Counter({ name: METRIC.hsmSessionEvents, help: 'PKCS#11 session opens and recoveries', labelNames: ['event'], registers })
     this.#replayHits = new Counter({ name: METRIC.replayHits, help: 'Requests refused because their signature was already used', registers })
     this.#throttled = new Counter({ name: METRIC.throttled, help: 'Requests answered 429 ThrottlingException, by key store and reason', labelNames: ['key_store', 'reason'], registers })
@@ -112,6 +118,15 @@ export class ProcessMetrics {
     this.#hsmSessionEvents.labels({ event }).inc()
   }
 
+  observeHsmCall (backend: string, seconds: number): void {
+    let child = this.#hsmCallChildren.get(backend)
+    if (child === undefined) {
+      child = this.#hsmCallDuration.labels({ backend })
+      this.#hsmCallChildren.set(backend, child)
+    }
+    child.observe(seconds)
+  }
+
   observeHsm (operation: string, ok: boolean, seconds: number): void {
     const key = ok ? operation : operation + '!'
     let child = this.#hsmChildren.get(key)
@@ -162,7 +177,7 @@ export class ProcessMetrics {
     gauge(METRIC.replayLocalCapacity, 'Signatures the in-process replay table holds at most', () => local().capacity)
     gauge(METRIC.replayLocalBytes, 'Bytes the in-process replay table holds (allocated at startup)', () => local().bytes)
     counter(METRIC.replayLocalRefusals, 'Requests refused with 429: no room left in the in-process replay table', () => local().refusals)
-    gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs - Date.now()) / 86_400_000, 'min')
+    gauge(METRIC.certDaysToExpire, 'Days until the TLS certificate expires', () => (s.certNotAfterMs() - Date.now()) / 86_400_000, 'min')
     // eslint-disable-next-line no-new
     new Gauge({
       name: METRIC.credentialAge,
@@ -172,7 +187,9 @@ export class ProcessMetrics {
       // The same in every process; during a reload the oldest view wins.
       aggregator: 'max',
       collect () {
-        for (const c of s.credentials) this.set({ key_store: c.keyStore, access_key_id: c.accessKeyId }, (Date.now() - c.createdAtMs) / 86_400_000)
+        // A credential removed by a reload leaves the series.
+        this.reset()
+        for (const c of s.credentials()) this.set({ key_store: c.keyStore, access_key_id: c.accessKeyId }, (Date.now() - c.createdAtMs) / 86_400_000)
       },
     })
     gauge(METRIC.fleetSize, 'Live proxy instances seen in Redis', s.fleetSize, 'max')
@@ -224,6 +241,20 @@ export class ProcessMetrics {
       registers,
       collect () { for (const b of s.hsmBackends()) this.set({ backend: b.name }, b.stats.sessionsOpen) },
     })
+    new Gauge({
+      name: METRIC.hsmBackendConcurrency,
+      help: 'Operations in the HSM now, per HSM backend',
+      labelNames,
+      registers,
+      collect () { for (const b of s.hsmBackends()) this.set({ backend: b.name }, b.stats.inFlight) },
+    })
+    new Gauge({
+      name: METRIC.hsmBackendConcurrencyLimit,
+      help: 'Operations the HSM backend may have at once, learnt from its latency',
+      labelNames,
+      registers,
+      collect () { for (const b of s.hsmBackends()) this.set({ backend: b.name }, b.stats.concurrencyLimit) },
+    })
     /* eslint-enable no-new */
     const perBackendCounter = (name: string, help: string, read: (b: BackendView) => number): void => {
       const seen = new Map<string, number>()
@@ -240,5 +271,7 @@ export class ProcessMetrics {
     }
     perBackendCounter(METRIC.hsmBreakerOpens, 'Times an HSM backend was taken out of the routing by its circuit breaker', b => b.opened)
     perBackendCounter(METRIC.hsmFailovers, 'Operations that failed on this HSM backend and were retried on another', b => b.failedOver)
+    perBackendCounter(METRIC.hsmHedges, 'Operations slower than this HSM backend\'s recent p95 also sent to another backend (hsm[].hedge)', b => b.hedged)
+    perBackendCounter(METRIC.hsmHedgesWon, 'Hedged operations of this HSM backend that the other backend answered first', b => b.hedgesWon)
   }
 }

@@ -1,5 +1,5 @@
 import { XksError } from '../xks/errors'
-import { SignatureTable } from './signature-table'
+import { FULL, INSERTED, SignatureState, SignatureTable } from './signature-table'
 import type { LocalReplayStats, ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
 /**
@@ -10,6 +10,9 @@ import type { LocalReplayStats, ReplayGuard, ReplayGuardStatus, ReplayScope, Rep
  * ThrottlingException (retryable for KMS), counts the refusal and warns at most once a minute: a full cache
  * means traffic beyond what `replay.maxLocalEntries` was sized for, and accepting the request unrecorded would
  * open a replay window instead.
+ *
+ * It knows each of its signatures' states exactly (this process settles its own attempts), so a repeat of an
+ * answered request is told from a concurrent duplicate without any time window.
  */
 
 const FULL_WARNING_INTERVAL_MS = 60_000
@@ -37,19 +40,39 @@ export class MemoryReplayGuard implements ReplayGuard {
   }
 
   checkAndRecord (scope: ReplayScope, signature: string, expiresAtMs: number): ReplayVerdict {
-    const result = this.#table.insert(scope.index, signature, expiresAtMs)
-    if (result === 'present') return 'replay'
-    if (result === 'full') this.#refuse()
-    return 'fresh'
+    const slot = this.#table.insert(scope.index, signature, expiresAtMs, SignatureState.PENDING)
+    if (slot === INSERTED) return 'fresh'
+    if (slot === FULL) this.#refuse()
+    switch (this.#table.stateAt(slot)) {
+      case SignatureState.PENDING: return 'in-flight'
+      case SignatureState.REPRESENTABLE:
+        this.#table.setStateAt(slot, SignatureState.USED)
+        return 'retry'
+      default: return 'replay'
+    }
   }
 
-  has (scope: ReplayScope, signature: string): boolean {
-    return this.#table.has(scope.index, signature)
+  /** True when the signature was pending here: this process's own first attempt, not settled before. */
+  settle (scope: ReplayScope, signature: string, served: boolean): boolean {
+    const slot = this.#table.slotOf(scope.index, signature)
+    if (slot < 0 || this.#table.stateAt(slot) !== SignatureState.PENDING) return false
+    this.#table.setStateAt(slot, served ? SignatureState.USED : SignatureState.REPRESENTABLE)
+    return true
   }
 
-  /** Records a verdict given elsewhere (Redis); with no room it is simply not mirrored, Redis stays the authority. */
-  mirror (scope: ReplayScope, signature: string, expiresAtMs: number): void {
-    this.#table.insert(scope.index, signature, expiresAtMs)
+  /** The signature's live state here, or undefined. */
+  stateOf (scope: ReplayScope, signature: string): SignatureState | undefined {
+    const slot = this.#table.slotOf(scope.index, signature)
+    return slot < 0 ? undefined : this.#table.stateAt(slot)
+  }
+
+  /**
+   * Records a verdict given elsewhere (Redis), overwriting the state it had here; with no room it is simply not
+   * mirrored, Redis stays the authority.
+   */
+  mirror (scope: ReplayScope, signature: string, expiresAtMs: number, state: SignatureState): void {
+    const slot = this.#table.insert(scope.index, signature, expiresAtMs, state)
+    if (slot >= 0) this.#table.setStateAt(slot, state)
   }
 
   localStats (): LocalReplayStats {

@@ -3,17 +3,51 @@ import type { RedisClient } from '../redis/connect'
 import { SharedBudget } from '../redis/shared-budget'
 import { XksError } from '../xks/errors'
 import type { MemoryReplayGuard } from './memory-replay-guard'
+import { OutageBacklog } from './outage-backlog'
+import { SignatureState } from './signature-table'
 import type { LocalReplayStats, ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
 /**
- * Fleet-wide replay cache: `SET <prefix><storeId>:<signature> 1 PX <ttl> NX` (one atomic round trip, batched by
- * ioredis auto-pipelining). Each call has a latency budget; a Redis that is down or slow yields the failure policy
- * within that budget, never a slow request.
+ * Fleet-wide replay cache, one Redis key per signature whose value is its state (README "Replay: retries and
+ * repeats"):
  *
- * The local cache mirrors every verdict this process has given, so a same-process replay is rejected without a
- * round trip and is still caught while Redis is away. Only verdicts are mirrored: a fail-closed 503 records
- * nothing, since that request was never served.
+ *   p<ms>  claimed by a first attempt, which is answered by <ms> (its request budget plus a margin)
+ *   r      that attempt was not served (a retryable error, or its answer never reached the connection): it may
+ *          be presented once more
+ *   u      used; any other value too ('1', as versions before this one wrote)
+ *
+ * A first use is `SET key p<ms> PX <ttl> NX`, one atomic round trip batched by ioredis auto-pipelining, as before
+ * states existed. Only when that finds the key does REPEAT decide, atomically, what the repeat gets. A served
+ * attempt writes nothing more: its `p` simply ends at <ms>, after which a repeat is a replay. Keeping the common
+ * path at one command matters: a second command per request would cost about as much again as the first
+ * (bench/README.md "Stages": 27.5 µs client CPU per command, a fifth of an Encrypt). So until <ms> another process
+ * cannot tell a first attempt still in flight from one served a moment ago, and refuses both with a retryable
+ * 503; the process that served it knows, and answers 401.
+ *
+ * Each call has a latency budget; a Redis that is down or slow yields the failure policy within that budget,
+ * never a slow request. The local cache mirrors every verdict this process has given, so a same-process replay is
+ * rejected without a round trip and is still caught while Redis is away. Only verdicts are mirrored: a
+ * fail-closed 503 records nothing, since that request was never served.
  */
+
+const PENDING = 'p'
+const REPRESENTABLE = 'r'
+const USED = 'u'
+
+/** KEYS[1] was found claimed; ARGV[1] is the caller's wall clock in ms. Answers a ReplayVerdict. */
+const REPEAT = `local v = redis.call('GET', KEYS[1])
+if v == '${REPRESENTABLE}' then
+  redis.call('SET', KEYS[1], '${USED}', 'KEEPTTL')
+  return 'retry'
+end
+if v and string.sub(v, 1, 1) == '${PENDING}' and tonumber(string.sub(v, 2)) > tonumber(ARGV[1]) then return 'in-flight' end
+return 'replay'`
+
+/** A first attempt was not served: its claim, if still pending, may be presented once more. */
+const RELEASE = `if string.sub(redis.call('GET', KEYS[1]) or '', 1, 1) == '${PENDING}' then
+  redis.call('SET', KEYS[1], '${REPRESENTABLE}', 'KEEPTTL')
+end
+return 0`
 
 const BACKFILL_CHUNK = 500
 /** Redis rounds a PX below this up to it; a record never lives shorter than one second. */
@@ -41,6 +75,8 @@ export interface RedisReplayGuardStats {
   refusals: number
   /** Times the guard entered the degraded state. */
   outages: number
+  /** Signatures accepted locally during the outage and not yet written to Redis (only live ones are kept). */
+  backlog: number
 }
 
 export class RedisReplayGuard implements ReplayGuard {
@@ -55,8 +91,8 @@ export class RedisReplayGuard implements ReplayGuard {
   /** The outage warning went out (a guard created before Redis is ready starts degraded but unannounced). */
   private announced = false
   /** Signatures accepted from the local cache during the outage, written to Redis once it is back. */
-  private unsynced: Array<[key: string, expiresAtMs: number]> = []
-  private readonly counters: RedisReplayGuardStats = { fallbacks: 0, refusals: 0, outages: 0 }
+  private readonly backlog: OutageBacklog
+  private readonly counters = { fallbacks: 0, refusals: 0, outages: 0 }
   private readonly onReady = (): void => this.recovered()
   private readonly onDown = (): void => this.degrade('connection lost')
   // ioredis emits 'error' for every failed reconnect; without a listener it would only be printed.
@@ -70,6 +106,7 @@ export class RedisReplayGuard implements ReplayGuard {
     this.keyPrefix = options.keyPrefix
     this.local = options.local
     this.now = options.now ?? Date.now
+    this.backlog = new OutageBacklog(this.now)
     this.client.on('ready', this.onReady)
     this.client.on('close', this.onDown)
     this.client.on('end', this.onDown)
@@ -77,20 +114,37 @@ export class RedisReplayGuard implements ReplayGuard {
     if (this.client.status !== 'ready') this.degradedReason = 'not connected yet'
   }
 
-  async checkAndRecord (scope: ReplayScope, signature: string, expiresAtMs: number): Promise<ReplayVerdict> {
-    if (this.local.has(scope, signature)) return 'replay'
+  async checkAndRecord (scope: ReplayScope, signature: string, expiresAtMs: number, inFlightUntilMs: number): Promise<ReplayVerdict> {
+    // What this process knows for sure needs no round trip; a signature it let be presented again goes to Redis,
+    // where another process may have taken that one re-presentation already.
+    const known = this.local.stateOf(scope, signature)
+    if (known === SignatureState.USED) return 'replay'
+    if (known === SignatureState.PENDING) return 'in-flight'
     const now = this.now()
     const ttlMs = Math.max(Math.ceil(expiresAtMs - now), MIN_TTL_MS)
     const key = this.keyPrefix + scope.name + ':' + signature
     let reply: unknown
     try {
-      reply = await this.budget.run(this.client.set(key, '1', 'PX', ttlMs, 'NX'))
+      reply = await this.budget.run(this.client.set(key, PENDING + String(Math.ceil(inFlightUntilMs)), 'PX', ttlMs, 'NX'))
+      if (reply !== 'OK') reply = await this.budget.run(this.client.eval(REPEAT, 1, key, now))
     } catch (error) {
       return this.onFailure(scope, signature, key, now + ttlMs, error)
     }
     this.recovered()
-    this.local.mirror(scope, signature, now + ttlMs)
-    return reply === 'OK' ? 'fresh' : 'replay'
+    const verdict: ReplayVerdict = reply === 'OK' ? 'fresh' : reply as ReplayVerdict
+    // A pending claim of another process is not mirrored: it changes without this process hearing of it.
+    if (verdict !== 'in-flight') this.local.mirror(scope, signature, now + ttlMs, verdict === 'fresh' ? SignatureState.PENDING : SignatureState.USED)
+    return verdict
+  }
+
+  /**
+   * Only an attempt that was not served writes to Redis (rare: errors, lost answers); a served one leaves its
+   * claim to end by itself. Fire and forget within the budget: if the write is lost, the claim ends as served
+   * would, and a repeat is refused, which never executes anything twice.
+   */
+  settle (scope: ReplayScope, signature: string, served: boolean): void {
+    if (!this.local.settle(scope, signature, served) || served) return
+    this.budget.run(this.client.eval(RELEASE, 1, this.keyPrefix + scope.name + ':' + signature)).catch(() => {})
   }
 
   status (): ReplayGuardStatus {
@@ -103,7 +157,7 @@ export class RedisReplayGuard implements ReplayGuard {
   }
 
   stats (): RedisReplayGuardStats & { local: LocalReplayStats } {
-    return { ...this.counters, local: this.local.localStats() }
+    return { ...this.counters, backlog: this.backlog.size, local: this.local.localStats() }
   }
 
   /** Detaches from the client; the caller owns (and quits) the client, which the fleet registry may share. */
@@ -123,9 +177,9 @@ export class RedisReplayGuard implements ReplayGuard {
       throw new XksError('DependencyTimeoutException', 'replay cache unavailable', reason)
     }
     this.counters.fallbacks++
-    // Throws 429 when the local cache is full: that bounds the backfill list too.
+    // Throws 429 when the local cache is full: that bounds the backlog too.
     const verdict = this.local.checkAndRecord(scope, signature, expiresAtMs)
-    if (verdict === 'fresh') this.unsynced.push([key, expiresAtMs])
+    if (verdict === 'fresh') this.backlog.add(key, expiresAtMs)
     return verdict
   }
 
@@ -151,18 +205,19 @@ export class RedisReplayGuard implements ReplayGuard {
 
   /**
    * Writes the signatures accepted locally during the outage to Redis, so that other instances reject them from
-   * now on. It narrows the fail-open gap to replays made *during* the outage. Chunked so it never floods the
-   * auto-pipeline that live requests share; it stops at the first failure (the next outage starts a new list).
+   * now on. It narrows the fail-open gap to replays made *during* the outage. Written as used, whatever became
+   * of them here: a re-presentation after the outage is then refused rather than risked. Chunked so it never
+   * floods the auto-pipeline that live requests share; it stops at the first failure (the next outage starts a
+   * new backlog).
    */
   private async backfill (): Promise<void> {
-    const entries = this.unsynced
-    this.unsynced = []
+    const entries = this.backlog.take()
     for (let i = 0; i < entries.length; i += BACKFILL_CHUNK) {
       const now = this.now()
       const writes = entries.slice(i, i + BACKFILL_CHUNK)
-        .filter(([, expiresAtMs]) => expiresAtMs - now >= MIN_TTL_MS)
-        .map(async ([key, expiresAtMs]) =>
-          await this.client.set(key, '1', 'PX', Math.ceil(expiresAtMs - now), 'NX'))
+        .filter(({ expiresAtMs }) => expiresAtMs - now >= MIN_TTL_MS)
+        .map(async ({ key, expiresAtMs }) =>
+          await this.client.set(key, USED, 'PX', Math.ceil(expiresAtMs - now), 'NX'))
       try {
         await Promise.all(writes)
       } catch (error) {

@@ -6,10 +6,13 @@
  * which every major GC walks. Here a signature is 16 bytes of its digest plus an expiry second, 20 bytes in a
  * typed array the GC never scans, allocated once at startup (memory is known up front and does not grow).
  *
- * Layout: `buckets` buckets of SLOTS_PER_BUCKET (16) slots; a slot is 4 words of digest and 1 word of expiry (seconds
- * after `baseSecond`; a slot whose expiry is not in the future is free). Each signature may live in one of two
- * buckets chosen from different digest words ("two choices": it goes to the emptier one), which keeps buckets
- * evenly filled, so the table only runs out of room when it is nearly full as a whole.
+ * Layout: `buckets` buckets of SLOTS_PER_BUCKET (16) slots; a slot is 4 words of digest and 1 word of expiry and
+ * state: the expiry (seconds after `baseSecond`; a slot whose expiry is not in the future is free) shifted left by
+ * STATE_BITS, and the signature's state (SignatureState) in the low bits. Comparing the whole word with the current
+ * second shifted the same way, all state bits set, still tells live from free in one comparison; 29 bits of
+ * seconds last 17 years of uptime. Each signature may live in one of two buckets chosen from different digest
+ * words ("two choices": it goes to the emptier one), which keeps buckets evenly filled, so the table only runs
+ * out of room when it is nearly full as a whole.
  *
  * Nothing live is ever evicted. When both buckets of a new signature are full of live entries, `insert` says so
  * and the caller refuses the request (a retryable 429) instead of forgetting a signature that could then be
@@ -19,14 +22,25 @@
 const SLOTS_PER_BUCKET = 16
 const WORDS_PER_SLOT = 5
 const EXPIRY = 4
+const STATE_BITS = 2
+const STATE_MASK = (1 << STATE_BITS) - 1
+
+/**
+ * Where a recorded signature stands (README "Replay: retries and repeats"). USED is final; PENDING is a first
+ * attempt still being answered; REPRESENTABLE was answered with a retryable error, or its answer never reached
+ * the connection, so it may be presented once more.
+ */
+export const enum SignatureState { USED = 0, PENDING = 1, REPRESENTABLE = 2 }
+
+/** `insert`'s answers besides the slot of a live entry. */
+export const INSERTED = -1
+export const FULL = -2
 /**
  * Fill the table to at most this share of its slots at the configured capacity. With 16-slot buckets and two
  * choices, filling a table of 1,000 to 1,081,800 entries to capacity found no full bucket in simulation (8-slot
  * buckets at this load refused ~0.02% of inserts).
  */
 const TARGET_LOAD = 0.8
-
-export type InsertResult = 'inserted' | 'present' | 'full'
 
 export class SignatureTable {
   readonly capacity: number
@@ -66,23 +80,40 @@ export class SignatureTable {
     return this.#live
   }
 
-  has (storeIndex: number, signature: string): boolean {
+  /** The slot of the signature's live entry, or -1. */
+  slotOf (storeIndex: number, signature: string): number {
     this.#load(storeIndex, signature)
-    const now = this.#nowSecond()
-    return this.#find(this.#a, now) >= 0 || this.#find(this.#b, now) >= 0
+    const now = this.#nowKey()
+    const inA = this.#find(this.#a, now)
+    return inA >= 0 ? inA : this.#find(this.#b, now)
   }
 
-  /** Records the signature until `expiresAtMs` unless it is recorded already or there is no free slot for it. */
-  insert (storeIndex: number, signature: string, expiresAtMs: number): InsertResult {
+  stateAt (slot: number): SignatureState {
+    return this.#words[slot * WORDS_PER_SLOT + EXPIRY] & STATE_MASK
+  }
+
+  setStateAt (slot: number, state: SignatureState): void {
+    const at = slot * WORDS_PER_SLOT + EXPIRY
+    this.#words[at] = (this.#words[at] & ~STATE_MASK) | state
+  }
+
+  /**
+   * Records the signature in `state` until `expiresAtMs`, unless it is live already (the answer is then its
+   * slot, for stateAt and setStateAt) or there is no free slot for it (FULL). INSERTED when recorded.
+   */
+  insert (storeIndex: number, signature: string, expiresAtMs: number, state: SignatureState): number {
     this.#load(storeIndex, signature)
-    const now = this.#nowSecond()
+    const now = this.#nowKey()
     this.#sweepOne(now)
     const a = this.#a
     const b = this.#b
-    if (this.#find(a, now) >= 0 || this.#find(b, now) >= 0) return 'present'
+    const inA = this.#find(a, now)
+    if (inA >= 0) return inA
+    const inB = this.#find(b, now)
+    if (inB >= 0) return inB
     const freeA = this.#freeSlots(a, now)
     const freeB = this.#freeSlots(b, now)
-    if (freeA === 0 && freeB === 0) return 'full'
+    if (freeA === 0 && freeB === 0) return FULL
     const slot = this.#firstFree(freeA >= freeB ? a : b, now)
     const at = slot * WORDS_PER_SLOT
     const w = this.#words
@@ -92,9 +123,10 @@ export class SignatureTable {
     w[at + 2] = this.#digest[2]
     w[at + 3] = this.#digest[3]
     // At least one second, and rounded up: a record never ends before the signature stops being valid.
-    w[at + EXPIRY] = Math.max(now + 1, Math.ceil(expiresAtMs / 1000) - this.#baseSecond)
+    const expiry = Math.max((now >>> STATE_BITS) + 1, Math.ceil(expiresAtMs / 1000) - this.#baseSecond)
+    w[at + EXPIRY] = (expiry << STATE_BITS) | state
     this.#live++
-    return 'inserted'
+    return INSERTED
   }
 
   /**
@@ -114,8 +146,9 @@ export class SignatureTable {
     this.#b = (fmix32(h ^ 0x9e3779b9) >>> 0) % this.#buckets
   }
 
-  #nowSecond (): number {
-    return Math.floor(this.#now() / 1000) - this.#baseSecond
+  /** The current second as the expiry words hold it, with every state bit set: a word above it is live. */
+  #nowKey (): number {
+    return ((Math.floor(this.#now() / 1000) - this.#baseSecond) << STATE_BITS) | STATE_MASK
   }
 
   /** The slot holding the loaded digest live in `bucket`, or -1. */

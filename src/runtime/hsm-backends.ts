@@ -5,13 +5,14 @@
  */
 import { ConfigError } from '../config/load'
 import type { ResolvedHsmBackend, XksgateConfig } from '../config/schema'
+import { hsmCallsAllowed } from './uv-pool'
 import { FleetHealth } from '../health/fleet-health'
 import { HealthMonitor } from '../health/health-monitor'
 import { Pkcs11Pool } from '../hsm/pool'
 import { HsmRouter } from '../hsm/router'
 import type { Logger } from '../log'
 import type { ProcessMetrics } from '../metrics/process-metrics'
-import { hsmStartError, requireUsableKeys } from './startup-checks'
+import { hsmStartError, requireAesGcm, requireUsableKeys } from './startup-checks'
 
 export interface StartedBackend {
   config: ResolvedHsmBackend
@@ -21,6 +22,11 @@ export interface StartedBackend {
 export interface HsmBackends {
   router: HsmRouter
   backends: StartedBackend[]
+  /**
+   * Looks up every key of `config` on every backend, as at startup: a ConfigError names each missing or unfit one.
+   * Through the uninstrumented pools: these lookups are not KMS traffic.
+   */
+  requireKeys: (config: XksgateConfig) => Promise<void>
   /** Call once the keys are checked; starts every backend's background health check. */
   startHealth: () => FleetHealth
 }
@@ -47,14 +53,19 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     name: b.config.name,
     backend: b.pool,
     opTimeoutMs: b.config.opTimeoutMs,
+    hedge: b.config.hedge,
     probe: () => { void monitors.get(b.config.name)?.check() },
   })), (backend, state, reason) => {
     if (state === 'open') log.warn({ event: 'hsm_backend', backend, state, reason }, 'HSM backend taken out of the routing')
     else log.info({ event: 'hsm_backend', backend, state }, 'HSM backend back in the routing')
   })
+  const requireKeys = async (checked: XksgateConfig): Promise<void> => {
+    for (const b of backends) await requireUsableKeys(checked, b.pool, b.config.tokenLabel)
+  }
   try {
     // The uninstrumented pools: startup lookups are not KMS traffic.
-    for (const b of backends) await requireUsableKeys(config, b.pool, b.config.tokenLabel)
+    await requireKeys(config)
+    for (const b of backends) await requireAesGcm(config, b.pool, b.config)
   } catch (err) {
     await router.close()
     throw err
@@ -75,7 +86,7 @@ export async function startHsmBackends (config: XksgateConfig, log: Logger, metr
     monitors.set(name, monitor)
     return { name, monitor, outReason: () => router.outReason(name) }
   }))
-  return { router, backends, startHealth }
+  return { router, backends, requireKeys, startHealth }
 }
 
 /** Every backend's configuration problem in one error; otherwise the first other failure. */
@@ -91,9 +102,11 @@ async function startPool (backend: ResolvedHsmBackend, log: Logger, metrics: Pro
     pin: backend.pin.reveal(),
     threads: backend.threads,
     sessionsPerThread: backend.sessionsPerThread,
+    maxSessions: Math.max(backend.threads * backend.sessionsPerThread, Math.min(backend.maxSessions, hsmCallsAllowed())),
     ivSource: backend.ivSource,
     maxBatch: backend.maxBatch,
     startTimeoutMs: backend.startTimeoutMs,
+    onHsmTime: ms => metrics.observeHsmCall(backend.name, ms / 1000),
     onEvent: event => {
       metrics.observeHsmSessionEvent(event.event)
       // Opening a session is routine; every recovery is worth an operator's attention.

@@ -1,8 +1,9 @@
 /**
- * Starts xksgate the configured way: one serving process in this process (cluster.processes = 1), or a cluster
- * primary with N serving processes. Either way the metrics port is served from here: directly from this
- * process's registry, or summed over all processes by prom-client's AggregatorRegistry (cluster IPC). And either
- * way the TLS and health ports are claimed for this fleet here, before anything binds them (port-ownership.ts).
+ * Starts xksgate the configured way: one serving process in this process (cluster.processes = 1), which applies a
+ * reload in place (in-place-reload.ts), or a cluster primary with N serving processes, which replaces them one at
+ * a time (src/cluster/reload.ts); `xksgate reload` reads the outcome of either from the same status socket. Either
+ * way the metrics port is served from here: directly from this process's registry, or summed over all processes by
+ * prom-client's AggregatorRegistry (cluster IPC). And either way the TLS and health ports are claimed for this fleet here, before anything binds them (port-ownership.ts).
  */
 import os from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
@@ -11,7 +12,7 @@ import { toWire } from '../cluster/config-wire'
 import { serveReloadStatus } from '../cluster/reload-status'
 import { materializeTls, readTlsMaterial, type TlsMaterial } from '../cluster/tls-material'
 import { validateForCluster } from '../cluster/validated-config'
-import { ConfigError, loadConfig } from '../config/load'
+import { ConfigError } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
 import type { Logger } from '../log'
 import { ProcessMetrics } from '../metrics/process-metrics'
@@ -20,7 +21,9 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server'
 import { claimPorts, fleetOf, type PortClaims } from '../server/port-ownership'
 import { exitWhenStopped } from './exit'
 import { offerConfig, pm2Instance } from './pm2-handover'
+import { inPlaceReloader } from './in-place-reload'
 import { serve } from './serve'
+import type { RunningXksgate } from './xksgate'
 import { listenOrExplain } from './startup-checks'
 
 export interface Launched {
@@ -64,23 +67,41 @@ export async function launch ({ config, tls, configFile, log, onReady, onStopped
     const material = tls ?? (pm2 === undefined ? undefined : readTlsMaterial(config))
     const served = tls === undefined ? { config, remove: () => {} } : materializeTls(config, tls)
     let handover: { close: () => void } | undefined
-    const offer = async (): Promise<void> => {
-      if (pm2 === undefined || material === undefined) return
+    const offer = async (offered: XksgateConfig, offeredTls: TlsMaterial | undefined): Promise<void> => {
+      if (pm2 === undefined || offeredTls === undefined) return
+      handover?.close()
       // Serving matters more than the offer: without it only a later reload by name of a bad file is unguarded.
-      handover = await offerConfig(pm2, toWire(config, material))
+      handover = await offerConfig(pm2, toWire(offered, offeredTls))
         .catch((err: unknown) => { log.warn({ err, dir: pm2.dir }, 'cannot offer the configuration to the other PM2 instances'); return undefined })
     }
+    let running: RunningXksgate | undefined
+    let status: { close: () => void } | undefined
+    let hangupDuringStart = false
+    const reloader = inPlaceReloader({
+      configFile,
+      log,
+      running: () => running,
+      stopping: () => running !== undefined && running.state() !== 'ready',
+      onApplied: async (applied, appliedTls) => await offer(applied, appliedTls),
+    })
     await serve(served.config, log, {
       metrics,
       worker: 0,
-      onReady: async running => {
+      onReady: async started => {
         served.remove()
-        await offer()
+        running = started
+        await offer(config, material)
+        status = await serveReloadStatus(reloader.status)
         const metricsPort = await openMetrics(async () => await metrics.registry.metrics())
-        await onReady({ port: running.port, metricsPort })
+        await onReady({ port: started.port, metricsPort })
+        if (hangupDuringStart) reloader.request()
       },
-      onStopped: async () => { handover?.close(); await metricsServer?.close(); ports.release(); await onStopped?.() },
-      onHangup: () => refuseInPlaceReload(configFile, log),
+      onStopped: async () => { handover?.close(); status?.close(); await metricsServer?.close(); ports.release(); await onStopped?.() },
+      onHangup: () => {
+        log.info({ signal: 'SIGHUP', configFile }, running === undefined ? 'reload requested during startup: it follows the start' : 'reload requested')
+        if (running === undefined) hangupDuringStart = true
+        else reloader.request()
+      },
     }).finally(served.remove)
     return
   }
@@ -115,23 +136,6 @@ export async function launch ({ config, tls, configFile, log, onReady, onStopped
   reload = primary.reload
   await onReady({ port: primary.port, metricsPort })
   if (reloadRequested) reload()
-}
-
-/**
- * One serving process cannot replace itself without a moment in which nobody listens, so it does not try: it says
- * whether the file is valid and how to reload without downtime. (Node's default for SIGHUP would end it at once.)
- */
-function refuseInPlaceReload (configFile: string, log: Logger): void {
-  const how = process.env.pm_id === undefined
-    ? 'run the cluster primary (cluster.processes 2 or more, or 0) and send it SIGHUP'
-    : 'run pm2 reload ecosystem.config.cjs, which checks the file first'
-  try {
-    loadConfig({ file: configFile })
-    log.warn({ signal: 'SIGHUP', configFile }, `reload not applied: one serving process cannot be replaced without a gap; the file is valid. To reload without downtime, ${how}`)
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    log.error({ signal: 'SIGHUP', configFile, problems: err.problems }, 'reload not applied, and the file is invalid: serving on the configuration of the start')
-  }
 }
 
 /**

@@ -3,9 +3,10 @@
  * Liveness (/ping) is separate and never looks at dependencies, so a supervisor does not restart a process
  * for an HSM or Redis outage that a restart cannot fix.
  *
- * Two answers: the KMS-facing TLS port may be reached by anyone who can reach KMS's endpoint, so it says only
- * ready or not ready. Why, and which process answered, is for operators: the plain-HTTP health port, the metrics
- * (xksgate_ready and the gauges of each dependency) and the log, which records every change of the reason.
+ * Two answers: the KMS-facing TLS port may be reached by anyone who can reach KMS's endpoint, and the health port
+ * by the load balancer and whatever else shares its network, so both say only ready or not ready. Why, and which
+ * process answered, is for operators: the health port asked from this host's loopback, the metrics (xksgate_ready
+ * and the gauges of each dependency) and the log, which records every change of the reason.
  */
 import type { FleetHealth } from '../health/fleet-health'
 import type { HsmBackend } from '../hsm/types'
@@ -25,14 +26,14 @@ export interface ReadinessSources {
   redisConfigured: boolean
   /** A deep health result older than this is stale. */
   maxHealthAgeMs: number
-  /** Shown on the health port, so an operator can tell which process answered. */
+  /** Shown to the health port's loopback peers, so an operator can tell which process answered. */
   identity: { pid: number, worker: number }
 }
 
 export interface Readiness {
-  /** For the TLS port: status only. */
+  /** For any peer (the TLS port, the health port from another address): status only. */
   publicProbe: Probe
-  /** For the health port: status, reason, pid and worker. */
+  /** For the health port's loopback peers: status, reason, the HSM backends' states, pid and worker. */
   detailedProbe: Probe
   isReady: () => boolean
 }

@@ -9,7 +9,7 @@ import { ConfigError } from '../config/load'
 import { checkTlsFiles } from '../config/tls-files'
 import type { Logger } from '../log'
 import type { CertificateHealth } from '../tls/certificate-health'
-import type { XksgateConfig } from '../config/schema'
+import type { ResolvedHsmBackend, XksgateConfig } from '../config/schema'
 import type { HsmBackend, KeyAttributes } from '../hsm/types'
 import { loadNativeUwsBuild } from '../server/uws-native'
 import { StartupError } from './exit'
@@ -78,6 +78,28 @@ export async function requireUsableKeys (config: XksgateConfig, hsm: HsmBackend,
   })
   if (problems.length > 0) throw new ConfigError(problems)
   if (lookupFailures.length > 0) throw new StartupError(lookupFailures.join('\n'))
+}
+
+/** PKCS#11 answers that mean the HSM, or the transport in front of it, cannot do AES-GCM at all. */
+const GCM_REFUSALS = new Set(['CKR_MECHANISM_INVALID', 'CKR_MECHANISM_PARAM_INVALID'])
+
+/**
+ * One AES-GCM encryption and decryption through a backend, with the health-check key, before serving. Every
+ * Encrypt and Decrypt is AES-256-GCM (spec §Encrypt); an HSM, or a remote PKCS#11 transport in front of it (p11-kit
+ * before 0.25 does not carry the GCM parameters), that refuses the mechanism would answer every request 500,
+ * which KMS retries in vain. So that refusal stops the start and names the backend's module. Any other failure
+ * (a slow or busy HSM) is left to the deep health check, as before.
+ */
+export async function requireAesGcm (config: XksgateConfig, hsm: HsmBackend, backend: Pick<ResolvedHsmBackend, 'field' | 'name' | 'modulePath'>): Promise<void> {
+  const deadline = Date.now() + STARTUP_LOOKUP_MS
+  const keyLabel = config.health.keyLabel
+  const plaintext = Buffer.alloc(32)
+  const sealed = await hsm.encrypt({ keyLabel, plaintext, gcmAad: Buffer.alloc(0), deadline })
+  const outcome = sealed.ok ? await hsm.decrypt({ keyLabel, ...sealed.value, gcmAad: Buffer.alloc(0), deadline }) : sealed
+  if (outcome.ok || !GCM_REFUSALS.has(outcome.failure.ckr ?? '')) return
+  throw new ConfigError([`${backend.field}/modulePath: the HSM behind ${backend.modulePath} (backend ${JSON.stringify(backend.name)}) ` +
+    `refuses AES-GCM (${outcome.failure.message}), which every Encrypt and Decrypt needs; use a module, firmware or ` +
+    'remote transport that supports CKM_AES_GCM'])
 }
 
 /** Why a key cannot serve: XKS v1 keys are AES-256 (spec §GetKeyMetadata) and must never leave the HSM. */

@@ -14,21 +14,17 @@ import { listenHealthPort, type HealthPort } from '../server/health-port'
 import { listenFrontend } from '../server/create-frontend'
 import { PACKAGE_ROOT, VERSION } from '../version'
 import { authorizeByPolicy } from '../policy/authorize'
-import { processesOnHost } from '../replay/replay-layout'
 import { Admission } from '../xks/admission'
 import { HsmBacklog } from '../xks/hsm-backlog'
 import { Authenticator } from '../xks/authenticate'
 import type { XksHttpResponse } from '../xks/http-types'
-import { buildKeyStores } from '../xks/key-stores'
-import { createXksHandler } from '../xks/pipeline'
-import { processCount } from './launch'
 import { createReadiness, type LifecycleState } from './readiness'
 import { startRedisDeps, type RedisDeps } from './redis-deps'
 import { hsmOperationBudgetMs, startHsmBackends } from './hsm-backends'
 import { listenOrExplain, requireHealthyCertificate, requireNativeUws } from './startup-checks'
+import { HEALTH_MAX_AGE_MS, ReloadableCore } from './reloadable-core'
+import { readTlsMaterial, type TlsMaterial } from '../cluster/tls-material'
 
-// The spec lets GetHealthStatus answer from a cached deep check no older than one minute.
-const HEALTH_MAX_AGE_MS = 60_000
 const PING: XksHttpResponse = { status: 200, body: '{"status":"ok"}' }
 
 export interface RunningXksgate {
@@ -36,6 +32,13 @@ export interface RunningXksgate {
   healthPort?: number
   health: FleetHealth
   state: () => LifecycleState
+  /** The configuration served: the start's, or the last one a reload applied in place. */
+  config: () => XksgateConfig
+  /**
+   * Applies a configuration in place (one serving process; src/runtime/in-place-reload.ts checked it can); throws,
+   * changing nothing, when it cannot be applied. Says whether the certificate was replaced.
+   */
+  reload: (next: XksgateConfig, tls: TlsMaterial) => Promise<{ certificateReplaced: boolean }>
   /** Readiness off (/readyz answers 503) while still serving; the first step of a graceful stop. */
   beginShutdown: () => void
   /** Graceful stop: readiness off, stop accepting, drain in-flight requests within drainMs, close HSM sessions. */
@@ -54,7 +57,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
   const uwsBuild = requireNativeUws()
   metrics.buildInfo({ version: VERSION, commit: sourceCommit(PACKAGE_ROOT), node: process.version, frontend: config.server.frontend, uwsBuild })
   const certificate = requireHealthyCertificate(config, log)
-  const { router, startHealth } = await startHsmBackends(config, log, metrics)
+  const { router, requireKeys, startHealth } = await startHsmBackends(config, log, metrics)
   const hsm = instrumentHsm(router, metrics)
   let deps: RedisDeps | undefined
   let health: FleetHealth | undefined
@@ -68,12 +71,9 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
     health = startHealth()
     const first = await health.start()
     log.info({ status: first.status, reason: first.reason }, 'first deep health check done')
-    // Each key store's quota is per host: this process holds its share (README "Quotas").
-    const stores = buildKeyStores(config.keyStores, config.auth.maxSkewSeconds, processesOnHost(processCount(config)))
     const fleet = deps.fleet
-    const handler = createXksHandler({
-      stores,
-      authenticator: new Authenticator(config.auth.maxSkewSeconds, replay),
+    const core = new ReloadableCore(config, readTlsMaterial(config), certificate.notAfter, {
+      authenticator: new Authenticator(config.auth.maxSkewSeconds, replay, config.server.requestTimeoutMs),
       admission: new Admission({
         maxInFlight: config.server.maxInFlight,
         requestTimeoutMs: config.server.requestTimeoutMs,
@@ -82,22 +82,14 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       }),
       authorize: authorizeByPolicy,
       hsm,
-      health: {
-        health,
-        identity: {
-          proxyVendor: config.health.proxyVendor,
-          proxyModel: config.health.proxyModel ?? `xksgate ${VERSION}`,
-          ekmVendor: config.health.ekmVendor,
-        },
-        fleetSize: () => fleet.fleetSize(),
-        maxAgeMs: HEALTH_MAX_AGE_MS,
-      },
-      limits: config.limits,
+      health,
+      fleetSize: () => fleet.fleetSize(),
       hsmTimeoutMs: hsmOperationBudgetMs(config),
       requestTimeoutMs: config.server.requestTimeoutMs,
       log,
       observe: entry => metrics.observeRequest(entry),
       audit: auditSink,
+      requireKeys,
     })
     const readiness = createReadiness({
       state: () => state,
@@ -110,7 +102,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       identity: { pid: process.pid, worker: options.worker },
     }, log)
     const ping = (): XksHttpResponse => PING
-    // The TLS port is KMS-facing: readiness says ready or not, the reason only on the health port.
+    // What anyone may see: readiness says ready or not. The reason goes to the health port's loopback peers only.
     const probes = { '/ping': ping, '/readyz': readiness.publicProbe }
     const redisErrors = deps.redisErrors
     metrics.attach({
@@ -120,9 +112,8 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       replay,
       redisConfigured: deps.configured,
       redisErrors,
-      certNotAfterMs: certificate.notAfter.getTime(),
-      credentials: config.keyStores.flatMap(store => store.credentials.flatMap(c =>
-        c.createdAtMs === undefined ? [] : [{ keyStore: store.name, accessKeyId: c.accessKeyId, createdAtMs: c.createdAtMs }])),
+      certNotAfterMs: () => core.certNotAfterMs,
+      credentials: () => core.credentials(),
       fleetSize: () => fleet.fleetSize(),
       ready: readiness.isReady,
       ...(auditSink !== undefined && { audit: () => auditSink.stats }),
@@ -134,22 +125,24 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
       keyFile: config.server.tls.keyFile,
       maxBodyBytes: config.server.maxBodyBytes,
       bodyTimeoutMs: config.server.bodyTimeoutMs,
-      handler,
+      handler: core.handler,
       probes,
       log,
     }))
     const { host, port } = config.healthPort
     if (port !== undefined) {
-      healthPort = await listenOrExplain('/healthPort/port', host, port, listenHealthPort(host, port, { '/ping': ping, '/readyz': readiness.detailedProbe }))
+      healthPort = await listenOrExplain('/healthPort/port', host, port, listenHealthPort(host, port, { public: probes, loopback: { ...probes, '/readyz': readiness.detailedProbe } }))
     }
     state = 'ready'
-    log.info({ host: config.server.host, port: frontend.port, healthPort: healthPort?.port, stores: stores.map(s => s.uriPrefix) }, 'xksgate listening')
+    log.info({ host: config.server.host, port: frontend.port, healthPort: healthPort?.port, stores: core.stores.map(s => s.uriPrefix) }, 'xksgate listening')
     const running = { health, deps, healthPort, audit }
     return {
       port: frontend.port,
       healthPort: healthPort?.port,
       health,
       state: () => state,
+      config: () => core.config,
+      reload: async (next, tls) => await core.apply(next, tls, frontend),
       beginShutdown: () => { if (state === 'ready' || state === 'starting') state = 'draining' },
       close: async (drainMs = config.shutdown.drainMs) => {
         state = 'draining'
@@ -160,6 +153,7 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
           await frontend.close(drainMs)
         }
         running.healthPort?.close()
+        core.flushRejections()
         // After the drain: every request answered is in the audit log before it closes.
         await running.audit?.close()
         running.health.stop()

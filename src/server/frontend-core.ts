@@ -107,12 +107,13 @@ export class FrontendCore {
 
   /**
    * Runs an admitted XKS request once its body is in, and writes the answer unless the client went away
-   * (`aborted`, checked again after the handler). Any failure of the handler is answered 500 InternalException,
-   * which KMS retries.
+   * (`aborted`, checked again after the handler), then tells the response which it was (`afterWrite`). Any
+   * failure of the handler is answered 500 InternalException, which KMS retries. Settles once the request is done
+   * with (answered, or its client gone).
    */
-  serve (request: XksHttpRequest, body: Promise<BodyResult>, aborted: () => boolean, write: WriteResponse): void {
+  async serve (request: XksHttpRequest, body: Promise<BodyResult>, aborted: () => boolean, write: WriteResponse): Promise<void> {
     this.#inFlight++
-    body.then(async result => {
+    await body.then(async result => {
       if (result.kind === 'aborted') return
       if (result.kind === 'too-large') {
         write(this.#tooLarge.response, true)
@@ -120,7 +121,9 @@ export class FrontendCore {
       }
       request.body = result.body
       const response = await this.options.handler(request)
-      if (!aborted()) write(response, this.#draining)
+      const written = !aborted()
+      if (written) write(response, this.#draining)
+      response.afterWrite?.(written)
     }).catch((err: unknown) => {
       this.options.log.error({ err }, 'frontend failed to answer a request')
       if (!aborted()) write(INTERNAL_ERROR, this.#draining)

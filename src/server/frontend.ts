@@ -28,9 +28,26 @@ export interface FrontendOptions {
   clientAuth?: ClientAuthPolicy
 }
 
+/** The served certificate chain and private key, as files (uWS reads only files), and strict mTLS's CAs. */
+export interface CertificateFiles { certFile: string, keyFile: string, clientCaPems?: string[] }
+
+/** How connections accepted with a replaced certificate end (README "Certificate replacement"). */
+export interface Retirement {
+  /** Responses on them say Connection: close for this long, so their clients reconnect and get the new one. */
+  lingerMs: number
+  /** Then requests still in progress on them get this long before the rest are closed. */
+  drainMs: number
+}
+
 export interface Frontend {
   readonly port: number
   readonly inFlight: number
+  /**
+   * Serves every new connection with this certificate from now on, without a moment in which the port is not
+   * served; connections accepted before finish their requests (see each frontend for how they end). Rejects,
+   * changing nothing, when the new certificate cannot be served.
+   */
+  replaceCertificate: (files: CertificateFiles, retirement: Retirement) => Promise<void>
   /**
    * Stops accepting connections, tells keep-alive clients to reconnect elsewhere (Connection: close on every
    * further response), and waits up to drainMs for requests in progress. May be called again (after the linger).

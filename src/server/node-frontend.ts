@@ -14,11 +14,12 @@ import tls from 'node:tls'
 import { MIN_TLS_VERSION, TLS12_CIPHERS, TLS13_CIPHERSUITES } from '../tls/tls-policy'
 import type { XksHttpRequest } from '../xks/http-types'
 import { BodyDeadlines } from './body-deadlines'
-import type { Frontend, FrontendOptions } from './frontend'
+import type { CertificateFiles, Frontend, FrontendOptions } from './frontend'
 import { type Admission, EMPTY_BODY, FrontendCore, REPEATED_CONTENT_LENGTH, addHeader } from './frontend-core'
 import { NodeBodyReader } from './node-body-reader'
 import { answerClientError, writeNodeResponse } from './node-respond'
 import { refuseUnlistedClient } from './node-client-auth'
+import type { ClientAuthPolicy } from '../tls/client-auth'
 
 /** Bounds of a connection, as uWS has them: an idle keep-alive connection or a stalled head is closed after 10 s. */
 const IDLE_TIMEOUT_MS = 10_000
@@ -42,16 +43,11 @@ export class NodeFrontend implements Frontend {
   static async listen (options: FrontendOptions): Promise<NodeFrontend> {
     const clientAuth = options.clientAuth
     const server = https.createServer({
-      cert: fs.readFileSync(options.certFile),
-      key: fs.readFileSync(options.keyFile),
-      minVersion: MIN_TLS_VERSION,
-      // Node hands the TLS_* names to SSL_CTX_set_ciphersuites and the rest to SSL_CTX_set_cipher_list.
-      ciphers: `${TLS13_CIPHERSUITES}:${TLS12_CIPHERS}`,
-      honorCipherOrder: true,
+      ...secureContextOptions(options, clientAuth),
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       // Strict mTLS: OpenSSL fails a handshake without a client certificate; Node closes one whose chain does not
       // verify against `ca` right after the handshake; the subject is checked before the HTTP parser sees it.
-      ...(clientAuth !== undefined && { requestCert: true, rejectUnauthorized: true, ca: clientAuth.caPems }),
+      ...(clientAuth !== undefined && { requestCert: true, rejectUnauthorized: true }),
       // Our body deadline (server.bodyTimeoutMs) bounds the body; Node's own would answer 408 instead of closing.
       requestTimeout: 0,
       headersTimeout: IDLE_TIMEOUT_MS,
@@ -79,6 +75,16 @@ export class NodeFrontend implements Frontend {
 
   get inFlight (): number {
     return this.#core.inFlight
+  }
+
+  /**
+   * node:tls swaps the context new handshakes use (every option of the start again, the CAs of strict mTLS
+   * included); connections already open keep the certificate they were accepted with until their clients
+   * reconnect, as under the cluster primary. Nothing needs retiring, so the Retirement is not asked for.
+   */
+  async replaceCertificate (files: CertificateFiles): Promise<void> {
+    const clientAuth = this.options.clientAuth
+    this.server.setSecureContext(secureContextOptions(files, clientAuth === undefined ? undefined : { ...clientAuth, caPems: files.clientCaPems ?? clientAuth.caPems }))
   }
 
   async close (drainMs: number): Promise<void> {
@@ -125,5 +131,18 @@ export class NodeFrontend implements Frontend {
     }
     const reader = new NodeBodyReader(req, this.options.maxBodyBytes, this.options.bodyTimeoutMs, this.#deadlines)
     this.#core.serve(request, reader.read(), () => reader.aborted, write)
+  }
+}
+
+/** The TLS context under the spec's policy (docs/xks-spec.md §2): at the start and for a replaced certificate. */
+function secureContextOptions (files: CertificateFiles, clientAuth: ClientAuthPolicy | undefined): tls.SecureContextOptions {
+  return {
+    cert: fs.readFileSync(files.certFile),
+    key: fs.readFileSync(files.keyFile),
+    minVersion: MIN_TLS_VERSION,
+    // Node hands the TLS_* names to SSL_CTX_set_ciphersuites and the rest to SSL_CTX_set_cipher_list.
+    ciphers: `${TLS13_CIPHERSUITES}:${TLS12_CIPHERS}`,
+    honorCipherOrder: true,
+    ...(clientAuth !== undefined && { ca: clientAuth.caPems }),
   }
 }

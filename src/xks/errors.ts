@@ -26,6 +26,14 @@ export const XKS_ERRORS = {
 
 export type XksErrorName = keyof typeof XKS_ERRORS
 
+/**
+ * The answers KMS retries (docs/xks-spec.md §7.3: InternalException, DependencyTimeoutException,
+ * ThrottlingException): a request answered with one was not served, and its signature may be presented again.
+ */
+export function isRetryableStatus (status: number): boolean {
+  return status === 429 || status === 500 || status === 503
+}
+
 /** The spec allows errorMessage only as printable ASCII (0x20-0x7E), shorter than 512 characters. */
 const MAX_MESSAGE_LENGTH = 511
 

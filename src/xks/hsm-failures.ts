@@ -6,7 +6,8 @@ import type { HsmFailure } from '../hsm/types'
 import { XksError } from './errors'
 
 export function xksErrorFor (failure: HsmFailure): XksError {
-  const detail = failure.ckr ?? failure.kind
+  // The log line's cause: the PKCS#11 code (or the kind of failure) and the backend that answered it.
+  const detail = (failure.ckr ?? failure.kind) + (failure.backend === undefined ? '' : ` (backend ${failure.backend})`)
   switch (failure.kind) {
     case 'KeyNotFound':
       return new XksError('KeyNotFoundException', undefined, detail)
@@ -19,7 +20,8 @@ export function xksErrorFor (failure: HsmFailure): XksError {
       return new XksError('DependencyTimeoutException', undefined, detail)
     case 'Overloaded':
       // Never reached the HSM: not a slow dependency but a proxy that cannot keep up (spec: ThrottlingException).
-      return new XksError('ThrottlingException', undefined, detail)
+      // Its detail is the throttle reason of the metrics (src/metrics/throttle-reason.ts), without a backend.
+      return new XksError('ThrottlingException', undefined, failure.kind)
     case 'VerificationFailed':
       return new XksError('InternalException', 'The verification decrypt after encryption failed.', detail)
     case 'Unavailable':

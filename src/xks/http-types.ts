@@ -24,4 +24,9 @@ export interface XksHttpResponse {
   body: string
   /** Extra response headers (Content-Type is always application/json). */
   headers?: Readonly<Record<string, string>>
+  /**
+   * Called once by the frontend: after writing this response to the connection (true), or on dropping it because
+   * the connection had closed (false). The replay rules need to know whether an answer reached the client.
+   */
+  afterWrite?: (written: boolean) => void
 }

@@ -22,7 +22,7 @@ export interface ExternalKey {
 
 export interface KeyStore {
   name: string
-  /** Position in the configuration: a compact id for the replay cache. */
+  /** A compact id for the replay cache, unique among the key stores (see buildKeyStores). */
   index: number
   uriPrefix: string
   /** externalKeyId → key. Resolution is a plain lookup, so one id can never mean two keys. */
@@ -34,11 +34,15 @@ export interface KeyStore {
   quota?: TokenBucket
 }
 
-/** `processes`: serving processes on this host, which share each key store's quota. */
-export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeconds: number, processes = 1): KeyStore[] {
-  return stores.map((store, index) => ({
+/**
+ * `processes`: serving processes on this host, which share each key store's quota. `indexOf` gives each key
+ * store its replay-cache index (default: its position); a process reloaded in place keeps one per name.
+ */
+export function buildKeyStores (stores: readonly ResolvedKeyStore[], maxSkewSeconds: number, processes = 1,
+  indexOf?: (name: string) => number): KeyStore[] {
+  return stores.map((store, position) => ({
     name: store.name,
-    index,
+    index: indexOf === undefined ? position : indexOf(store.name),
     uriPrefix: store.uriPrefix,
     keys: new Map(Object.entries(store.keys).map(([id, key]) => [id, {
       label: key.label,

@@ -13,7 +13,7 @@ import type { AuthorizedOperation } from '../policy/vocabulary'
 import { withinRequestBudget } from './deadline'
 import type { Logger } from '../log'
 import type { Admission } from './admission'
-import type { Authenticator } from './authenticate'
+import { type Authenticator, ClaimSettlement, SignatureInFlight } from './authenticate'
 import { XksError } from './errors'
 import type { XksHttpRequest, XksHttpResponse } from './http-types'
 import type { ExternalKey, KeyStore } from './key-stores'
@@ -21,7 +21,8 @@ import { getHealthStatus, type HealthDeps } from './operations/get-health-status
 import { getKeyMetadata } from './operations/get-key-metadata'
 import { encrypt } from './operations/encrypt'
 import { decrypt } from './operations/decrypt'
-import { logRequest, ShedLog, type RequestLogEntry } from './request-log'
+import { logRejections, logRequest, ShedLog, type RequestLogEntry } from './request-log'
+import { rejectedBeforeAuthentication, RejectionSummary } from './rejection-summary'
 import { AuthenticationFailure } from './sigv4-parse'
 import { MethodNotAllowedError, RouteTable, type RouteMatch } from './routes'
 import type { SizeLimits, RequestMetadata } from './validate'
@@ -51,8 +52,8 @@ export interface XksCoreDeps {
   authorize?: Authorize
   /** Request metrics, fed the same entry as the log line. */
   observe?: (entry: RequestLogEntry) => void
-  /** The tamper-evident audit log (src/audit/): the log line's entry, or a shed request to count. */
-  audit?: { record: (entry: RequestLogEntry) => void, countShed: () => void }
+  /** The tamper-evident audit log (src/audit/): the log line's entry, or a shed or rejected request to count. */
+  audit?: { record: (entry: RequestLogEntry) => void, countShed: () => void, countRejected: (entry: RequestLogEntry) => void }
 }
 
 export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
@@ -60,11 +61,13 @@ export type XksHandler = (req: XksHttpRequest) => Promise<XksHttpResponse>
 const THROTTLED = new XksError('ThrottlingException')
 const THROTTLED_RESPONSE: XksHttpResponse = Object.freeze({ status: THROTTLED.status, body: THROTTLED.toBody() })
 
-export function createXksHandler (deps: XksCoreDeps): XksHandler {
+/** `flushRejections`: logs the rejections summed so far, at a stop, so the last interval is not lost. */
+export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushRejections: () => void } {
   const routes = new RouteTable(deps.stores)
   const shedLog = new ShedLog(deps.log)
+  const rejections = new RejectionSummary(interval => logRejections(deps.log, interval))
 
-  return async function handleXksRequest (req) {
+  return Object.assign(async function handleXksRequest (req: XksHttpRequest): Promise<XksHttpResponse> {
     const started = performance.now()
     // Every field present from the start, so all entries share one object shape.
     const entry: RequestLogEntry = {
@@ -73,6 +76,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       policySid: undefined,
     }
     let shed = false
+    const settlement = new ClaimSettlement(deps.authenticator)
     try {
       const route = routes.match(req.method, req.path)
       entry.operation = route.operation
@@ -93,8 +97,8 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
         return THROTTLED_RESPONSE
       }
       // The slot is held until the work really ends, even when the answer went out at the deadline.
-      const work = authenticateAndDispatch(deps, route, req, entry, deadline).finally(() => deps.admission.leave())
-      return { status: 200, body: await withinRequestBudget(work, deadline - Date.now()) }
+      const work = authenticateAndDispatch(deps, route, req, entry, deadline, settlement).finally(() => deps.admission.leave())
+      return afterWrite(settlement, { status: 200, body: await withinRequestBudget(work, deadline - Date.now()) })
     } catch (err) {
       const error = asXksError(err, deps.log)
       entry.status = error.status
@@ -104,30 +108,43 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler {
       if (error instanceof AuthenticationFailure) entry.accessKeyId ??= error.accessKeyId
       // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
       const headers = error instanceof MethodNotAllowedError ? { Allow: error.allow } : undefined
-      return { status: error.status, body: error.toBody(), headers }
+      return afterWrite(settlement, { status: error.status, body: error.toBody(), headers })
     } finally {
       entry.latencyMs = performance.now() - started
       if (shed) {
         shedLog.count(entry.detail)
         deps.audit?.countShed()
+      } else if (rejectedBeforeAuthentication(entry)) {
+        // Free to send for anyone who reaches the port: summed, not a line each (rejection-summary.ts).
+        rejections.count(entry)
+        deps.audit?.countRejected(entry)
       } else {
         logRequest(deps.log, entry)
         deps.audit?.record(entry)
       }
       deps.observe?.(entry)
     }
-  }
+  }, { flushRejections: () => rejections.flush() })
+}
+
+/** The settlement learns from the frontend whether the answer reached the client (README "Replay: retries and repeats"). */
+function afterWrite (settlement: ClaimSettlement, response: XksHttpResponse): XksHttpResponse {
+  response.afterWrite = written => settlement.answered(response.status, written)
+  return response
 }
 
 async function authenticateAndDispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: XksHttpRequest,
-  entry: RequestLogEntry, deadline: number): Promise<string> {
+  entry: RequestLogEntry, deadline: number, settlement: ClaimSettlement): Promise<string> {
   let principal
   try {
-    const pending = deps.authenticator.authenticate(route.store, req)
+    const pending = deps.authenticator.authenticate(route.store, req, settlement.claimed)
     principal = 'then' in pending ? await pending : pending
   } catch (err) {
-    // Requests nobody signed (or replayed) must not use up the key store's quota.
-    if (err instanceof XksError && err.errorName === 'AuthenticationFailedException') deps.admission.refund(route.store, route.operation)
+    if (err instanceof SignatureInFlight) entry.accessKeyId = err.accessKeyId
+    // Requests nobody signed, replays and duplicates of one in flight must not use up the key store's quota.
+    if (err instanceof XksError && (err.errorName === 'AuthenticationFailedException' || err instanceof SignatureInFlight)) {
+      deps.admission.refund(route.store, route.operation)
+    }
     throw err
   }
   entry.accessKeyId = principal.accessKeyId

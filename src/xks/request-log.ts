@@ -3,6 +3,7 @@
  * kmsRequestId; never plaintext). Nothing from the body except these metadata strings ever reaches the log.
  */
 import type { Logger } from '../log'
+import type { RejectionInterval } from './rejection-summary'
 import type { RequestMetadata } from './validate'
 
 export interface RequestLogEntry {
@@ -55,6 +56,23 @@ export function requestLogFields (entry: RequestLogEntry): Record<string, string
     viaService: metadata?.kmsViaService,
     sourceVpc: metadata?.awsSourceVpc,
     policySid: entry.policySid,
+  }
+}
+
+/**
+ * Requests refused before authentication, summed (rejection-summary.ts): one line per group and interval, its
+ * fields named as on a request line so the same queries find them, and one more for the requests beyond the
+ * groups. The level is a refused request's (info).
+ */
+export function logRejections (log: Logger, { groups, other, intervalMs }: RejectionInterval): void {
+  if (!log.isLevelEnabled('info')) return
+  for (const g of groups) {
+    log.info({ rejected: g.count, intervalMs, status: g.status, errorName: g.errorName, detail: g.detail, keyStore: g.keyStore, accessKeyId: g.accessKeyId, remote: g.remote },
+      'xks requests rejected before authentication')
+  }
+  if (other > 0) {
+    log.info({ rejected: other, intervalMs, groups: groups.length },
+      'xks requests rejected before authentication, beyond the groups logged this interval (too many access key ids or sources)')
   }
 }
 

@@ -4,7 +4,7 @@
  * (SigV4 is deterministic for a fixed X-Amz-Date), which is exactly what a replay is.
  */
 import http from 'node:http'
-import type { Connection, DevServer } from './dev-server'
+import { LOADED_HOST_BUDGET, type Connection, type DevServer } from './dev-server'
 import { until } from './until'
 import { metadataFor, XksClient } from './xks-client'
 
@@ -66,8 +66,8 @@ export function sample (metrics: string, series: string): number | undefined {
 export const TWO_CORE_SIZING = { XKSGATE__hsm__threads: '1' } as const
 
 /**
- * For tests that count lost requests across a reload: KMS's latency budget (240 ms a request, 200 ms an HSM call)
- * widened to seconds, so that a SoftHSM call starved of CPU on a shared 2-core host answers late instead of 503 or
- * 429. What such a test counts — refused connections, resets, any error status — does not depend on latency.
+ * For tests that count lost requests across a reload, also where no dev server starts (PM2): the widened budget of
+ * every test server, so that a SoftHSM call starved of CPU answers late instead of 503 or 429. What such a test
+ * counts — refused connections, resets, any error status — does not depend on latency.
  */
-export const RELOAD_TEST_BUDGET = { XKSGATE__hsm__opTimeoutMs: '2000', XKSGATE__server__requestTimeoutMs: '5000' } as const
+export const RELOAD_TEST_BUDGET = LOADED_HOST_BUDGET

@@ -27,16 +27,19 @@ export interface Harness {
 /**
  * Starts one dev server for the whole test file (t.before) and stops it and deletes its directory in teardown.
  * `curlStyle` signs Content-Type too, as the official test client (curl --aws-sigv4) does.
+ * XKSGATE_TEST_CONNECTION names the connection.json of a proxy already running elsewhere (a container, through
+ * its published port: `npm run test:container`); the tests then send to it and start no server of their own.
  */
 export function useDevServer (t: Test, options: { curlStyle?: boolean, maxSockets?: number, server?: DevServerOptions } = {}): Harness {
   const harness = {} as Harness
+  const external = process.env.XKSGATE_TEST_CONNECTION
   t.before(async () => {
-    const server = await startDevServer(options.server)
-    const conn = server.connection
+    const server = external === undefined ? await startDevServer(options.server) : undefined
+    const conn: Connection = server?.connection ?? JSON.parse(fs.readFileSync(external ?? '', 'utf8'))
     const client = new XksClient(conn, options.maxSockets)
     const base = conn.uriPrefix.replace(/\/kms\/xks\/v1$/, '')
     Object.assign(harness, {
-      server,
+      ...(server === undefined ? {} : { server }),
       client,
       conn,
       healthPath: `${conn.uriPrefix}/health`,

@@ -35,7 +35,8 @@ export async function runMain (args: string[], options: { env?: NodeJS.ProcessEn
     }
   })
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
+  // A guard against a hang, not a bound under test: generous for a start on a loaded 2-core host.
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
   const status = await new Promise<number | null>(resolve => child.once('close', code => resolve(code)))
   clearTimeout(timer)
   return { status, stdout, stderr }

@@ -31,6 +31,20 @@ export async function createTestToken (): Promise<TestToken> {
   return { dir, confPath, modulePath, tokenLabel, pin, soPin, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) }
 }
 
+/**
+ * A copy of `template` (made by createTestToken and never opened itself) in its own temp dir: as independent as a
+ * fresh token, without starting the setup process, which took seconds on a loaded host. SoftHSM keeps a token as
+ * files, and finds it through the copy's own SOFTHSM2_CONF (confPath). Call cleanup() in t.teardown.
+ */
+export function copyTestToken (template: TestToken): TestToken {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsm-'))
+  const tokenDir = path.join(dir, 'tokens')
+  fs.cpSync(path.join(template.dir, 'tokens'), tokenDir, { recursive: true })
+  const confPath = path.join(dir, 'softhsm2.conf')
+  fs.writeFileSync(confPath, fs.readFileSync(template.confPath, 'utf8').replace(path.join(template.dir, 'tokens'), tokenDir))
+  return { ...template, dir, confPath, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) }
+}
+
 export interface TestTokenPair {
   dir: string
   modulePath: string

@@ -35,6 +35,8 @@ export interface SendOptions {
   unsigned?: boolean
   /** Also sign Content-Type, as curl --aws-sigv4 does with -H "Content-Type:application/json" (docs/xks-spec.md §8.2). */
   signContentType?: boolean
+  /** Close the connection this long after sending, answered or not, as a client that gave up; status 0 if unanswered. */
+  abortAfterMs?: number
 }
 
 export class XksClient {
@@ -88,7 +90,13 @@ export class XksClient {
         })
         res.on('error', reject)
       })
-      req.on('error', reject)
+      req.on('error', err => { if (!req.destroyed || options.abortAfterMs === undefined) reject(err) })
+      if (options.abortAfterMs !== undefined) {
+        setTimeout(() => {
+          req.destroy()
+          resolve({ status: 0, body: '', json: {}, headers: {}, sentHeaders })
+        }, options.abortAfterMs)
+      }
       req.end(body)
     })
   }

@@ -1,7 +1,8 @@
 /**
  * The audit log of a real proxy (SoftHSM, TLS): one record per request with the request log's fields, one chain
  * across rotations and a restart, verified by `xksgate audit verify`, which names a removed record; no plaintext,
- * secret or Authorization header ever reaches it.
+ * secret or Authorization header ever reaches it. Its end cut across a restart is flagged, and proven against the
+ * heads in the proxy's own log.
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -28,9 +29,9 @@ const authorizations: string[] = []
 let secret = ''
 const logs: Array<Record<string, unknown>> = []
 
-/** One run of the proxy: `n` Encrypts and a health check, then a clean stop. */
-async function serve (n: number): Promise<void> {
-  const server = await startDevServer({ dir: serverDir, env })
+/** One run of the proxy writing `file`: `n` Encrypts and a health check, then a clean stop. */
+async function serve (n: number, file = auditFile): Promise<void> {
+  const server = await startDevServer({ dir: serverDir, env: { ...env, XKSGATE__audit: JSON.stringify({ file, key: { file: keyFile }, rotateBytes: 4096 }) } })
   const client = new XksClient(server.connection)
   secret = server.connection.secretAccessKey
   const sent: XksResponse[] = []
@@ -88,4 +89,34 @@ t.test('one chain across rotations and a restart, verified; no secret in it', as
   const [tamperedStatus, tampered] = await verify(files)
   t.equal(tamperedStatus, 1)
   t.match(tampered, new RegExp(`FAILED: ${victim.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: record\\(s\\) seq ${removedSeq} were removed before seq ${removedSeq + 1}`))
+})
+
+t.test('the end cut across a restart: flagged by the chain alone, proven against the heads in the log (issue #17, item 4)', async t => {
+  const file = path.join(dir, 'cut', 'audit.jsonl')
+  fs.mkdirSync(path.dirname(file))
+  const logStart = logs.length
+  await serve(2, file)
+  // Everything after the run's health check cut off, its stop record included; then the proxy is started again.
+  const kept = fs.readFileSync(file, 'utf8').split('\n').slice(0, 2)
+  t.match(JSON.parse(kept[1]), { seq: 1, operation: 'health' })
+  fs.writeFileSync(file, kept.join('\n') + '\n')
+  await serve(3, file)
+  const files = [...rotatedFiles(file), file].filter(f => fs.existsSync(f))
+  const restart = files.flatMap(f => fs.readFileSync(f, 'utf8').trim().split('\n')).map(l => JSON.parse(l) as Record<string, unknown>)[2]
+  t.match(restart, { seq: 2, type: 'start', previous: { seq: 1, stopped: false } }, 'the start says the chain did not end in a stop')
+
+  const [alone, aloneOut] = await verify(files)
+  t.equal(alone, 0, aloneOut)
+  t.match(aloneOut, /WARNING: .*:3: the start at seq 2 follows seq 1 \(request\), not a stop/)
+  t.match(aloneOut, /verified, with 1 warning\(s\)\n$/)
+  t.equal((await verify(files, ['--strict']))[0], 1, '--strict fails on it')
+
+  // The log as an operator ships it: every start and stop head is in it.
+  const logFile = path.join(dir, 'proxy.log')
+  fs.writeFileSync(logFile, logs.slice(logStart).map(l => JSON.stringify(l) + '\n').join(''))
+  t.same(logs.slice(logStart).filter(l => /^audit: chain (opened|closed)$/.test(String(l.msg))).map(l => [l.msg, l.seq]),
+    [['audit: chain opened', 0], ['audit: chain closed', 4], ['audit: chain opened', 2], ['audit: chain closed', 7]])
+  const [proven, provenOut] = await verify(files, ['--heads-from', logFile])
+  t.equal(proven, 1, provenOut)
+  t.match(provenOut, /FAILED: .*record seq 4 is not the one the head given names \(the chain was rewritten from there\)/)
 })

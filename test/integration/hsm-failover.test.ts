@@ -107,7 +107,7 @@ t.test('one backend of two fails under load and comes back: no request fails, he
 
   fault.break()
   const brokenAt = Date.now()
-  await until('backend B out', async () => (await health()).statuses.join() === 'ACTIVE,UNAVAILABLE', 5000)
+  await until('backend B out', async () => (await health()).statuses.join() === 'ACTIVE,UNAVAILABLE')
   const degraded = await health()
   t.equal(degraded.entries[1].healthStatus, 'UNAVAILABLE', `backend B out within ${Date.now() - brokenAt} ms`)
   t.equal(degraded.entries[0].healthStatus, 'ACTIVE', 'backend A still ACTIVE')
@@ -117,7 +117,7 @@ t.test('one backend of two fails under load and comes back: no request fails, he
 
   fault.restore()
   const restoredAt = Date.now()
-  await until('backend B back', async () => (await health()).statuses.join() === 'ACTIVE,ACTIVE', 8000)
+  await until('backend B back', async () => (await health()).statuses.join() === 'ACTIVE,ACTIVE')
   const recoveryMs = Date.now() - restoredAt
   await new Promise(resolve => setTimeout(resolve, 500))
   const counts = await traffic.stop()

@@ -9,7 +9,8 @@ import { leaseGateLanes } from '../../src/hsm/pkcs11/module-gates'
 import { Pkcs11Pool } from '../../src/hsm/pool'
 import { createTestTokens, type TestTokenPair } from '../helpers/softhsm'
 
-const HOLD_MS = 400
+// Long enough that a loaded host's slow encrypt (hundreds of ms at load average 20-30) cannot pass for a wait.
+const HOLD_MS = 3000
 
 /** A thread that holds the gate exclusively for HOLD_MS once told, and says when it has it. */
 const HOLDER = `

@@ -54,3 +54,27 @@ t.test('--json, and the key from the proxy configuration', async t => {
   t.equal(failed, 1)
   t.match(problem, /FAILED: .*audit\.jsonl:1: chain [0-9a-f]{16} begins at seq 1/)
 })
+
+t.test('--heads-from: the heads of a journald or PM2 log, other chains skipped, a stop with unwritten records left out', async t => {
+  const whole = path.join(dir, 'heads.jsonl')
+  fs.writeFileSync(whole, lines.join(''))
+  const head = (seq: number, extra: object = {}): string => JSON.stringify({ level: 30, chain: chain.chain, seq, mac: (JSON.parse(lines[seq]) as { mac: string }).mac, ...extra, msg: 'audit: chain closed' })
+  const log = path.join(dir, 'proxy.log')
+  fs.writeFileSync(log, [
+    'Dec 07 00:00:00 host xksgate[42]: ' + head(1),
+    head(3),
+    JSON.stringify({ level: 30, chain: '0123456789abcdef', seq: 9, mac: 'a'.repeat(64), msg: 'audit: chain opened' }),
+    JSON.stringify({ level: 30, chain: chain.chain, seq: 2, mac: 'b'.repeat(64), msg: 'something else' }),
+    'not json "audit: chain closed"',
+  ].join('\n') + '\n')
+  const [status, out] = await run(['verify', '--key-file', keyFile, '--heads-from', log, whole])
+  t.equal(status, 0, out)
+  t.match(out, /1 head\(s\) in the log belong to chains in none of the files given, and were skipped\nverified\n$/)
+  fs.writeFileSync(path.join(dir, 'cut.jsonl'), lines.slice(0, 3).join(''))
+  const [cutStatus, cut] = await run(['verify', '--key-file', keyFile, '--heads-from', log, path.join(dir, 'cut.jsonl')])
+  t.equal(cutStatus, 1)
+  t.match(cut, /FAILED: chain [0-9a-f]{16}: record\(s\) seq 3 to 3 were removed from its end/)
+  // A stop whose last records never reached the disk names a head the file does not hold: not held against it.
+  fs.writeFileSync(log, head(3, { unwritten: 120 }) + '\n')
+  t.equal((await run(['verify', '--key-file', keyFile, '--heads-from', log, path.join(dir, 'cut.jsonl')]))[0], 0)
+})

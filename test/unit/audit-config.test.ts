@@ -26,4 +26,8 @@ t.test('audit: the file relative to the config, the key a secret reference of at
   t.same(load({ file: 'a', key: { env: 'NO_SUCH_VAR' } }), ['/audit/key: environment variable NO_SUCH_VAR is not set'])
   t.match(load({ file: 'a', key: 'x'.repeat(32), rotateBytes: 10 }), [/^\/audit\/rotateBytes: Expected integer to be greater or equal to 4096/])
   t.match(load({ key: 'x'.repeat(32) }), [/^\/audit\/file: Expected required property/])
+  t.same([loaded.audit?.keepFiles, loaded.audit?.keepBytes], [undefined, undefined], 'rotated files are kept unless told otherwise')
+  const kept = load({ file: 'a', key: 'x'.repeat(32), keepFiles: 30, keepBytes: 1 << 30 })
+  t.same(Array.isArray(kept) ? kept : [kept.audit?.keepFiles, kept.audit?.keepBytes], [30, 1 << 30])
+  t.match(load({ file: 'a', key: 'x'.repeat(32), keepFiles: 0 }), [/^\/audit\/keepFiles: Expected integer to be greater or equal to 1/])
 })

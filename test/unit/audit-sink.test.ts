@@ -51,6 +51,46 @@ t.test('a restart continues the chain where the last record left it', async t =>
   t.notOk(fs.existsSync(config.file + '.lock'), 'the slot lock is released')
 })
 
+t.test('a start names what it follows; the end cut across a restart shows, and the log\'s heads prove it (issue #17, item 4)', async t => {
+  const config = auditConfig()
+  const logStart = logged.length
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 4; i++) sink.record(entry(i))
+  await sink.close()
+  const first = records(config.file)
+  t.same(first.map(r => [r.seq, r.type]), [[0, 'start'], [1, 'request'], [2, 'request'], [3, 'request'], [4, 'request'], [5, 'stop']])
+  t.notOk('previous' in first[0], 'the first start follows nothing')
+
+  // A clean restart: the start names the stop's seq and MAC.
+  const clean = AuditSink.open(config, log, { version: 'test' })
+  await clean.close()
+  t.same(records(config.file)[6].previous, { seq: 5, mac: first[5].mac, stopped: true })
+  t.same(verify([config.file]).chains[0].warnings, [], 'no warning after a clean stop')
+
+  // Cut back to seq 2, restart: the new start says the chain did not end in a stop.
+  const lines = fs.readFileSync(config.file, 'utf8').split('\n')
+  fs.writeFileSync(config.file, lines.slice(0, 3).join('\n') + '\n')
+  const cut = AuditSink.open(config, log, { version: 'test' })
+  await cut.close()
+  const after = records(config.file)
+  t.match(after[3], { seq: 3, type: 'start', previous: { seq: 2, mac: first[2].mac, stopped: false } })
+  const report = verify([config.file])
+  t.equal(report.ok, true, 'the chain alone still verifies: it cannot tell a crash from a cut')
+  t.match(report.chains[0].warnings, [/:4: the start at seq 3 follows seq 2 \(request\), not a stop/], 'but the verifier flags the start')
+
+  // Every start and stop head went to the ordinary log: against them the cut shows.
+  const heads = logged.slice(logStart).split('\n').filter(l => /audit: chain (opened|closed)/.test(l)).map(l => JSON.parse(l) as { msg: string, chain: string, seq: number, mac: string })
+  t.same(heads.map(h => [h.msg, h.seq]), [
+    ['audit: chain opened', 0], ['audit: chain closed', 5], ['audit: chain opened', 6], ['audit: chain closed', 7], ['audit: chain opened', 3], ['audit: chain closed', 4],
+  ])
+  t.match(verifyFiles([config.file], Buffer.from(KEY), { loggedHeads: heads }).problem, /seq 5 to 7 were removed from its end \(the head given is seq 7\)/)
+  // Once the new run has written past the cut, the records at the logged heads' seqs differ.
+  const longer = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 4; i++) longer.record(entry(i))
+  await longer.close()
+  t.match(verifyFiles([config.file], Buffer.from(KEY), { loggedHeads: heads }).problem, /record seq 5 is not the one the head given names \(the chain was rewritten from there\)/)
+})
+
 t.test('rotation: the chain runs across the files, and a restart right after a rotation continues from the rotated file', async t => {
   const config = auditConfig({ rotateBytes: 4096 })
   const sink = AuditSink.open(config, log, { version: 'test' })
@@ -71,6 +111,35 @@ t.test('rotation: the chain runs across the files, and a restart right after a r
   t.equal(report.ok, true, String(report.problem))
   t.equal(report.chains.length, 1)
   t.equal(report.chains[0].records, 1 + 60 + 1 + 1 + 1 + 1, `all records of ${files.length} files, in one chain`)
+})
+
+t.test('retention: audit.keepFiles and audit.keepBytes remove the oldest rotated files; the rest verifies with --partial', async t => {
+  for (const [name, keep, bound] of [['keepFiles', { keepFiles: 2 }, (files: string[]) => files.length <= 2], ['keepBytes', { keepBytes: 10_000 }, (files: string[]) => files.reduce((n, f) => n + fs.statSync(f).size, 0) <= 10_000]] as const) {
+    const config = auditConfig({ rotateBytes: 4096, ...keep })
+    const logStart = logged.length
+    const sink = AuditSink.open(config, log, { version: 'test' })
+    for (let i = 0; i < 80; i++) {
+      sink.record(entry(i))
+      if (i % 10 === 9) await until('a batch written', () => sink.stats.bufferedBytes === 0)
+    }
+    await sink.close()
+    const rotated = rotatedFiles(config.file)
+    t.ok(rotated.length >= 1 && bound(rotated), `${name}: ${rotated.length} rotated file(s) kept`)
+    t.match(logged.slice(logStart), /"removed":\[.*audit: rotated files removed/, `${name}: the removal is logged`)
+    const report = verifyFiles([...rotated, config.file].filter(f => fs.existsSync(f)), Buffer.from(KEY), { partial: true })
+    t.equal(report.ok, true, String(report.problem))
+    t.ok(report.chains[0].firstSeq > 0, `${name}: the chain now begins at seq ${report.chains[0].firstSeq}`)
+    t.equal(report.chains[0].lastSeq, 81, 'and runs to the stop')
+  }
+  // The newest rotated file is kept whatever the bound: a restart right after a rotation continues from it.
+  const config = auditConfig({ rotateBytes: 4096, keepBytes: 4096 })
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  for (let i = 0; i < 40; i++) {
+    sink.record(entry(i))
+    if (i % 10 === 9) await until('a batch written', () => sink.stats.bufferedBytes === 0)
+  }
+  await sink.close()
+  t.equal(rotatedFiles(config.file).length, 1, 'the newest rotated file, though it alone exceeds keepBytes')
 })
 
 t.test('two live processes get two files (slots); a stale lock is taken over', async t => {
@@ -154,6 +223,26 @@ t.test('shed requests are summed in one record', async t => {
   for (let i = 0; i < 3; i++) sink.countShed()
   await sink.close()
   t.same(records(config.file).filter(r => r.type === 'shed').map(r => [r.count, r.status, r.errorName]), [[3, 429, 'ThrottlingException']])
+})
+
+t.test('requests rejected before authentication are summed in one record, their counts exact', async t => {
+  const config = auditConfig()
+  const sink = AuditSink.open(config, log, { version: 'test' })
+  const rejected = { ...entry(0), status: 401, errorName: 'AuthenticationFailedException', detail: 'Signature does not match', metadata: undefined }
+  for (let i = 0; i < 5; i++) sink.countRejected(rejected)
+  sink.countRejected({ ...rejected, remote: '127.0.0.2' })
+  await sink.close()
+  const [summary, ...more] = records(config.file).filter(r => r.type === 'rejected')
+  t.equal(more.length, 0, 'one record for the interval')
+  t.match(summary, {
+    count: 6, intervalMs: 1000,
+    groups: [
+      { status: 401, errorName: 'AuthenticationFailedException', detail: 'Signature does not match', keyStore: 'ks', accessKeyId: 'AKIDAKIDAKIDAKIDAKID', remote: '127.0.0.1', count: 5 },
+      { remote: '127.0.0.2', count: 1 },
+    ],
+  })
+  t.notOk('other' in summary, 'no overflow')
+  t.ok(verify([config.file]).ok)
 })
 
 t.test('a record cut short at the end of the file: the restart declares it and the chain still verifies', async t => {

@@ -76,6 +76,34 @@ t.test('a record cut short by a crash passes only when the restart declares exac
   t.match(undeclared.problem, /a line was inserted after seq 1/)
 })
 
+t.test('a start that follows neither a stop nor a declared damaged tail is flagged, in this format and the earlier one', async t => {
+  const build = (types: Array<[string, object?]>): string[] => {
+    const chain = new AuditChain(KEY, undefined)
+    const lines: string[] = []
+    for (const [type, fields] of types) chain.tryAppend(type, fields ?? {}, l => { lines.push(l); return true })
+    return lines
+  }
+  const clean = verifyFiles([write(build([['start'], ['request'], ['stop'], ['start', { previous: { seq: 2, stopped: true } }], ['request']]))], KEY)
+  t.same([clean.ok, clean.chains[0].warnings], [true, []], 'after a stop')
+  // The previous version's start records name nothing; the record before them still tells.
+  const earlier = verifyFiles([write(build([['start'], ['request'], ['stop'], ['start'], ['request'], ['start']]))], KEY)
+  t.equal(earlier.ok, true, 'an earlier version\'s chain still verifies')
+  t.match(earlier.chains[0].warnings, [/:6: the start at seq 5 follows seq 4 \(request\), not a stop: the process before crashed, or records after seq 4 were cut off/])
+  t.equal(earlier.chains[0].warnings.length, 1)
+  // A cut-short record the restart declares: a crash the chain itself accounts for.
+  const chain = new AuditChain(KEY, undefined)
+  const lines: string[] = []
+  chain.tryAppend('start', {}, l => { lines.push(l); return true })
+  chain.tryAppend('request', {}, l => { lines.push(l); return true })
+  const cut = '{"v":1,"chain":"' + chain.chain + '","seq":2,"ti'
+  chain.tryAppend('start', { damagedTail: cut.length + 1 }, l => { lines.push(l); return true })
+  const declared = verifyFiles([write([...lines.slice(0, 2), cut + '\n', lines[2]])], KEY)
+  t.same([declared.ok, declared.chains[0].warnings], [true, []], 'after a declared damaged tail')
+  // A chain given from its middle (--partial): what came before its first record is not known, nothing to flag.
+  const partial = verifyFiles([write(build([['request'], ['request'], ['start']]).slice(2))], KEY, { partial: true })
+  t.same([partial.ok, partial.chains[0].warnings], [true, []])
+})
+
 t.test('a file with no authentic record at all (wrong key)', async t => {
   const report = verifyFiles([write(chainLines(3))], Buffer.from('w'.repeat(32)))
   t.match(report.problem, /no record in it verifies with this key/)

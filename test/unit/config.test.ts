@@ -194,6 +194,11 @@ t.test('hsm: one object is a list of one backend; a list names each backend\'s f
   t.same(problemsOf(() => validateConfig({ ...config, hsm: [pair[0], { ...pair[0], name: 'again' }] }, { baseDir: dir, env })),
     ['/hsm/1/tokenLabel: "a" on /usr/lib/softhsm/libsofthsm2.so is another backend\'s token'])
   t.match(problemsOf(() => validateConfig({ ...config, hsm: [] }, { baseDir: dir, env })), [/^\/hsm: Expected array length to be greater or equal to 1/])
+  t.equal(single.hsm[0].maxSessions, 64, 'the concurrency may grow to 64 sessions by default')
+  t.same(problemsOf(() => validateConfig({ ...config, hsm: [pair[0], { ...pair[1], maxSessions: 1 }] }, { baseDir: dir, env })),
+    ['/hsm/1/maxSessions: must be at least threads × sessionsPerThread (2), the sessions opened at start'])
+  t.match(problemsOf(() => validateConfig({ ...config, hsm: { ...config.hsm, maxSessions: 2000 } }, { baseDir: dir, env })),
+    [/^\/hsm\/maxSessions: Expected integer to be less or equal to 1024/])
 })
 
 t.test('a credential\'s age comes from createdAt, else from its secret file\'s mtime; an inline secret has none', async t => {

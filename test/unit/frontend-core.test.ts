@@ -51,6 +51,16 @@ t.test('admit: framing first, then probes, then the size bound', async t => {
   t.match(tooLarge, { response: { status: 501, body: /UnsupportedOperationException.*larger than 100 bytes/ } })
 })
 
+t.test('serve: the response learns whether it was written or dropped (the replay rules need it)', async t => {
+  for (const aborted of [false, true]) {
+    const told: boolean[] = []
+    const c = core(async () => ({ ...PING, afterWrite: written => told.push(written) }))
+    const written = await serveOnce(c, { kind: 'body', body: Buffer.from('{}') }, aborted)
+    t.equal(written.length, aborted ? 0 : 1)
+    t.same(told, [!aborted], aborted ? 'dropped: false' : 'written: true')
+  }
+})
+
 t.test('serve: the handler answers, keep-alive unless draining', async t => {
   t.same(await serveOnce(core(), { kind: 'body', body: Buffer.from('{}') }), [[PING, false]])
   const draining = core()

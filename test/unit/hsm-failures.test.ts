@@ -21,7 +21,13 @@ for (const [kind, [errorName, status]] of Object.entries(expected)) {
     const error = xksErrorFor({ kind: kind as HsmFailureKind, ckr: 'CKR_DEVICE_ERROR', message: 'secret detail' })
     t.equal(error.errorName, errorName)
     t.equal(error.status, status)
-    t.match(error.detail, /CKR_DEVICE_ERROR/, 'the PKCS#11 cause is kept for the log line')
+    // An operation that never reached the HSM (Overloaded) has no PKCS#11 cause: its detail is the throttle reason.
+    t.match(error.detail, kind === 'Overloaded' ? /^Overloaded$/ : /CKR_DEVICE_ERROR/, 'the PKCS#11 cause is kept for the log line')
     t.notMatch(error.toBody(), /CKR_|secret detail/, 'and never reaches the response body')
   })
 }
+
+t.test('the log line names the backend that failed, except for a throttle, whose detail is its reason', async t => {
+  t.equal(xksErrorFor({ kind: 'Timeout', ckr: 'CKR_DEVICE_ERROR', message: 'x', backend: 'hsm-b' }).detail, 'CKR_DEVICE_ERROR (backend hsm-b)')
+  t.equal(xksErrorFor({ kind: 'Overloaded', message: 'x', backend: 'hsm-b' }).detail, 'Overloaded')
+})

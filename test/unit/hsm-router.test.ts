@@ -25,7 +25,7 @@ function fake (): Fake {
     decrypt: async () => ({ ok: true, value: { plaintext: Buffer.alloc(0) } }),
     describeKey: async () => ({ ok: false, failure: { kind: 'KeyNotFound', message: 'none' } }),
     tokenInfo: async () => ({ ok: false, failure: { kind: 'Unavailable', message: 'none' } }),
-    stats: () => ({ threads: 1, sessionsOpen: 1, queued: 0, inFlight: 0, batches: 0, batchedOps: 0 }),
+    stats: () => ({ threads: 1, sessionsOpen: 1, queued: 0, inFlight: 0, batches: 0, batchedOps: 0, concurrencyLimit: 1 }),
     close: async () => {},
   }
   return f
@@ -162,4 +162,57 @@ t.test('breaker: opens after FAILURES_TO_OPEN in a row, probes with backoff, clo
   t.equal(b.reason, undefined)
   t.ok(b.trip('health check failed'), 'trip opens at once')
   t.equal(b.opened, 2)
+})
+
+/** A backend that answers after `delayMs` (set per call), for hedging. */
+function slow (f: Fake, delayMs: () => number): void {
+  const answer = f.encrypt
+  f.encrypt = async req => await new Promise(resolve => setTimeout(() => { resolve(answer(req)) }, delayMs()))
+}
+
+function hedgingRouter (): { router: HsmRouter, fakes: Fake[] } {
+  const fakes = [fake(), fake()]
+  const router = new HsmRouter(fakes.map((backend, i) => ({ name: `b${i}`, backend, opTimeoutMs: 1000, hedge: true, probe: () => {} })))
+  t.teardown(() => router.close())
+  return { router, fakes }
+}
+
+t.test('hedging: an operation slower than its backend\'s p95 is also sent to another backend, and the first answer wins', async t => {
+  const { router, fakes } = hedgingRouter()
+  let b0Delay = 1
+  slow(fakes[0], () => b0Delay)
+  slow(fakes[1], () => 1)
+  // Learn each backend's latency (about 1 ms), one at a time so each goes where the rotation sends it.
+  for (let i = 0; i < 200; i++) await router.encrypt(request())
+  t.equal(router.backends()[0].hedged, 0, 'no hedge while every answer is as fast as usual')
+  b0Delay = 300
+  const started = Date.now()
+  const outcomes = await Promise.all([router.encrypt(request()), router.encrypt(request())])
+  t.ok(outcomes.every(ok))
+  t.ok(Date.now() - started < 250, `answered by the fast backend, not after b0's 300 ms (${Date.now() - started} ms)`)
+  const b0 = router.backends()[0]
+  t.equal(b0.hedged, 1, 'the operation that went to b0 was hedged')
+  t.equal(b0.hedgesWon, 1, 'and b1 answered it first')
+})
+
+t.test('hedging: never to a backend taken out, and a data failure ends the race', async t => {
+  const { router, fakes } = hedgingRouter()
+  let b0Delay = 1
+  slow(fakes[0], () => b0Delay)
+  slow(fakes[1], () => 1)
+  for (let i = 0; i < 200; i++) await router.encrypt(request())
+  router.healthResult('b1', 'device error')
+  b0Delay = 40
+  const callsToB1 = fakes[1].calls.length
+  t.ok((await router.encrypt(request())).ok)
+  t.equal(fakes[1].calls.length, callsToB1, 'b1 is out of the routing: no hedge sent there')
+  t.equal(router.backends()[0].hedged, 0)
+
+  router.healthResult('b1', undefined)
+  for (const f of fakes) f.fail = 'AuthenticationFailed'
+  b0Delay = 1
+  const callsBefore = fakes[0].calls.length + fakes[1].calls.length
+  const outcome = await router.encrypt(request())
+  t.notOk(outcome.ok, 'a wrong tag is the same everywhere: answered as it is')
+  t.equal(fakes[0].calls.length + fakes[1].calls.length, callsBefore + 1, 'neither hedged nor retried')
 })

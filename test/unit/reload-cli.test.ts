@@ -33,9 +33,9 @@ t.test('xksgate reload checks before it signals, and says why it cannot', async 
   t.match(await reload(['--config', invalid], f.env), { status: 2, stderr: /^xksgate reload: not sent: invalid configuration:\n {2}\/server\/port: /m })
 
   t.match(await reload(['--config', file], f.env), { status: 1, stderr: new RegExp(`nothing announces 0\\.0\\.0\\.0:${f.config.server.port as number}; give --pid or --connection`) })
-  t.match(await reload(['--config', file, '--pid', String(process.pid)], f.env), { status: 1, stderr: new RegExp(`pid ${process.pid} is not an xksgate cluster primary`) })
+  t.match(await reload(['--config', file, '--pid', String(process.pid)], f.env), { status: 1, stderr: new RegExp(`pid ${process.pid} is not an xksgate proxy`) })
   const connection = path.join(f.dir, 'connection.json')
   fs.writeFileSync(connection, JSON.stringify({ pid: process.pid, configFile: file }))
-  t.match(await reload(['--connection', connection], f.env), { status: 1, stderr: /is not an xksgate cluster primary/ }, 'pid and configFile from connection.json')
+  t.match(await reload(['--connection', connection], f.env), { status: 1, stderr: /is not an xksgate proxy/ }, 'pid and configFile from connection.json')
   t.match(await reload(['--config', file, '--pid', 'abc'], f.env), { status: 2, stderr: /--pid must be a process id, got abc/ })
 })

@@ -13,8 +13,16 @@ export async function fleetSizeVia (address: string, port: number, creds: Creden
 }
 
 /**
- * The same signed bytes (an Encrypt, one fixed X-Amz-Date) sent to host A, then to host B directly: B must refuse
- * them as a replay (401), because the hosts share the replay cache in Redis. Returns both statuses and B's answer.
+ * Until the first attempt's request budget plus a 1 s margin has passed, another host cannot tell it served from
+ * in flight and refuses a repeat with a retryable 503 (README "Replay: retries and repeats"); 240 ms is the
+ * default budget.
+ */
+const IN_FLIGHT_WINDOW_MS = 240 + 1000
+
+/**
+ * The same signed bytes (an Encrypt, one fixed X-Amz-Date) sent to host A, then to host B directly once A's
+ * attempt is past its in-flight window: B must refuse them as a replay (401), because the hosts share the replay
+ * cache in Redis. Returns both statuses and B's answer.
  */
 export async function replayAcrossHosts (a: string, b: string, port: number, creds: Credentials, templates: Template[]): Promise<{ first: number, second: number, body: string }> {
   const encrypt = templates.find(t => t.op === 'encrypt')!
@@ -28,7 +36,9 @@ export async function replayAcrossHosts (a: string, b: string, port: number, cre
     conn.close()
     return outcome.kind === 'answer' ? { status: outcome.response.status, body: outcome.response.body } : { status: 0, body: outcome.kind }
   }
+  const sentAt = Date.now()
   const first = await send(a)
+  await new Promise(resolve => setTimeout(resolve, Math.max(0, sentAt + IN_FLIGHT_WINDOW_MS + 200 - Date.now())))
   const second = await send(b)
   return { first: first.status, second: second.status, body: second.body }
 }

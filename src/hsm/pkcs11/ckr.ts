@@ -2,8 +2,8 @@ import * as pkcs11js from 'pkcs11js'
 import type { HsmFailureKind } from '../types'
 
 /**
- * What to do about a PKCS#11 error. Only 'fail' ends the operation at once; the others name the repair after
- * which TokenSession.run retries the operation once.
+ * What to do about a PKCS#11 error. Only 'fail' ends the operation at once; 'busy' retries it after a pause while
+ * its deadline allows; the others name the repair after which TokenSession.run retries the operation once.
  */
 export type Recovery =
   /** The session handle is dead: forget it (never close it: the number may be reused) and open a fresh one. */
@@ -16,6 +16,8 @@ export type Recovery =
   | 'reinitialize'
   /** The cached key handle no longer names an object: find the key again by label. */
   | 'refind'
+  /** The HSM is busy for now: wait a little and try again, as often as the operation's deadline allows. */
+  | 'busy'
   | 'fail'
 
 export interface Classified {
@@ -51,6 +53,8 @@ const byCode = new Map<number, [Recovery, HsmFailureKind]>([
   [pkcs11js.CKR_TOKEN_NOT_PRESENT, ['reinitialize', 'Unavailable']],
   [pkcs11js.CKR_CRYPTOKI_NOT_INITIALIZED, ['reinitialize', 'Unavailable']],
   [pkcs11js.CKR_KEY_HANDLE_INVALID, ['refind', 'KeyNotFound']],
+  // What a network HSM at its capacity answers (CloudHSM, Luna); its vendors' own libraries retry it with backoff.
+  [pkcs11js.CKR_FUNCTION_FAILED, ['busy', 'Unavailable']],
   [pkcs11js.CKR_OBJECT_HANDLE_INVALID, ['refind', 'KeyNotFound']],
   // Data errors: the request is wrong, the session is fine. Never evict a session for these.
   [pkcs11js.CKR_ENCRYPTED_DATA_INVALID, ['fail', 'AuthenticationFailed']],

@@ -9,7 +9,8 @@ export type Pkcs11Api = Pick<pkcs11js.PKCS11,
   'C_Initialize' | 'C_Finalize' | 'C_GetInfo' | 'C_GetSlotList' | 'C_GetTokenInfo' |
   'C_OpenSession' | 'C_CloseSession' | 'C_GetSessionInfo' | 'C_Login' |
   'C_FindObjectsInit' | 'C_FindObjects' | 'C_FindObjectsFinal' | 'C_GetAttributeValue' |
-  'C_EncryptInit' | 'C_Encrypt' | 'C_DecryptInit' | 'C_Decrypt' | 'C_GenerateRandom'>
+  'C_EncryptInit' | 'C_Encrypt' | 'C_DecryptInit' | 'C_Decrypt' | 'C_GenerateRandom' | 'C_EncryptAsync' |
+  'C_DecryptAsync'>
 
 export type Handle = pkcs11js.Handle
 

@@ -1,17 +1,21 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { HsmOp, HsmOpOutcome } from './batch-codec'
 import { CryptokiContext, type HsmEvent, type HsmEventSink } from './context'
-import { loadModule } from './cryptoki'
+import { loadModule, type Handle, type Pkcs11Api } from './cryptoki'
 import { InitGate } from './init-gate'
 import { LaneTable } from './lanes'
-import { describe, TokenSession, type IvSource } from './token-session'
+import { runAsync, runSync, type AsyncDriverContext } from './steps'
+import { describe, TokenSession, type IvSource, type TokenSessionOptions } from './token-session'
 
 /** What a worker thread gets as workerData. The PIN crosses threads in memory only; it is never logged. */
 export interface WorkerConfig {
   modulePath: string
   tokenLabel: string
   pin: string
+  /** Sessions opened at start. */
   sessionsPerThread: number
+  /** Sessions this thread may open as its concurrency grows. */
+  maxSessions: number
   ivSource: IvSource
   /** The module's gate, shared with every other pool on the same library (module-gates.ts). */
   gate: SharedArrayBuffer
@@ -25,7 +29,7 @@ export interface WorkerConfig {
  * hands over the worker's own MessagePort: operations travel on it, outside piscina's task queue.
  */
 export type WorkerMessage =
-  | { hsmReady: number, port: MessagePort }
+  | { hsmReady: number, port: MessagePort, maxSessions: number }
   | { hsmStartFailed: string, threadId: number }
   | { hsmEvent: HsmEvent }
 
@@ -34,16 +38,45 @@ export const CLOSE_SESSIONS = 'close-sessions'
 export const SESSIONS_CLOSED = 'sessions-closed'
 
 const overloaded = (): HsmOpOutcome => ({ ok: false, failure: { kind: 'Overloaded', message: 'deadline passed before an HSM worker took the operation' } })
+const internal = (err: unknown): HsmOpOutcome => ({ ok: false, failure: { kind: 'Internal', message: describe(err) } })
 
-/** Runs batches of operations on one thread's sessions. */
+/** CK_TOKEN_INFO.ulMaxSessionCount; 0 (CK_EFFECTIVELY_INFINITE) and ~0 (CK_UNAVAILABLE_INFORMATION) set no bound. */
+function tokenMaxSessions (api: Pkcs11Api, slot: Handle): number {
+  const max = Number(api.C_GetTokenInfo(slot).maxSessionCount)
+  return max > 0 && max < 0xffffffff ? max : Infinity
+}
+
+/** One operation's outcome and the time it spent in the HSM (µs). */
+export type Answered = [outcome: HsmOpOutcome, hsmMicros: number]
+
+/**
+ * Runs operations on one thread's sessions: a batch one after another on one session (concurrency 1), or each
+ * operation on a session of its own through the asynchronous calls (steps.ts). Sessions beyond the first
+ * `sessionsPerThread` open when the concurrency needs them, up to `maxSessions`.
+ */
 export class Executor {
-  #next = 0
+  readonly #idle: TokenSession[]
+  readonly #waiting: Array<(s: TokenSession) => void> = []
+  /** Operations of this thread inside the module; the gate is held shared while there is any. */
+  #inside = 0
+  #onAlone: (() => void) | null = null
+  #sessions: number
+  #maxSessions: number
+  readonly #driver: AsyncDriverContext
 
-  constructor (readonly ctx: CryptokiContext, readonly sessions: TokenSession[]) {}
+  constructor (readonly ctx: CryptokiContext, sessions: TokenSession[], readonly sessionOptions: TokenSessionOptions, maxSessions: number) {
+    this.#idle = [...sessions]
+    this.#sessions = sessions.length
+    this.#maxSessions = Math.max(maxSessions, sessions.length)
+    this.#driver = {
+      api: ctx.api,
+      othersDone: () => this.#inside <= 1 ? Promise.resolve() : new Promise<void>(resolve => { this.#onAlone = resolve }),
+    }
+  }
 
   /**
    * Everything a thread does before it may serve: load the module, take a lane, initialise through the gate,
-   * close sessions a crashed predecessor left in this lane, open and log in every session. Throws on failure.
+   * close sessions a crashed predecessor left in this lane, open and log in the first sessions. Throws on failure.
    */
   static start (config: WorkerConfig, threadId: number, onEvent?: HsmEventSink): Executor {
     const api = loadModule(config.modulePath)
@@ -51,8 +84,8 @@ export class Executor {
     const lane = lanes.claim(threadId)
     const ctx = new CryptokiContext(api, new InitGate(config.gate, config.gateLaneBase), lane, config.tokenLabel, onEvent)
     ctx.start()
-    const sessions = Array.from({ length: config.sessionsPerThread }, (_, index) =>
-      new TokenSession(ctx, { pin: config.pin, ivSource: config.ivSource, index, lanes }))
+    const options = { pin: config.pin, ivSource: config.ivSource, lanes }
+    const sessions = Array.from({ length: config.sessionsPerThread }, (_, index) => new TokenSession(ctx, { ...options, index }))
     ctx.withShared(() => {
       const leftovers = lanes.takeLeftovers(lane, ctx.gate.generation)
       for (const handle of leftovers) {
@@ -65,41 +98,105 @@ export class Executor {
       }
       for (const s of sessions) s.open()
     })
-    return new Executor(ctx, sessions)
+    return new Executor(ctx, sessions, options, Math.min(config.maxSessions, lanes.sessionsPerLane, tokenMaxSessions(api, ctx.slot)))
+  }
+
+  /** The most sessions this thread will open. */
+  get maxSessions (): number {
+    return this.#maxSessions
   }
 
   /**
-   * One gate hold for the whole batch; sessions take operations in turn. An operation whose deadline has passed
-   * is answered Overloaded and never executed: its caller has answered already.
+   * A batch at concurrency 1 runs on this thread, one gate hold for all of it, and is answered whole. Otherwise
+   * each operation runs on a session of its own and `answer` gets it as soon as it is done. An operation whose
+   * deadline has passed is answered Overloaded and never executed: its caller has answered already.
    */
-  run (ops: HsmOp[]): HsmOpOutcome[] {
-    return this.ctx.withShared(() => ops.map(op => {
-      if (Date.now() > op.deadline) return overloaded()
-      const session = this.sessions[this.#next++ % this.sessions.length]
+  run (concurrency: number, ops: readonly HsmOp[], answer: (index: number, answered: Answered) => void): void {
+    // A synchronous batch must be the thread's only work in the module (steps.ts 'quiesce').
+    if (concurrency <= 1 && this.#inside === 0 && this.#idle.length > 0) {
+      const session = this.#idle[0]
+      this.#enter()
       try {
-        return this.#one(session, op)
-      } catch (err) {
-        return { ok: false, failure: { kind: 'Internal', message: describe(err) } }
+        ops.forEach((op, i) => answer(i, this.#timed(op, () => runSync(this.ctx.api, session.steps(op)))))
+      } finally {
+        this.#leave()
       }
-    }))
+      return
+    }
+    ops.forEach((op, i) => { void this.#runAsync(op).then(a => answer(i, a)) })
   }
 
   closeSessions (): void {
     this.ctx.withShared(() => {
-      for (const s of this.sessions) s.close()
+      for (const s of this.#idle) s.close()
     })
   }
 
-  #one (session: TokenSession, op: HsmOp): HsmOpOutcome {
-    switch (op.kind) {
-      case 'encrypt':
-        return session.encrypt(op)
-      case 'decrypt':
-        return session.decrypt(op)
-      case 'describeKey':
-        return session.describeKey(op.keyLabel)
-      case 'tokenInfo':
-        return session.tokenInfo()
+  async #runAsync (op: HsmOp): Promise<Answered> {
+    if (Date.now() > op.deadline) return [overloaded(), 0]
+    const session = await this.#acquire()
+    if (session === null) return [{ ok: false, failure: { kind: 'Unavailable', message: 'no HSM session could be opened' } }, 0]
+    this.#enter()
+    const started = performance.now()
+    try {
+      return [await runAsync(this.#driver, session.steps(op)), (performance.now() - started) * 1000]
+    } catch (err) {
+      return [internal(err), (performance.now() - started) * 1000]
+    } finally {
+      this.#leave()
+      this.#release(session)
+    }
+  }
+
+  #timed (op: HsmOp, fn: () => HsmOpOutcome): Answered {
+    if (Date.now() > op.deadline) return [overloaded(), 0]
+    const started = performance.now()
+    try {
+      return [fn(), (performance.now() - started) * 1000]
+    } catch (err) {
+      return [internal(err), (performance.now() - started) * 1000]
+    }
+  }
+
+  /** An idle session, a new one while under maxSessions, else the next one released; null if none can open. */
+  async #acquire (): Promise<TokenSession | null> {
+    const idle = this.#idle.pop()
+    if (idle !== undefined) return idle
+    if (this.#sessions < this.#maxSessions) {
+      const session = new TokenSession(this.ctx, { ...this.sessionOptions, index: this.#sessions++ })
+      this.#enter()
+      try {
+        session.open()
+        return session
+      } catch (err) {
+        // The HSM's own limit (CKR_SESSION_COUNT) or a device fault: stay at the sessions there are.
+        this.#sessions--
+        this.#maxSessions = Math.max(1, this.#sessions)
+        this.ctx.onEvent({ event: 'recovery-failed', lane: this.ctx.lane, session: this.#sessions, detail: `cannot open another session: ${describe(err)}` })
+        if (this.#sessions === 0) return null
+      } finally {
+        this.#leave()
+      }
+    }
+    return await new Promise(resolve => this.#waiting.push(resolve))
+  }
+
+  #release (session: TokenSession): void {
+    const next = this.#waiting.shift()
+    if (next !== undefined) next(session)
+    else this.#idle.push(session)
+  }
+
+  #enter (): void {
+    if (this.#inside++ === 0) this.ctx.gate.acquireShared(this.ctx.lane)
+  }
+
+  #leave (): void {
+    if (--this.#inside === 0) this.ctx.gate.releaseShared(this.ctx.lane)
+    if (this.#inside === 1 && this.#onAlone !== null) {
+      const alone = this.#onAlone
+      this.#onAlone = null
+      alone()
     }
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import * as pkcs11js from 'pkcs11js'
 import { classify, type Classified } from './ckr'
 import type { Handle, Pkcs11Api } from './cryptoki'
+import { runSync, type Steps } from './steps'
 
 /** The tag length KMS requires (spec §6.1). */
 export const TAG_BYTES = 16
@@ -15,10 +16,15 @@ function mechanism (iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
 }
 
 /** One-shot AES-GCM encrypt. Returns ciphertext‖tag in one Buffer (what C_Encrypt produces). */
-export function gcmEncrypt (api: Pkcs11Api, session: Handle, key: Handle, iv: Buffer, aad: Buffer,
-  plaintext: Buffer): Buffer {
+export function gcmEncrypt (api: Pkcs11Api, session: Handle, key: Handle, iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
+  return runSync(api, gcmEncryptSteps(api, session, key, iv, aad, plaintext))
+}
+
+/** gcmEncrypt as steps (steps.ts): the C_Encrypt may run off this thread. */
+export function * gcmEncryptSteps (api: Pkcs11Api, session: Handle, key: Handle, iv: Buffer, aad: Buffer,
+  plaintext: Buffer): Steps<Buffer> {
   api.C_EncryptInit(session, mechanism(iv, aad), key)
-  return api.C_Encrypt(session, plaintext, Buffer.allocUnsafe(plaintext.length + TAG_BYTES))
+  return (yield { call: 'C_Encrypt', session, data: plaintext, out: Buffer.allocUnsafe(plaintext.length + TAG_BYTES) }) as Buffer
 }
 
 /**
@@ -27,10 +33,16 @@ export function gcmEncrypt (api: Pkcs11Api, session: Handle, key: Handle, iv: Bu
  */
 export function gcmDecrypt (api: Pkcs11Api, session: Handle, key: Handle, iv: Buffer, aad: Buffer,
   ciphertextAndTag: Buffer): Buffer | Classified {
+  return runSync(api, gcmDecryptSteps(api, session, key, iv, aad, ciphertextAndTag))
+}
+
+/** gcmDecrypt as steps (steps.ts): the C_Decrypt may run off this thread. */
+export function * gcmDecryptSteps (api: Pkcs11Api, session: Handle, key: Handle, iv: Buffer, aad: Buffer,
+  ciphertextAndTag: Buffer): Steps<Buffer | Classified> {
   api.C_DecryptInit(session, mechanism(iv, aad), key)
   try {
     // SoftHSM checks the output room against the whole input (tag included) before it decrypts.
-    return api.C_Decrypt(session, ciphertextAndTag, Buffer.allocUnsafe(ciphertextAndTag.length))
+    return (yield { call: 'C_Decrypt', session, data: ciphertextAndTag, out: Buffer.allocUnsafe(ciphertextAndTag.length) }) as Buffer
   } catch (err) {
     const c = classify(err, 'decrypt')
     if (c.recovery === 'fail') return c

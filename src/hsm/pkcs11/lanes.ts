@@ -35,6 +35,11 @@ export class LaneTable {
     this.#perLane = FIRST_SESSION + 3 * this.#sessions
   }
 
+  /** The most sessions a lane records: the most one thread may open. */
+  get sessionsPerLane (): number {
+    return this.#sessions
+  }
+
   get lanes (): number {
     return (this.#words.length - 1) / this.#perLane
   }

@@ -6,7 +6,9 @@ import type {
 import { classify, type Classified, type Recovery } from './ckr'
 import type { CryptokiContext } from './context'
 import { isCkr, readTokenInfo, type Handle } from './cryptoki'
-import { gcmDecrypt, gcmEncrypt, integrityDigest, TAG_BYTES } from './gcm'
+import { gcmDecryptSteps, gcmEncryptSteps, integrityDigest, TAG_BYTES } from './gcm'
+import type { HsmOp, HsmOpOutcome } from './batch-codec'
+import { runSync, type Steps } from './steps'
 import { findKey, type CachedKey } from './keys'
 import type { LaneTable } from './lanes'
 
@@ -36,14 +38,26 @@ const ok = <T>(value: T): HsmOutcome<T> => ({ ok: true, value })
 const isAes256 = (a: KeyAttributes): boolean => a.keyType === 'AES' && a.keyBits === 256
 /** CKS_RO_USER_FUNCTIONS, CKS_RW_USER_FUNCTIONS (pkcs11js does not export the CKS_* values). */
 const USER_STATES = new Set([1, 3])
+/** How long a busy HSM is retried by a caller that gave no deadline. */
+const DEFAULT_BUSY_BUDGET_MS = 200
+/** First pause after a busy answer; each next one doubles, up to BUSY_PAUSE_MAX_MS, with jitter. */
+const BUSY_PAUSE_MS = 1
+const BUSY_PAUSE_MAX_MS = 16
+
+/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): retries of many sessions spread out. */
+function busyPause (retry: number): number {
+  const cap = Math.min(BUSY_PAUSE_MAX_MS, BUSY_PAUSE_MS * 2 ** retry)
+  return cap / 2 + Math.random() * cap / 2
+}
 
 /**
- * One pinned, logged-in PKCS#11 session and its key cache. Operations go through run(), which repairs the
- * session after a recoverable error and retries the operation once. Data errors are answered, never retried,
- * and never cost the session. The caller holds the thread's gate shared around every call.
+ * One pinned, logged-in PKCS#11 session and its key cache. Operations go through #run, which repairs the
+ * session after a recoverable error and retries the operation once, and retries a busy HSM within the deadline.
+ * Data errors are answered, never retried, and never cost the session. The caller holds the thread's gate
+ * shared around every call.
  */
 export class TokenSession {
-  readonly recoveries: Record<Exclude<Recovery, 'fail'>, number> = { reopen: 0, reset: 0, relogin: 0, reinitialize: 0, refind: 0 }
+  readonly recoveries: Record<Exclude<Recovery, 'fail'>, number> = { reopen: 0, reset: 0, relogin: 0, reinitialize: 0, refind: 0, busy: 0 }
   #handle: Handle | null = null
   #generation = -1
   readonly #keys = new Map<string, CachedKey>()
@@ -85,67 +99,101 @@ export class TokenSession {
     this.#forget()
   }
 
-  /** The deadline, if any, is the executor's to check: a session runs what it is given. */
+  /** The operation as steps (steps.ts): the executor runs them on this thread or through the async calls. */
+  steps (op: HsmOp): Steps<HsmOpOutcome> {
+    switch (op.kind) {
+      case 'encrypt': return this.#run(s => this.#encrypt(s, op), op.deadline)
+      case 'decrypt': return this.#run(s => this.#decrypt(s, op), op.deadline)
+      case 'describeKey': return this.#run(s => this.#describeKey(s, op.keyLabel), op.deadline)
+      case 'tokenInfo': return this.#run(() => this.#tokenInfo(), op.deadline)
+    }
+  }
+
+  /** The same operations, run on this thread at once (no deadline: a busy HSM gets the default retries). */
   encrypt (req: Omit<EncryptRequest, 'deadline'>): HsmOutcome<EncryptResult> {
-    return this.run(session => {
-      const key = this.#key(session, req.keyLabel)
-      if ('ok' in key) return key
-      if (!isAes256(key.attributes)) return fail('KeyTypeInvalid', `key ${req.keyLabel} is not AES-256`)
-      if (!key.attributes.canEncrypt) return fail('KeyUsageDenied', `key ${req.keyLabel} does not allow encrypt`)
-      // Checked before encrypting: the verification decrypt of the integrity path needs CKA_DECRYPT.
-      if (req.integrityPrefix !== undefined && !key.attributes.canDecrypt) {
-        return fail('KeyUsageDenied', `key ${req.keyLabel} does not allow the verification decrypt`)
-      }
-      const iv = this.#newIv(session)
-      const out = gcmEncrypt(this.ctx.api, session, key.handle, iv, req.gcmAad, req.plaintext)
-      const n = req.plaintext.length
-      const result: EncryptResult = { ciphertext: out.subarray(0, n), tag: out.subarray(n), iv }
-      if (req.integrityPrefix === undefined) return ok(result)
-      // Spec Appendix C order: digest right after the encrypt, then the verification decrypt.
-      result.integrityDigest = integrityDigest(req.integrityPrefix, iv, out)
-      const back = gcmDecrypt(this.ctx.api, session, key.handle, iv, req.gcmAad, out)
-      if (!Buffer.isBuffer(back)) return fail('VerificationFailed', 'verification decrypt failed', back.ckr)
-      const same = back.length === n && timingSafeEqual(back, req.plaintext)
-      back.fill(0)
-      return same ? ok(result) : fail('VerificationFailed', 'verification decrypt did not return the plaintext')
-    })
+    return runSync(this.ctx.api, this.#run(s => this.#encrypt(s, req)))
   }
 
   decrypt (req: Omit<DecryptRequest, 'deadline'>): HsmOutcome<DecryptResult> {
-    if (req.tag.length !== TAG_BYTES) return fail('AuthenticationFailed', `tag must be ${TAG_BYTES} bytes`)
-    return this.run(session => {
-      const key = this.#key(session, req.keyLabel)
-      if ('ok' in key) return key
-      if (!isAes256(key.attributes)) return fail('KeyTypeInvalid', `key ${req.keyLabel} is not AES-256`)
-      if (!key.attributes.canDecrypt) return fail('KeyUsageDenied', `key ${req.keyLabel} does not allow decrypt`)
-      const input = Buffer.concat([req.ciphertext, req.tag])
-      const back = gcmDecrypt(this.ctx.api, session, key.handle, req.iv, req.gcmAad, input)
-      if (!Buffer.isBuffer(back)) return fail(back.kind, 'GCM decryption failed', back.ckr)
-      return ok({ plaintext: back })
-    })
+    return runSync(this.ctx.api, this.#run(s => this.#decrypt(s, req)))
   }
 
   describeKey (label: string): HsmOutcome<KeyAttributes> {
-    return this.run(session => {
-      const key = this.#key(session, label)
-      return 'ok' in key ? key : ok(key.attributes)
-    })
+    return runSync(this.ctx.api, this.#run(s => this.#describeKey(s, label)))
   }
 
   tokenInfo (): HsmOutcome<TokenInfo> {
-    return this.run(() => ok(readTokenInfo(this.ctx.api, this.ctx.slot)))
+    return runSync(this.ctx.api, this.#run(() => this.#tokenInfo()))
   }
 
-  /** Runs op on the open session; after a recoverable PKCS#11 error, repairs and retries it exactly once. */
-  run<T> (op: (session: Handle) => HsmOutcome<T>): HsmOutcome<T> {
-    let last: Classified
-    let attempt = 0
+  * #encrypt (session: Handle, req: Omit<EncryptRequest, 'deadline'>): Steps<HsmOutcome<EncryptResult>> {
+    const key = this.#key(session, req.keyLabel)
+    if ('ok' in key) return key
+    if (!isAes256(key.attributes)) return fail('KeyTypeInvalid', `key ${req.keyLabel} is not AES-256`)
+    if (!key.attributes.canEncrypt) return fail('KeyUsageDenied', `key ${req.keyLabel} does not allow encrypt`)
+    // Checked before encrypting: the verification decrypt of the integrity path needs CKA_DECRYPT.
+    if (req.integrityPrefix !== undefined && !key.attributes.canDecrypt) {
+      return fail('KeyUsageDenied', `key ${req.keyLabel} does not allow the verification decrypt`)
+    }
+    const iv = this.#newIv(session)
+    const out = yield * gcmEncryptSteps(this.ctx.api, session, key.handle, iv, req.gcmAad, req.plaintext)
+    const n = req.plaintext.length
+    const result: EncryptResult = { ciphertext: out.subarray(0, n), tag: out.subarray(n), iv }
+    if (req.integrityPrefix === undefined) return ok(result)
+    // Spec Appendix C order: digest right after the encrypt, then the verification decrypt.
+    result.integrityDigest = integrityDigest(req.integrityPrefix, iv, out)
+    const back = yield * gcmDecryptSteps(this.ctx.api, session, key.handle, iv, req.gcmAad, out)
+    if (!Buffer.isBuffer(back)) return fail('VerificationFailed', 'verification decrypt failed', back.ckr)
+    const same = back.length === n && timingSafeEqual(back, req.plaintext)
+    back.fill(0)
+    return same ? ok(result) : fail('VerificationFailed', 'verification decrypt did not return the plaintext')
+  }
+
+  * #decrypt (session: Handle, req: Omit<DecryptRequest, 'deadline'>): Steps<HsmOutcome<DecryptResult>> {
+    if (req.tag.length !== TAG_BYTES) return fail('AuthenticationFailed', `tag must be ${TAG_BYTES} bytes`)
+    const key = this.#key(session, req.keyLabel)
+    if ('ok' in key) return key
+    if (!isAes256(key.attributes)) return fail('KeyTypeInvalid', `key ${req.keyLabel} is not AES-256`)
+    if (!key.attributes.canDecrypt) return fail('KeyUsageDenied', `key ${req.keyLabel} does not allow decrypt`)
+    const input = Buffer.concat([req.ciphertext, req.tag])
+    const back = yield * gcmDecryptSteps(this.ctx.api, session, key.handle, req.iv, req.gcmAad, input)
+    if (!Buffer.isBuffer(back)) return fail(back.kind, 'GCM decryption failed', back.ckr)
+    return ok({ plaintext: back })
+  }
+
+  * #describeKey (session: Handle, label: string): Steps<HsmOutcome<KeyAttributes>> {
+    const key = this.#key(session, label)
+    return 'ok' in key ? key : ok(key.attributes)
+  }
+
+  * #tokenInfo (): Steps<HsmOutcome<TokenInfo>> {
+    return ok(readTokenInfo(this.ctx.api, this.ctx.slot))
+  }
+
+  /**
+   * Runs op on the open session. After a recoverable PKCS#11 error it repairs the session and retries the
+   * operation once; while the HSM answers busy it pauses (backing off) and retries as long as the deadline
+   * leaves room for the pause and a call.
+   */
+  * #run<T> (op: (session: Handle) => Steps<HsmOutcome<T>>, deadline = Date.now() + DEFAULT_BUSY_BUDGET_MS): Steps<HsmOutcome<T>> {
+    let repaired = false
+    let busy = 0
     for (;;) {
       try {
-        return op(this.#ensureOpen())
+        return yield * op(this.#ensureOpen())
       } catch (err) {
-        last = classify(err)
-        if (last.recovery === 'fail' || attempt++ > 0) return fail(last.kind, describe(err), last.ckr)
+        const last = classify(err)
+        if (last.recovery === 'busy') {
+          const pause = busyPause(busy++)
+          if (Date.now() + pause * 2 >= deadline) return fail(last.kind, `${describe(err)} (busy, retried ${busy - 1} times)`, last.ckr)
+          this.recoveries.busy++
+          yield { call: 'pause', ms: pause }
+          continue
+        }
+        if (last.recovery === 'fail' || repaired) return fail(last.kind, describe(err), last.ckr)
+        repaired = true
+        // C_Finalize must wait until this thread's other operations are out of the module.
+        if (last.recovery === 'reinitialize') yield { call: 'quiesce' }
         try {
           this.#recover(last)
         } catch (repairError) {
@@ -158,7 +206,7 @@ export class TokenSession {
   }
 
   #recover (c: Classified): void {
-    if (c.recovery === 'fail') return
+    if (c.recovery === 'fail' || c.recovery === 'busy') return
     this.recoveries[c.recovery]++
     const lane = this.ctx.lane
     switch (c.recovery) {

@@ -1,0 +1,76 @@
+/**
+ * `node dist/bench/hsm-latency.js LATENCY_MS [--proxy-cli PATH] [--env NAME=VALUE ...]`: the proxy in front of
+ * an HSM LATENCY_MS away (the shaped module of docs/shaped-hsm.md over SoftHSM, latency on each C_Encrypt and
+ * C_Decrypt), 64 connections of signed 4 KiB Encrypts: the closed-loop maximum, then an open loop at KMS's
+ * 1,800 req/s (latency from the intended send). One JSON line. `--proxy-cli` measures another build (e.g. the
+ * main branch's dist/src/dev/cli.js) with this one's client, and `--env` sets a configuration override for it
+ * (`XKSGATE__hsm__threads=8`), so two designs are measured the same way, back to back.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { buildShapedModule } from '../test/helpers/shaped-hsm'
+import { freePort } from '../src/dev/free-port'
+import { readConnection } from './lib/connection-info'
+import { killAllNow, start, waitForFile } from './lib/procs'
+import { proxyCli } from './lib/repo'
+import { runLoad } from './loadgen/run-load'
+import { encryptTemplate } from './loadgen/templates'
+
+const CONNECTIONS = 64
+const RATE = 1800
+
+function args (): { latencyMs: number, cli: string | undefined, env: Record<string, string> } {
+  const argv = process.argv.slice(2)
+  const latencyMs = Number(argv[0])
+  if (!(latencyMs >= 0)) throw new Error('usage: hsm-latency.js LATENCY_MS [--proxy-cli PATH] [--env NAME=VALUE ...]')
+  const env: Record<string, string> = {}
+  let cli: string | undefined
+  for (let i = 1; i < argv.length; i += 2) {
+    if (argv[i] === '--proxy-cli') cli = argv[i + 1]
+    else if (argv[i] === '--env' && argv[i + 1]?.includes('=')) env[argv[i + 1].split('=')[0]] = argv[i + 1].slice(argv[i + 1].indexOf('=') + 1)
+    else throw new Error(`unknown argument ${argv[i]}`)
+  }
+  return { latencyMs, cli, env }
+}
+
+async function main (): Promise<void> {
+  const { latencyMs, cli, env } = args()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsm-latency-'))
+  const port = await freePort()
+  // The cached library has no .conf beside it, so it takes its shaping from the environment (docs/shaped-hsm.md).
+  const shaping = { SHAPED_HSM_LATENCY_US: String(Math.round(latencyMs * 1000)), XKSGATE__log__level: 'warn' }
+  const proc = start(process.execPath, [proxyCli(cli), '--dir', dir, '--port', String(port), '--softhsm-module', buildShapedModule()],
+    `${dir}.log`, { env: { ...process.env, ...shaping, ...env } })
+  try {
+    await waitForFile(proc, path.join(dir, 'connection.json'), 120_000)
+    const info = readConnection(path.join(dir, 'connection.json'))
+    const base = {
+      port: info.port,
+      creds: info.creds,
+      templates: [encryptTemplate(info.uriPrefix, info.keys.encryptDecrypt)],
+      mix: { encrypt: 1, decrypt: 0, metadata: 0, health: 0 },
+      threads: 2,
+      connections: CONNECTIONS,
+      warmupMs: 2000,
+    }
+    const closed = await runLoad({ ...base, measureMs: 8000 })
+    const open = await runLoad({ ...base, rate: RATE, measureMs: 10_000 })
+    const ms = (p: number): number => Math.round(open.ok.getValueAtPercentile(p) / 100) / 10
+    console.log(JSON.stringify({
+      latencyMs, env, closedRps: Math.round(closed.okRps), closedNon2xx: closed.non2xx,
+      at1800: { servedRps: Math.round(open.okRps), p50Ms: ms(50), p99Ms: ms(99), non2xx: open.non2xx, statuses: open.statuses },
+      loadAverage: os.loadavg().map(l => Math.round(l * 10) / 10),
+    }))
+  } finally {
+    await proc.stop()
+    killAllNow()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  killAllNow()
+  process.exitCode = 1
+})

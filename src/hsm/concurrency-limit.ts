@@ -1,0 +1,200 @@
+/**
+ * How many operations one HSM backend gets at once, learnt from the time its operations take in the HSM: an
+ * additive-increase, multiplicative-decrease limit with a latency gradient, after Netflix's concurrency-limits
+ * (github.com/Netflix/concurrency-limits, "Gradient2"), bounded by what the HSM and the configuration allow.
+ *
+ * Every WINDOW_MS it looks at the operations that finished:
+ * - the fastest operation under WORTH_CONCURRENCY_MS means the HSM is CPU work on this host (SoftHSM): the
+ *   backend is not `concurrent`, the limit is 1, and the pool sends batches run one after another on one
+ *   session. The fastest, not the mean: on a loaded host some calls of a CPU-bound HSM wait for a core, but
+ *   none of a network HSM's is faster than its round trip;
+ * - a drop (the HSM answered busy, or an operation timed out in it) cuts the limit by a quarter;
+ * - operations waited at the limit: it doubles until the latency first rises (a slow start, as TCP's), then
+ *   becomes limit × gradient + √limit, the gradient being baseline × TOLERANCE / mean time, between 0.5 and 1
+ *   (Gradient2): it grows by √limit while the HSM does not queue, and settles where its queueing balances that.
+ *   At least Little's law for the arrivals at the baseline time (rate × time × HEADROOM). The baseline is the
+ *   lowest mean seen; it follows a higher mean only in windows with at most UNLOADED operations at once, so
+ *   that an HSM that got slower for good is learnt again, while queueing at a high limit never passes for the
+ *   HSM's own time;
+ * - the limit went half unused: it shrinks by one, so a burst's sessions are handed back slowly.
+ */
+
+/** Length of one evaluation window. */
+export const WINDOW_MS = 100
+/**
+ * An HSM whose fastest operation takes less is CPU work on this host, and more at once only adds hand-offs:
+ * one session then does more than 4,000 operations a second, more than one process serves here, and an
+ * asynchronous call cost ~40 µs more CPU than a synchronous one (steps.ts).
+ */
+export const WORTH_CONCURRENCY_MS = 0.25
+/** A mean HSM time up to this many times its baseline is noise; beyond, the HSM queues operations internally. */
+const TOLERANCE = 2
+/** How fast the baseline follows a mean above it, per window with at most UNLOADED operations at once. */
+const BASELINE_DRIFT = 0.1
+const UNLOADED = 2
+/** Operations that decide, before the first window ends, whether the HSM is worth several at once. */
+const FIRST_SAMPLES = 4
+/** Windows in a row whose fastest operation is worth concurrency before the backend goes concurrent. */
+const WINDOWS_TO_GO_CONCURRENT = 3
+/** Little's law target = arrivals × mean time × this, so that a burst finds a free session. */
+const HEADROOM = 1.5
+
+export interface LimitView {
+  limit: number
+  concurrent: boolean
+  /** Mean HSM time (ms) over the last window that had operations; 0 before the first. */
+  meanMs: number
+  baselineMs: number
+}
+
+export class ConcurrencyLimit {
+  #limit = 1
+  #max: number
+  readonly #now: () => number
+  #windowStart: number
+  #count = 0
+  #sumMs = 0
+  #minMs = Infinity
+  #drops = 0
+  #arrivals = 0
+  #saturated = false
+  #peak = 0
+  #meanMs = 0
+  /** Whether operations are worth several at once (see `concurrent`). */
+  #concurrent = false
+  /** Consecutive windows whose fastest operation said so. */
+  #slowWindows = 0
+  #baselineMs: number | undefined
+  /** Below it the limit doubles; set at the first cut. */
+  #slowStartEnd = Infinity
+
+  /** `max`: the most the HSM and the configuration allow (sessions at once). */
+  constructor (max: number, now: () => number = Date.now) {
+    if (!Number.isInteger(max) || max < 1) throw new Error('the concurrency limit needs a maximum of at least 1')
+    this.#max = max
+    this.#now = now
+    this.#windowStart = now()
+  }
+
+  get limit (): number {
+    this.#tick()
+    return this.#limit
+  }
+
+  get max (): number {
+    return this.#max
+  }
+
+  /** Operations take long enough in the HSM to be worth several at once (else: batches on one session). */
+  get concurrent (): boolean {
+    this.#tick()
+    return this.#concurrent
+  }
+
+  /** The HSM said it can take no more than this (e.g. it refused another session). */
+  lowerMax (max: number): void {
+    this.#max = Math.max(1, Math.min(this.#max, max))
+    this.#limit = Math.min(this.#limit, this.#max)
+  }
+
+  view (): LimitView {
+    return { limit: this.limit, concurrent: this.concurrent, meanMs: this.#meanMs, baselineMs: this.#baselineMs ?? 0 }
+  }
+
+  /** An operation was submitted. */
+  arrived (): void {
+    this.#tick()
+    this.#arrivals++
+  }
+
+  /** `inFlight` operations are in the HSM now; `waiting` more could not go for want of room under the limit. */
+  inUse (inFlight: number, waiting: boolean): void {
+    this.#tick()
+    if (inFlight > this.#peak) this.#peak = inFlight
+    if (waiting) this.#saturated = true
+  }
+
+  /** One operation's time in the HSM. */
+  sample (ms: number): void {
+    this.#tick()
+    this.#count++
+    this.#sumMs += ms
+    if (ms < this.#minMs) this.#minMs = ms
+  }
+
+  /** The HSM answered busy, or an operation timed out. */
+  drop (): void {
+    this.#tick()
+    this.#drops++
+  }
+
+  #tick (): void {
+    const now = this.#now()
+    const elapsed = now - this.#windowStart
+    // The first operations decide at once whether the HSM is worth several at once.
+    const first = this.#baselineMs === undefined && this.#count >= FIRST_SAMPLES
+    if (elapsed < WINDOW_MS && !first) return
+    this.#evaluate(Math.max(1, elapsed))
+    this.#windowStart = now
+    this.#count = 0
+    this.#sumMs = 0
+    this.#minMs = Infinity
+    this.#drops = 0
+    this.#arrivals = 0
+    this.#saturated = false
+    this.#peak = 0
+  }
+
+  #evaluate (elapsedMs: number): void {
+    const limit = this.#limit
+    if (this.#count > 0) {
+      const mean = this.#sumMs / this.#count
+      this.#meanMs = mean
+      this.#decideMode()
+      // Only a window with few operations at once shows the HSM's own time: at more, it may be queueing.
+      if (this.#baselineMs === undefined || mean < this.#baselineMs) this.#baselineMs = mean
+      else if (this.#peak <= UNLOADED) this.#baselineMs += (mean - this.#baselineMs) * BASELINE_DRIFT
+    }
+    const mean = this.#meanMs
+    const baseline = this.#baselineMs ?? mean
+    if (!this.#concurrent) {
+      this.#limit = 1
+    } else if (this.#drops > 0) {
+      this.#cut(0.75)
+    } else if (this.#count === 0) {
+      // Nothing finished: nothing learnt.
+    } else if (this.#saturated) {
+      // Gradient2: at most the baseline's tolerance the HSM does not queue (1); beyond, the limit shrinks in
+      // proportion, and the square root added keeps it probing, so noise in the latency cannot pin it at 1.
+      const gradient = Math.min(1, Math.max(0.5, baseline * TOLERANCE / mean))
+      if (gradient < 1) this.#slowStartEnd = Math.min(this.#slowStartEnd, limit)
+      const grown = limit < this.#slowStartEnd ? limit * 2 : Math.floor(limit * gradient) + Math.ceil(Math.sqrt(limit))
+      // Little's law at the HSM's unloaded time: what the arrivals need unless the HSM itself slows down.
+      const little = Math.ceil(this.#arrivals / elapsedMs * baseline * HEADROOM)
+      this.#limit = Math.min(this.#max, Math.max(1, grown, little))
+    } else if (this.#peak < limit / 2) {
+      this.#limit = Math.max(1, limit - 1)
+    }
+  }
+
+  /**
+   * Batches go back at the first window whose fastest operation shows CPU work; going concurrent takes
+   * WINDOWS_TO_GO_CONCURRENT windows in a row that say otherwise, each with FIRST_SAMPLES operations at least:
+   * a window of a single probe, or one in which a CPU-bound HSM's calls all waited for a core, must not open
+   * sessions that batches do not need.
+   */
+  #decideMode (): void {
+    if (this.#count < FIRST_SAMPLES) return
+    if (this.#minMs < WORTH_CONCURRENCY_MS) {
+      this.#concurrent = false
+      this.#slowWindows = 0
+    } else if (++this.#slowWindows >= WINDOWS_TO_GO_CONCURRENT) {
+      this.#concurrent = true
+    }
+  }
+
+  #cut (factor: number): void {
+    this.#limit = Math.max(1, Math.floor(this.#limit * factor))
+    this.#slowStartEnd = this.#limit
+  }
+}
