@@ -114,6 +114,20 @@ const Server = Type.Object({
   maxInFlight: Type.Integer({ minimum: 1, maximum: 100000, default: 256 }),
 }, strict)
 
+/**
+ * Environment variables a PKCS#11 module reads at C_Initialize: where it finds its configuration (SoftHSM's
+ * SOFTHSM2_CONF, Luna's ChrystokiConfigurationPath, nShield's NFAST_HOME). Modules read them from the C
+ * environment, and Node's `process.env` setter calls setenv, so src/hsm/module-environment.ts sets them in the
+ * process before any thread loads a module; worker threads share that one environment, so backends must agree on
+ * a variable (load.ts). Names are what a shell can export; the bounds keep a typo from growing the environment
+ * without limit (32 variables and 4096 characters each: more than any vendor documents).
+ */
+const ModuleEnvironment = Type.Record(
+  Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }),
+  // setenv cannot hold a NUL: the value would be cut short there.
+  Type.String({ maxLength: 4096, pattern: '^[^\\u0000]*$' }),
+  { maxProperties: 32, additionalProperties: false })
+
 /** One HSM backend: a PKCS#11 module and a token on it, with its own worker threads and sessions. */
 const HsmBackend = Type.Object({
   /** Names the backend in logs, metrics, /readyz and GetHealthStatus. Default: its tokenLabel. */
@@ -121,6 +135,8 @@ const HsmBackend = Type.Object({
   modulePath: Type.String({ default: '/usr/lib/softhsm/libsofthsm2.so' }),
   tokenLabel: Type.String({ minLength: 1, maxLength: 32 }),
   pin: SecretRef,
+  /** Set in the process's environment before the module is loaded (ModuleEnvironment). */
+  environment: Type.Optional(ModuleEnvironment),
   /**
    * Worker threads, each with its own pinned sessions. 1 suits both kinds of HSM: where the calls are CPU work on
    * this host (SoftHSM-class) one thread got batches of ~6-10 operations and beat two on the 2-core VM, and where
