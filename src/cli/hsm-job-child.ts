@@ -3,8 +3,9 @@
  * the result (or the error as data) and exits. Its own PKCS#11 library state dies with it.
  */
 import { ConfigError, loadConfig } from '../config/load'
-import { StartupError } from '../runtime/exit'
 import type { XksgateConfig } from '../config/schema'
+import { applyModuleEnvironment } from '../hsm/module-environment'
+import { StartupError } from '../runtime/exit'
 import { HSM_CALLS_NEXT, type HsmJobReply } from './hsm-job'
 import { HSM_JOBS, type HsmJobs } from './hsm-jobs'
 
@@ -25,6 +26,10 @@ process.once('message', ({ name, input, file }: JobRequest) => {
     config = loadConfig({ file, env: process.env })
   } catch (err) {
     return reply(asReply(err))
+  }
+  // Before the job loads a module (src/hsm/module-environment.ts); stderr is the command's.
+  for (const overridden of applyModuleEnvironment(config.hsm)) {
+    process.stderr.write(`xksgate: ${overridden.field} replaces the ${overridden.name} this command was started with\n`)
   }
   // The parent starts the HSM's deadline on this message; the job (synchronous PKCS#11 calls that may never
   // return) runs once it has been written.

@@ -80,7 +80,7 @@ export class TokenSession {
       api.C_Finalize()
       // SoftHSM silently shows an empty default token directory when it is not told where the tokens are.
       const hint = /softhsm/i.test(login.modulePath) && /token label .* not found/.test(describe(err)) && process.env.SOFTHSM2_CONF === undefined
-        ? '; SoftHSM finds its tokens through SOFTHSM2_CONF, which is not set'
+        ? `; SoftHSM finds its tokens through SOFTHSM2_CONF, which is not set (set it in ${login.field ?? '/hsm'}/environment)`
         : ''
       throw hsmStartError(new Error(describe(err) + hint), login.field)
     }

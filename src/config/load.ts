@@ -14,6 +14,7 @@ import type { Secret } from './secret'
 import { clientCaProblems, tlsFileProblems } from './tls-files'
 import { validateUriPrefix } from '../xks/routes'
 import { resolvePolicy } from '../policy/load-policy'
+import { moduleEnvironmentProblems } from '../hsm/module-environment'
 
 /** Exit status of a configuration or command-line error: running it again unchanged cannot help. */
 export const CONFIG_ERROR_EXIT = 2
@@ -189,7 +190,10 @@ function keyLabelProblems (config: XksgateConfig): string[] {
   return problems
 }
 
-/** Backends are told apart by name (logs, metrics, GetHealthStatus), and one token is one backend. */
+/**
+ * Backends are told apart by name (logs, metrics, GetHealthStatus), one token is one backend, and backends share
+ * the process's one environment (src/hsm/module-environment.ts).
+ */
 function hsmBackendProblems (config: XksgateConfig): string[] {
   const problems: string[] = []
   const names = new Set<string>()
@@ -201,6 +205,7 @@ function hsmBackendProblems (config: XksgateConfig): string[] {
     names.add(backend.name)
     tokens.add(token)
   }
+  problems.push(...moduleEnvironmentProblems(config.hsm))
   return problems
 }
 

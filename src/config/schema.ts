@@ -70,6 +70,7 @@ const KeyStore = Type.Object({
     description: 'Allow-list of SigV4 credential scope regions; absent means any region.',
   })),
   keys: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' }), ExternalKey, {
+    keyName: 'externalKeyId',
     description: 'externalKeyId → its key on the token. Ids follow KMS: 1-128 of [A-Za-z0-9._-].',
   }),
   // Checked by src/policy/compile.ts, with messages naming the statement.
@@ -136,6 +137,26 @@ const Server = Type.Object({
   }),
 }, { ...strict, description: 'The HTTPS listener KMS calls.' })
 
+/**
+ * Environment variables a PKCS#11 module reads at C_Initialize: where it finds its configuration (SoftHSM's
+ * SOFTHSM2_CONF, Luna's ChrystokiConfigurationPath, nShield's NFAST_HOME). Modules read them from the C
+ * environment, and Node's `process.env` setter calls setenv, so src/hsm/module-environment.ts sets them in the
+ * process before any thread loads a module; worker threads share that one environment, so backends must agree on
+ * a variable (load.ts). Names are what a shell can export; the bounds keep a typo from growing the environment
+ * without limit (32 variables and 4096 characters each: more than any vendor documents).
+ */
+const ModuleEnvironment = Type.Record(
+  Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }),
+  // setenv cannot hold a NUL: the value would be cut short there.
+  Type.String({ maxLength: 4096, pattern: '^[^\\u0000]*$' }),
+  {
+    maxProperties: 32,
+    additionalProperties: false,
+    description: 'Environment variables the PKCS#11 module reads when it starts, set in every process that loads it before ' +
+      'it loads, e.g. {"SOFTHSM2_CONF": "/etc/softhsm2.conf"}. Backends that set the same variable must agree; the ' +
+      'configuration wins over a value the process was started with (a warning names the variable, never its value).',
+  })
+
 const HsmBackend = Type.Object({
   name: Type.Optional(Type.String({
     pattern: '^[A-Za-z0-9_.-]{1,64}$',
@@ -144,6 +165,7 @@ const HsmBackend = Type.Object({
   modulePath: Type.String({ default: '/usr/lib/softhsm/libsofthsm2.so', description: 'The PKCS#11 library.' }),
   tokenLabel: Type.String({ minLength: 1, maxLength: 32, description: 'The token, found by its label (never by slot id).' }),
   pin: secretField('The CKU_USER PIN. Never logged.'),
+  environment: Type.Optional(ModuleEnvironment),
   // Where the calls are CPU work on this host (SoftHSM-class) one thread got batches of ~6-10 operations and beat
   // two on the 2-core VM; where they wait on a network one thread keeps many sessions busy at once (README "Sizing").
   threads: Type.Integer({

@@ -55,7 +55,7 @@ export async function provisionDevEnvironment (dir: string, port: number, option
 
   const keys = [...DEV_KEY_SPECS, { label: DEV_HEALTH_KEY, encrypt: true, decrypt: true }]
   const backends = options.backends ?? 1
-  const { modulePath, tokenLabels } = backends === 1
+  const { modulePath, confPath, tokenLabels } = backends === 1
     ? { tokenLabels: [DEV_TOKEN_LABEL], ...await provisionSoftHsm({ dir: path.join(dir, 'softhsm'), modulePath: options.softhsmModule, tokenLabel: DEV_TOKEN_LABEL, soPin, pin, keys }) }
     // Dev-only shortcut: the keys' values are drawn in memory and imported into every token (softhsm.ts).
     : await provisionSoftHsmGroup({
@@ -68,12 +68,15 @@ export async function provisionDevEnvironment (dir: string, port: number, option
     })
   const { certFile, keyFile } = ensureSelfSignedCert(path.join(dir, 'tls'))
   const configFile = path.join(dir, 'config.json')
-  const hsm = tokenLabels.map((tokenLabel, i) => ({ ...(backends > 1 && { name: `hsm-${i + 1}` }), modulePath, tokenLabel, pin: { file: pinFile } }))
+  // SOFTHSM2_CONF in the config, so `xksgate keys …`, doctor and `config check --hsm` find the token without an export.
+  const environment = { SOFTHSM2_CONF: confPath }
+  const hsm = tokenLabels.map((tokenLabel, i) => ({ ...(backends > 1 && { name: `hsm-${i + 1}` }), modulePath, tokenLabel, pin: { file: pinFile }, environment }))
   writeJson(configFile, {
     server: { host: '127.0.0.1', port, tls: { certFile, keyFile } },
     hsm: backends === 1 ? hsm[0] : hsm,
     health: { keyLabel: DEV_HEALTH_KEY },
-    // Keys and credentials an operator changed with `xksgate keys …` or `xksgate credentials …` stay as they are.
+    // Rewritten on every run (an older directory gains new fields such as hsm[].environment), except that keys and
+    // credentials an operator changed with `xksgate keys …` or `xksgate credentials …` stay as they are.
     keyStores: existingKeyStores(configFile) ?? [{
       name: 'dev',
       uriPrefix: DEV_URI_PREFIX,

@@ -5,6 +5,7 @@
  */
 import { Kind, type TSchema } from '@sinclair/typebox'
 import { RESTART_ONLY_FIELDS } from '../cluster/validated-config'
+import { IN_PLACE_FIELDS } from '../runtime/in-place-config'
 import { ConfigSchema } from '../config/schema'
 
 export interface ConfigField {
@@ -14,8 +15,11 @@ export interface ConfigField {
   type: string
   defaultValue: string
   bounds: string
-  /** A reload applies it, or only a restart does. */
-  reload: 'reload' | 'restart'
+  /**
+   * What applies a change to it: any reload; only the cluster primary's reload, which replaces the serving
+   * processes (one serving process refuses it in place); or only a restart.
+   */
+  reload: 'reload' | 'cluster reload' | 'restart'
   description: string
 }
 
@@ -36,8 +40,18 @@ function isSecret (schema: TSchema): boolean {
   return options?.length === 3 && options[1].properties?.env !== undefined && options[2].properties?.file !== undefined
 }
 
+function recordValue (schema: TSchema): TSchema | undefined {
+  return schema[Kind] === 'Record' ? Object.values(schema.patternProperties as Record<string, TSchema>)[0] : undefined
+}
+
 function bounds (schema: TSchema): string {
   const parts: string[] = []
+  const value = recordValue(schema)
+  if (value !== undefined && value[Kind] !== 'Object') {
+    const [names] = Object.keys(schema.patternProperties as Record<string, TSchema>)
+    parts.push(`names \`${names}\``, `each value ${bounds(value)}`)
+  }
+  if (schema.maxProperties !== undefined) parts.push(`≤ ${schema.maxProperties as number} entries`)
   if (schema.minimum !== undefined && schema.maximum !== undefined) parts.push(`${schema.minimum as number}–${schema.maximum as number}`)
   else if (schema.minimum !== undefined) parts.push(`≥ ${schema.minimum as number}`)
   else if (schema.maximum !== undefined) parts.push(`≤ ${schema.maximum as number}`)
@@ -70,8 +84,11 @@ function defaultOf (schema: TSchema, required: boolean): string {
   return required ? 'required' : 'none'
 }
 
-function reloadOf (path: string): ConfigField['reload'] {
-  return RESTART_ONLY_FIELDS.includes(path) ? 'restart' : 'reload'
+function reloadOf (pointer: string): ConfigField['reload'] {
+  if (RESTART_ONLY_FIELDS.includes(pointer)) return 'restart'
+  // The pointer with the array indexes and record keys of the rows left out, as IN_PLACE_FIELDS names them.
+  const inPlace = IN_PLACE_FIELDS.some(field => pointer === field || pointer.startsWith(field + '/'))
+  return inPlace ? 'reload' : 'cluster reload'
 }
 
 /** Every field of the schema, depth first in the schema's own order. */
@@ -91,10 +108,9 @@ export function configFields (): ConfigField[] {
     if (isSecret(schema)) return
     for (const option of (schema.anyOf as TSchema[] | undefined) ?? []) visit(option, path, pointer, false)
     if (schema.type === 'array' && schema.items?.[Kind] === 'Object') visit(schema.items as TSchema, `${path}[]`, pointer, true)
-    if (schema[Kind] === 'Record') {
-      const [value] = Object.values(schema.patternProperties as Record<string, TSchema>)
-      visit(value, `${path}.<externalKeyId>`, `${pointer}/<externalKeyId>`, true)
-    }
+    // A record of objects (keys by their id) gets rows for its values' fields; a record of strings is one field.
+    const value = recordValue(schema)
+    if (value?.[Kind] === 'Object') visit(value, `${path}.<${schema.keyName as string}>`, `${pointer}/<${schema.keyName as string}>`, true)
     if (schema[Kind] !== 'Object') return
     const requiredNames = (schema.required as string[] | undefined) ?? []
     for (const [name, child] of Object.entries(schema.properties as Record<string, TSchema>)) {
@@ -126,9 +142,10 @@ export function configurationPage (): string {
     '- **Overrides**: any field can be set from the environment: `XKSGATE__server__port=9443`,',
     '  `XKSGATE__keyStores__0__keys__foo__disabled=true` (values are parsed as JSON when they parse).',
     '- **`hsm`** is one backend (an object) or a list of them: `hsm[].x` below is a field of each.',
-    '- **Reload**: `reload` means a reload (`xksgate reload`, `systemctl reload`, SIGHUP) applies a change to the',
-    '  field; `restart` means a reload that changes it is refused by name, and only a restart applies it',
-    '  (docs/operations.md, "Reload").',
+    '- **Reload** (`xksgate reload`, `systemctl reload`, SIGHUP; docs/operations.md, "Reload"): `reload` means any',
+    '  reload applies a change to the field, in every layout; `cluster reload` means the cluster primary\'s reload',
+    '  applies it (it replaces the serving processes), while one serving process (`cluster.processes` 1, the',
+    '  default) refuses it by name and needs a restart; `restart` means every reload refuses it by name.',
     '',
   ]
   for (const section of sections) {

@@ -8,6 +8,7 @@ import type { ResolvedHsmBackend, XksgateConfig } from '../config/schema'
 import { hsmCallsAllowed } from './uv-pool'
 import { FleetHealth } from '../health/fleet-health'
 import { HealthMonitor } from '../health/health-monitor'
+import { applyModuleEnvironment } from '../hsm/module-environment'
 import { Pkcs11Pool } from '../hsm/pool'
 import { HsmRouter } from '../hsm/router'
 import type { Logger } from '../log'
@@ -41,6 +42,10 @@ export function hsmOperationBudgetMs (config: XksgateConfig): number {
 
 /** Starts every backend (all must log in: a wrong PIN or module names its field) and checks its keys. */
 export async function startHsmBackends (config: XksgateConfig, log: Logger, metrics: ProcessMetrics): Promise<HsmBackends> {
+  // Before any worker thread loads a module: the modules read these at C_Initialize.
+  for (const { name, field } of applyModuleEnvironment(config.hsm)) {
+    log.warn({ variable: name, field }, 'the configuration replaces an environment variable the process had')
+  }
   const started = await Promise.allSettled(config.hsm.map(async backend => await startPool(backend, log, metrics)))
   const backends = started.flatMap(s => s.status === 'fulfilled' ? [s.value] : [])
   const failures = started.flatMap(s => s.status === 'rejected' ? [s.reason as Error] : [])

@@ -173,7 +173,7 @@ t.test('a wrong PIN or token is a configuration error naming the field', async t
   const { SOFTHSM2_CONF: _, ...withoutConf } = c.env
   const unset = spawnSync(process.execPath, [path.join(repoRoot, 'dist/src/main.js'), 'keys', 'list', '--config', c.file], { env: withoutConf, encoding: 'utf8' })
   t.equal(unset.status, 2)
-  t.match(unset.stderr, /^xksgate keys list: \/hsm\/tokenLabel: token label "xksgate-test" not found .*; SoftHSM finds its tokens through SOFTHSM2_CONF, which is not set\n$/)
+  t.match(unset.stderr, /^xksgate keys list: \/hsm\/tokenLabel: token label "xksgate-test" not found .*; SoftHSM finds its tokens through SOFTHSM2_CONF, which is not set \(set it in \/hsm\/environment\)\n$/)
 })
 
 t.test('a configuration file that cannot be written gets the change printed instead', async t => {
