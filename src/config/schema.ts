@@ -167,7 +167,7 @@ const HsmBackend = Type.Object({
   pin: secretField('The CKU_USER PIN. Never logged.'),
   environment: Type.Optional(ModuleEnvironment),
   // Where the calls are CPU work on this host (SoftHSM-class) one thread got batches of ~6-10 operations and beat
-  // two on the 2-core VM; where they wait on a network one thread keeps many sessions busy at once (README "Sizing").
+  // two on the 2-core VM; where they wait on a network one thread keeps many sessions busy at once (docs/operations.md "Processes, threads, sessions: sizing").
   threads: Type.Integer({
     minimum: 1,
     maximum: 256,

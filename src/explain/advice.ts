@@ -78,9 +78,9 @@ export const ERROR_ADVICE: Readonly<Record<XksErrorName, ErrorAdvice>> = {
     kms: RETRIED,
     causes: [
       { detail: /^quota$/, step: 'admission (quota)', cause: 'The key store was over its quota (keyStores[].quota).', fix: 'Raise rate and burst, or find the caller that floods it (xksgate_requests_total by key store).' },
-      { detail: /^overload$/, step: 'admission (in flight)', cause: 'More than server.maxInFlight requests were in progress in this process.', fix: 'Add processes or hosts (docs/operations.md, "Sizing"), or find what made requests slow.' },
+      { detail: /^overload$/, step: 'admission (in flight)', cause: 'More than server.maxInFlight requests were in progress in this process.', fix: 'Add processes or hosts (docs/operations.md, "Processes, threads, sessions: sizing"), or find what made requests slow.' },
       { detail: /^late$/, step: 'admission (deadline)', cause: 'The request arrived with too little of its budget left to be served in time.', fix: 'Look at what delayed it before the proxy: the network, the NLB, a CPU-starved host.' },
-      { detail: /^hsm backlog$|^Overloaded$/, step: 'admission (HSM backlog)', cause: 'The HSM queue was longer than the request could wait within its budget: the HSM or its sessions are the bottleneck.', fix: 'Check the HSM latency (xksgate_hsm_operation_duration_seconds) and the concurrency in use against its limit (docs/operations.md, "Sizing").' },
+      { detail: /^hsm backlog$|^Overloaded$/, step: 'admission (HSM backlog)', cause: 'The HSM queue was longer than the request could wait within its budget: the HSM or its sessions are the bottleneck.', fix: 'Check the HSM latency (xksgate_hsm_operation_duration_seconds) and the concurrency in use against its limit (docs/operations.md, "Processes, threads, sessions: sizing").' },
       { detail: /replay cache full/, step: 'replay', cause: 'The in-process replay table had no room for another live signature.', fix: 'Raise replay.maxLocalEntries, or use Redis (docs/operations.md, "Redis").' },
       { step: 'admission', cause: 'The proxy refused the request to protect its latency.', fix: 'The detail names the reason; see the ThrottlingException causes above.' },
     ],
@@ -94,7 +94,7 @@ export const ERROR_ADVICE: Readonly<Record<XksErrorName, ErrorAdvice>> = {
     causes: [
       { detail: /^unexpected$/, step: 'proxy', cause: 'A defect in the proxy: the log has the error in full.', fix: 'Report it with that log line (CONTRIBUTING.md).' },
       { detail: /CKR_MECHANISM_INVALID/, step: 'HSM', cause: 'The HSM (or the PKCS#11 transport in front of it) does not support AES-GCM with these parameters.', fix: 'Use a module and firmware that support CKM_AES_GCM; a retry cannot help.' },
-      { step: 'HSM', cause: 'The HSM answered an error (the detail names the CKR_ code) or could not be reached.', fix: 'Check the HSM and the network to it; with several backends the others keep serving (docs/operations.md, "HSM failures and recovery").' },
+      { step: 'HSM', cause: 'The HSM answered an error (the detail names the CKR_ code) or could not be reached.', fix: 'Check the HSM and the network to it; with several backends the others keep serving (docs/hsm.md, "HSM failures and recovery").' },
     ],
   },
   DependencyTimeoutException: {

@@ -21,11 +21,19 @@ function prose (text: string): string[] {
   })
 }
 
-export function slug (heading: string): string {
+function slug (heading: string): string {
   return heading.trim().toLowerCase()
     .replace(/<[^>]+>/g, '')
     .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
     .replace(/ /g, '-')
+}
+
+/** The headings of a Markdown file, without their backticks. */
+function headings (file: string): string[] {
+  return prose(fs.readFileSync(file, 'utf8')).flatMap(line => {
+    const heading = /^#{1,6} (.*)$/.exec(line)
+    return heading === null ? [] : [heading[1].replace(/`/g, '')]
+  })
 }
 
 function anchors (file: string): Set<string> {
@@ -71,4 +79,25 @@ t.test('headings become GitHub anchors', async t => {
   t.equal(slug('Processes, threads, sessions: sizing'), 'processes-threads-sessions-sizing')
   t.equal(slug('AWS: NLB and PrivateLink'), 'aws-nlb-and-privatelink')
   t.equal(slug('The `xksgate` operator commands'.replace(/`/g, '')), 'the-xksgate-operator-commands')
+})
+
+t.test('every section cited as docs/PAGE.md "Heading" (or README.md, bench/README.md) names a heading of that page', async t => {
+  const sources = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+    .split('\n').filter(f => /\.(ts|js|cjs|sh|ya?ml|service|tf|md)$|Dockerfile$/.test(f) && fs.existsSync(path.join(repoRoot, f)))
+    .filter(f => f !== 'test/unit/docs-links.test.ts')
+  const broken: string[] = []
+  let citations = 0
+  for (const file of sources) {
+    // A citation may wrap inside a comment: join the lines, dropping comment leaders.
+    const text = fs.readFileSync(path.join(repoRoot, file), 'utf8').replace(/\s*\n\s*(?:\*|\/\/|#)?\s*/g, ' ')
+    for (const m of text.matchAll(/((?:docs\/[\w/-]+|bench\/README|README)\.md),? "([^"]+)"/g)) {
+      citations++
+      const page = path.join(repoRoot, m[1])
+      // "Behaviour → TLS" names a subsection.
+      const wanted = m[2].split(' → ').pop() as string
+      if (!fs.existsSync(page) || !headings(page).some(h => h.startsWith(wanted))) broken.push(`${file}: ${m[1]} "${m[2]}"`)
+    }
+  }
+  t.ok(citations > 50, `${citations} citations checked`)
+  t.same(broken, [], broken.join('\n'))
 })
