@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # xksgate container image. Built and run by `npm run test:container` (podman, on a locally made base image);
-# see README "Containers".
+# see docs/deployment/containers.md "Containers".
 #
 #   docker build -t xksgate --build-arg XKSGATE_COMMIT=$(git rev-parse HEAD) .
 #   docker run -v /etc/xksgate:/etc/xksgate:ro -v /opt/hsm:/opt/hsm:ro -p 443:8443 xksgate
@@ -10,7 +10,7 @@
 # it), or add them in a layer of your own (FROM xksgate, COPY). `--target softhsm` builds the local trial with
 # SoftHSM in the image (compose.yaml).
 # Node 24 LTS on Debian 13 (glibc 2.41, which the uWebSockets.js build Node 22/24 load needs). Node 20 is past its
-# end of life: --build-arg NODE_IMAGE=node:20-bookworm-slim still builds it (README "Support matrix").
+# end of life: --build-arg NODE_IMAGE=node:20-bookworm-slim still builds it (docs/deployment/support-matrix.md "Support matrix").
 ARG NODE_IMAGE=node:24-trixie-slim
 
 FROM ${NODE_IMAGE} AS build

@@ -4,7 +4,7 @@
  * Several instances, each one serving process (cluster.processes = 1). The PM2 mode follows the configured
  * frontend (server.frontend in XKSGATE_CONFIG, or XKSGATE__server__frontend):
  * - uws (default): fork mode. Each instance binds the TLS port itself with SO_REUSEPORT; PM2's cluster mode does
- *   not fit, it shares sockets through Node's net module, which uWS does not use (README "Operations → PM2").
+ *   not fit, it shares sockets through Node's net module, which uWS does not use (docs/operations.md "PM2").
  * - node: cluster mode. Node 20's net has no SO_REUSEPORT, so a second instance binding the port itself fails
  *   with EADDRINUSE; in cluster mode PM2's primary holds the listening socket and hands it to every instance.
  * In fork mode `pm2 reload` restarts the instances one after
@@ -28,7 +28,7 @@ const script = `${process.env.XKSGATE_DIST ?? 'dist'}/src/main.js`
 const configFile = process.env.XKSGATE_CONFIG ?? '/etc/xksgate/config.json'
 const env = {
   XKSGATE__cluster__processes: '1',
-  // The instances share the port: without Redis they could not see each other's signatures (README "Redis").
+  // The instances share the port: without Redis they could not see each other's signatures (docs/operations.md "Redis: replay cache and fleet size").
   XKSGATE_HOST_PROCESSES: String(instances),
   // Each instance serves its own metrics: 9464, 9465, … (PM2 adds the instance number).
   XKSGATE__metrics__port: process.env.XKSGATE__metrics__port ?? '9464',
@@ -73,7 +73,7 @@ module.exports = {
     // shutdown.graceMs + drainMs + lingerMs.
     kill_timeout: 15000,
     // Exit 2 is a configuration the proxy refuses, a wrong HSM PIN among them: restarting cannot help, and each
-    // start would spend a PIN attempt (README "Startup checks"). Other exits restart, backing off from 100 ms.
+    // start would spend a PIN attempt (docs/production.md "Secrets, startup checks and the certificate"). Other exits restart, backing off from 100 ms.
     stop_exit_codes: [2],
     exp_backoff_restart_delay: 100,
     env,

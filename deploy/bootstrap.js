@@ -13,7 +13,7 @@
  * 3. `npm run build` (tsc, incremental), unless the last build it ran succeeded and no source, test, tsconfig or
  *    lockfile changed since (tsc's own no-op check takes seconds; this one a few milliseconds).
  * Long steps print a line when they start and every 10 s while they run. With everything in place it costs one
- * Node start and a few hundred stat calls (measured in README "Two commands from a fresh clone").
+ * Node start and a few hundred stat calls (measured in README.md "Two commands from a fresh clone").
  */
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
@@ -139,7 +139,7 @@ function nodeHeaders () {
 function checkNode () {
   const major = Number(process.versions.node.split('.')[0])
   if (major < 20) {
-    say(`Node ${process.versions.node} is too old: xksgate needs Node 20, 22 or 24 (README "Support matrix")`)
+    say(`Node ${process.versions.node} is too old: xksgate needs Node 20, 22 or 24 (docs/deployment/support-matrix.md "Support matrix")`)
     return false
   }
   if (!SUPPORTED_NODE_MAJORS.includes(major)) say(`Node ${process.versions.node} is not in README's support matrix (Node 20, 22, 24); trying anyway`)

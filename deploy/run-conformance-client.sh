@@ -3,7 +3,7 @@
 # checkout) against a running `npm run dev`, reading endpoint, prefix and credentials from its connection.json.
 #   deploy/run-conformance-client.sh /path/to/aws-kms-xksproxy-test-client [.xksgate-dev/connection.json]
 # Expected last line: "All 49 tests PASSED." With `npm run dev -- --mtls` (connection.json names clientCertFile) the
-# client presents that certificate (its MTLS setting) and also runs its negative mTLS cases: see README "mTLS" for
+# client presents that certificate (its MTLS setting) and also runs its negative mTLS cases: see docs/behaviour.md "mTLS for KMS" for
 # what they find.
 set -euo pipefail
 client_dir=${1:?usage: $0 TEST_CLIENT_DIR [CONNECTION_JSON]}

@@ -10,7 +10,7 @@ import './runtime/uv-pool'
 import path from 'node:path'
 import { configFileFrom, exitWithUsageError, parseCommandLine } from './config/cli-args'
 import { checkConfigFile } from './cli/config-check'
-import { COMMANDS } from './cli/commands'
+import { COMMANDS, PROGRAM_HELP } from './cli/commands'
 import { createLogger, type Logger } from './log'
 import { exitOnStartupFailure } from './runtime/exit'
 import { launch } from './runtime/launch'
@@ -18,23 +18,6 @@ import { loadOrInherit } from './runtime/pm2-handover'
 import { VERSION } from './version'
 
 const PROGRAM = 'xksgate'
-
-const HELP = `usage: xksgate --config FILE [--check]
-       xksgate COMMAND [--help] ...
-
-  --config FILE  the JSON configuration (default: $XKSGATE_CONFIG); XKSGATE__section__field=value overrides a field
-  --check        validate the configuration (schema, secrets, cross-field rules, the TLS certificate and key) and
-                 exit without starting: 0 valid, 2 invalid. The HSM login and every configured key are checked
-                 when the proxy starts.
-  --version      print the version and exit
-  --help         print this help and exit
-
-Commands:
-${COMMANDS.map(c => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
-
-Exit status: 0 stopped cleanly; 2 invalid command line or configuration (restarting cannot help); 1 any other
-failure, e.g. a port in use.
-`
 
 async function main (log: Logger): Promise<void> {
   const args = parseCommandLine(PROGRAM, {
@@ -44,7 +27,7 @@ async function main (log: Logger): Promise<void> {
     version: { type: 'boolean', default: false },
   })
   if (args.help) {
-    process.stdout.write(HELP)
+    process.stdout.write(PROGRAM_HELP)
     return
   }
   if (args.version) {

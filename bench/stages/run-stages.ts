@@ -8,7 +8,7 @@ import { transportStages } from './transport'
 
 /**
  * `npm run bench -- --stages`: the CPU each stage of an Encrypt request costs, each stage run on its own with the
- * real code (bench/README.md "Stage table"). The total adds the stages one 4 KiB Encrypt passes through, with
+ * real code (bench/README.md "The stage table"). The total adds the stages one 4 KiB Encrypt passes through, with
  * the hand-off at 4 operations in flight (the full-path scenario's mean batch is reported next to it).
  */
 

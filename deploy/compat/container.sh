@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run test:container`: builds the container image with the real Dockerfile and runs it under podman (runc),
-# the checks behind README "Containers". Needs root; installs podman, runc and debootstrap when missing, and sets
+# the checks behind docs/deployment/containers.md "Containers". Needs root; installs podman, runc and debootstrap when missing, and sets
 # podman's host settings this machine needs (containers.conf.d/50-xksgate-test.conf: runc, cgroupfs, no default
 # ulimits).
 #

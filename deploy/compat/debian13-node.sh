@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds xksgate in a Debian 13 (trixie) root on a newer Node and runs the conformance tests there: the check
-# behind README "Support matrix" for Node 22/24, which load the @btc-vision uWebSockets.js build (glibc >= 2.38).
+# behind docs/deployment/support-matrix.md "Support matrix" for Node 22/24, which load the @btc-vision uWebSockets.js build (glibc >= 2.38).
 # Outside the default test run (it takes minutes); `npm run compat:node24`. Needs root (debootstrap, chroot).
 #
 #   deploy/compat/debian13-node.sh [TEST_FILE ...]     (default: dist/test/integration/conformance-*.test.js)

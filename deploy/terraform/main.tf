@@ -1,6 +1,6 @@
 # AWS KMS external key store on xksgate over PrivateLink: KMS → VPC endpoint (in AWS's account) → this endpoint
 # service → an internal NLB (TCP 443, TLS passes through to xksgate) → xksgate on the hosts in target_ips.
-# See README "AWS: NLB and PrivateLink" for the order of steps and the hosts' configuration.
+# See docs/deployment/aws-nlb.md "AWS: NLB and PrivateLink" for the order of steps and the hosts' configuration.
 
 data "aws_vpc" "this" {
   id = var.vpc_id
@@ -69,7 +69,7 @@ resource "aws_lb" "xksgate" {
   enforce_security_group_inbound_rules_on_private_link_traffic = "off"
 }
 
-# IP targets; health checked on the health port's /readyz, the settings README "Load balancer (NLB)" gives.
+# IP targets; health checked on the health port's /readyz, the settings docs/operations.md "Load balancer (NLB)" gives.
 resource "aws_lb_target_group" "xksgate" {
   name                 = "${var.name}-tg"
   target_type          = "ip"

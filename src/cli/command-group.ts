@@ -41,6 +41,7 @@ export function commandGroup (name: string, summary: string, subcommands: Subcom
   return {
     name,
     summary,
+    subcommands: subcommands.map(s => s.name),
     async run (args: string[], io: CliIo): Promise<number> {
       const split = splitSubcommand(`xksgate ${name}`, help, subcommands.map(s => s.name), args, io)
       if (typeof split === 'number') return split

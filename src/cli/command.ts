@@ -7,6 +7,8 @@ export interface CliCommand {
   readonly name: string
   /** One line for `xksgate --help`. */
   readonly summary: string
+  /** The names of its subcommands, for a command made of them (`keys create|list|…`). */
+  readonly subcommands?: readonly string[]
   /**
    * Runs with the arguments after the name and resolves to the exit status. Output goes to `io`, so tests can run a
    * command in-process; usage errors resolve to USAGE_EXIT after writing one line to stderr.

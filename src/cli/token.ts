@@ -27,7 +27,7 @@ export interface TokenLogin {
 
 /**
  * The token the key commands work on: the backend named `backend` (`--hsm NAME`), by default the configuration's
- * first. Several backends normally hold the same keys because their HSM group replicates them (README "Several
+ * first. Several backends normally hold the same keys because their HSM group replicates them (docs/hsm.md "Several
  * HSMs and failover"); `--hsm` reaches a member directly, to check or repair it.
  */
 export function configuredToken (config: Pick<XksgateConfig, 'hsm'>, backend?: string): ResolvedHsmBackend {

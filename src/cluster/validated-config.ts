@@ -28,6 +28,9 @@ const RESTART_ONLY: ReadonlyArray<[string, (c: XksgateConfig) => unknown]> = [
   ['/cluster/processes', c => c.cluster.processes],
 ]
 
+/** The fields only a restart changes, as JSON Pointers (the configuration reference marks them). */
+export const RESTART_ONLY_FIELDS: readonly string[] = RESTART_ONLY.map(([field]) => field)
+
 export function validateForCluster (config: XksgateConfig, processes: number): ValidatedConfig {
   const problem = replayLayoutProblem(config, processesOnHost(processes))
   if (problem !== undefined) throw new ConfigError([problem])

@@ -2,7 +2,7 @@
  * `npm run dev -- --dir DIR --port PORT [--processes N] [--backends N] [--redis URL] [--metrics-port PORT]
  * [--softhsm-module PATH] [--frontend uws|node] [--mtls] [--policy FILE]`:
  * the embedded default. Provisions DIR on first use, serves on 127.0.0.1:PORT, and writes DIR/connection.json once
- * every serving process is ready (the scripted contract in README.md). SIGTERM or SIGINT stops all of them cleanly
+ * every serving process is ready (the scripted contract in docs/getting-started.md). SIGTERM or SIGINT stops all of them cleanly
  * and removes connection.json.
  */
 // First: libuv's thread pool is sized before anything uses it.

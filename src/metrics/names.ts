@@ -1,5 +1,5 @@
 /**
- * Metric names, in one place so the README table and the code cannot drift. Each mirrors a CloudWatch metric of
+ * Metric names, in one place so the docs/observability.md table and the code cannot drift. Each mirrors a CloudWatch metric of
  * the KMS XKS integration where one exists, so a dashboard can show the proxy's view next to AWS's.
  */
 export const METRIC = {

@@ -4,7 +4,7 @@
  * the globs into one anchored RegExp, so a check is a hash lookup or one regex test, whatever the list's length.
  */
 
-/** True when `value` is present and matches. An absent request field never matches (README "Missing fields"). */
+/** True when `value` is present and matches. An absent request field never matches (docs/authorization.md "Secondary authorization": a missing field matches nothing). */
 export type Matcher = (value: string | undefined) => boolean
 
 export const isGlob = (pattern: string): boolean => pattern.includes('*') || pattern.includes('?')

@@ -1,5 +1,5 @@
 /**
- * The words a policy statement may use (README "Secondary authorization"). XKS operations are the three the
+ * The words a policy statement may use (docs/authorization.md "Secondary authorization and quotas"). XKS operations are the three the
  * spec lets a proxy authorize (docs/xks-spec.md §10: GetHealthStatus never is); kmsOperation values are the KMS
  * APIs that reach each of them (docs/xks-spec.md §4.2, §5). A name outside these lists could never match a
  * request, so the compiler refuses it rather than let a typo silently deny (or, in a Deny, silently allow).

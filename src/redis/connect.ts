@@ -80,7 +80,7 @@ export type RedisConnectionOptions = CommonRedisConnectionOptions & (
 
 export type RedisClient = Redis | Cluster
 
-// Not configurable: recovering within 2 s of Redis coming back is what the README promises.
+// Not configurable: recovering within 2 s of Redis coming back is what docs/operations.md ("Redis") promises.
 const MAX_RECONNECT_DELAY_MS = 2000
 // Shown by CLIENT LIST, to tell the proxy's connections apart.
 const CONNECTION_NAME = 'xksgate'

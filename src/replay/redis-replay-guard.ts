@@ -8,7 +8,7 @@ import { SignatureState } from './signature-table'
 import type { LocalReplayStats, ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
 /**
- * Fleet-wide replay cache, one Redis key per signature whose value is its state (README "Replay: retries and
+ * Fleet-wide replay cache, one Redis key per signature whose value is its state (docs/operations.md "Replay: retries and
  * repeats"):
  *
  *   p<ms>  claimed by a first attempt, which is answered by <ms> (its request budget plus a margin)

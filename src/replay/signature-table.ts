@@ -26,7 +26,7 @@ const STATE_BITS = 2
 const STATE_MASK = (1 << STATE_BITS) - 1
 
 /**
- * Where a recorded signature stands (README "Replay: retries and repeats"). USED is final; PENDING is a first
+ * Where a recorded signature stands (docs/operations.md "Replay: retries and repeats"). USED is final; PENDING is a first
  * attempt still being answered; REPRESENTABLE was answered with a retryable error, or its answer never reached
  * the connection, so it may be presented once more.
  */

@@ -3,7 +3,7 @@
  * retries or its answer never reached the connection: it may then be presented once more (KMS retries a timed-out
  * call once, and a retry made within the same second carries the same signature). The guard records each
  * authenticated request's signature until the signature could no longer pass the clock-skew check anyway.
- * README "Replay: retries and repeats" gives the reasoning.
+ * docs/operations.md "Replay: retries and repeats" gives the reasoning.
  */
 
 /**

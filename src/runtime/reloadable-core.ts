@@ -1,5 +1,5 @@
 /**
- * The part of a serving process that a reload replaces in place (README "Reload: configuration, credentials,
+ * The part of a serving process that a reload replaces in place (docs/operations.md "Reload: configuration, credentials,
  * certificates, keys"): the XKS handler compiled from the key stores (credentials, keys and their versions,
  * `disabled`, policies, quotas), the size limits and GetHealthStatus's identity, and the certificate the frontend
  * serves. What the handler shares with the rest of the process (HSM pool, replay cache, admission, audit) stays.
@@ -133,7 +133,7 @@ export class ReloadableCore {
       this.#storeIndex.set(name, index)
       return index
     }
-    // Each key store's quota is per host: this process holds its share (README "Quotas").
+    // Each key store's quota is per host: this process holds its share (docs/authorization.md "Quotas").
     return buildKeyStores(config.keyStores, config.auth.maxSkewSeconds, processesOnHost(processCount(config)), indexOf)
   }
 

@@ -31,7 +31,7 @@ export interface FrontendOptions {
 /** The served certificate chain and private key, as files (uWS reads only files), and strict mTLS's CAs. */
 export interface CertificateFiles { certFile: string, keyFile: string, clientCaPems?: string[] }
 
-/** How connections accepted with a replaced certificate end (README "Certificate replacement"). */
+/** How connections accepted with a replaced certificate end (docs/operations.md "Certificate replacement"). */
 export interface Retirement {
   /** Responses on them say Connection: close for this long, so their clients reconnect and get the new one. */
   lingerMs: number

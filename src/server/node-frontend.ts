@@ -4,7 +4,7 @@
  * strict mTLS. Every decision about a request is `frontend-core.ts`, shared with the uWS frontend.
  *
  * Node 20's net has no SO_REUSEPORT: several processes share the port through the cluster primary's listening
- * handle (our own cluster, or PM2's cluster mode), never by binding it each (README "Operations → PM2").
+ * handle (our own cluster, or PM2's cluster mode), never by binding it each (docs/operations.md "PM2").
  */
 import https from 'node:https'
 import fs from 'node:fs'

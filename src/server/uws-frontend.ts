@@ -1,7 +1,7 @@
 /**
  * The default HTTPS frontend, on uWebSockets.js. It only moves bytes: it copies the request head, reads the body
  * within bounds and writes the response back; what every frontend decides alike is `frontend-core.ts`. What uWS
- * decides about framing before a request reaches this file is listed in README "Behaviour → HTTP framing".
+ * decides about framing before a request reaches this file is listed in docs/behaviour.md "HTTP framing".
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial'
 import type { XksHttpRequest, XksHttpResponse } from '../xks/http-types'

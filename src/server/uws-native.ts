@@ -4,7 +4,7 @@
  * production proxy must refuse to start instead of quietly running at a fraction of its capacity.
  *
  * Two builds are installed, each shipping binaries for some Node ABIs (`process.versions.modules`). They are
- * tried in order and the first whose binary for this platform and ABI loads is used (README "Support matrix"):
+ * tried in order and the first whose binary for this platform and ABI loads is used (docs/deployment/support-matrix.md "Support matrix"):
  * - `@trufflesuite/uws-js-unofficial` 20.30: Node 20 (ABI 115) only; its binary needs glibc 2.27 (tested on
  *   Debian 12, glibc 2.36). First, so Node 20 keeps the build every measurement in bench/ was made with.
  * - `@btc-vision/uwebsockets.js` 20.57: Node 20, 22, 24, 25 (ABIs 115, 127, 137, 141); needs glibc 2.38

@@ -1,6 +1,6 @@
 /**
  * Admission: the cheap checks that refuse a request with 429 ThrottlingException (retryable for KMS) before
- * SigV4 or any other work (docs/xks-spec.md §7.4 step 3 may precede step 2), in this order (README "Shedding
+ * SigV4 or any other work (docs/xks-spec.md §7.4 step 3 may precede step 2), in this order (docs/authorization.md "Shedding
  * order"):
  *   1. quota: the key store's token bucket is empty (./quota.ts);
  *   2. late: under half of the request's budget is left before it even starts (its body came in slowly behind

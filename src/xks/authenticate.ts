@@ -1,6 +1,6 @@
 /**
  * Authentication stage: SigV4 against the key store's own credentials (docs/xks-spec.md §8), then replay
- * protection: a signature is executed once, unless its first attempt was not served (README "Replay: retries and
+ * protection: a signature is executed once, unless its first attempt was not served (docs/operations.md "Replay: retries and
  * repeats"), until it would fail the clock-skew check anyway.
  */
 import type { ReplayGuard, ReplayVerdict } from '../replay/types'

@@ -28,7 +28,7 @@ export interface KeyStore {
   /** externalKeyId → key. Resolution is a plain lookup, so one id can never mean two keys. */
   keys: ReadonlyMap<string, ExternalKey>
   sigv4: CompiledSigV4Policy
-  /** Secondary authorization; absent: every authenticated request is allowed (README "Secondary authorization"). */
+  /** Secondary authorization; absent: every authenticated request is allowed (docs/authorization.md "Secondary authorization and quotas"). */
   policy?: CompiledPolicy
   /** This process's share of the key store's quota; absent: no quota. */
   quota?: TokenBucket

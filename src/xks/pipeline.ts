@@ -127,7 +127,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
   }, { flushRejections: () => rejections.flush() })
 }
 
-/** The settlement learns from the frontend whether the answer reached the client (README "Replay: retries and repeats"). */
+/** The settlement learns from the frontend whether the answer reached the client (docs/operations.md "Replay: retries and repeats"). */
 function afterWrite (settlement: ClaimSettlement, response: XksHttpResponse): XksHttpResponse {
   response.afterWrite = written => settlement.answered(response.status, written)
   return response

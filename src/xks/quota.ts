@@ -2,7 +2,7 @@
  * A key store's request quota (docs/xks-spec.md §3.1: a proxy MAY keep an independent quota per URI prefix and
  * answer 429 ThrottlingException past it): a token bucket refilled continuously at `rate` per second, holding at
  * most `burst`. The configured figures are per host; each of the host's serving processes holds its share
- * (rate/N, burst/N, at least one request), as connections spread over them evenly (README "Quotas").
+ * (rate/N, burst/N, at least one request), as connections spread over them evenly (docs/authorization.md "Quotas").
  */
 export class TokenBucket {
   readonly #perMs: number

@@ -3,7 +3,7 @@
  * reload checks of `npm run test:container`. Sends signed Encrypt requests to the proxy the connection file names
  * and runs COMMAND (`podman stop NAME`, `systemctl stop xksgate`, a reload that waits for its log line) under that
  * load. The load ends when COMMAND exits or, given HEALTH_URL, once its /readyz no longer answers 200, as a load
- * balancer stops sending (README "Shutdown and reload").
+ * balancer stops sending (docs/operations.md "Shutdown and reload").
  * Prints one JSON line: requests that succeeded and failed, the first failures, and COMMAND's exit status.
  * Exit 0 only when no request failed and COMMAND succeeded.
  */

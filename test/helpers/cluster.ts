@@ -59,7 +59,7 @@ export function sample (metrics: string, series: string): number | undefined {
 }
 
 /**
- * The README's sizing for a 2-core host, for tests that run several serving processes: one HSM thread per
+ * The sizing for a 2-core host (docs/operations.md), for tests that run several serving processes: one HSM thread per
  * process. The default of two oversubscribes the 2 cores the suite runs on, and a starved SoftHSM call past
  * hsm.opTimeoutMs answers 503 (seen once in CI during a PM2 reload).
  */

@@ -55,7 +55,7 @@ export interface DevServerOptions {
 /**
  * KMS's latency budget (240 ms a request, 200 ms an HSM call) widened to seconds for every test server, unless the
  * test sets its own: on a shared 2-core host at load average 20-30 requests starved of CPU answered 503 past 240 ms
- * (the README's loaded fresh-clone runs), while what the tests check (statuses, bodies, headers, counts) does not
+ * (the loaded fresh-clone runs in docs/getting-started.md), while what the tests check (statuses, bodies, headers, counts) does not
  * depend on latency. Tests of a budget set XKSGATE__server__requestTimeoutMs or XKSGATE__hsm__opTimeoutMs.
  */
 export const LOADED_HOST_BUDGET = { XKSGATE__hsm__opTimeoutMs: '2000', XKSGATE__server__requestTimeoutMs: '5000' } as const

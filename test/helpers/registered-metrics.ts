@@ -1,5 +1,5 @@
 /**
- * The metrics a serving process registers, from the real ProcessMetrics registry: what the README table, the
+ * The metrics a serving process registers, from the real ProcessMetrics registry: what the docs/observability.md table, the
  * Grafana dashboard and the alert rules are checked against.
  */
 import { ProcessMetrics, type MetricSources } from '../../src/metrics/process-metrics'

@@ -1,7 +1,7 @@
 /**
  * A PKCS#11 module that never answers (test/helpers/hanging-module.ts) must not leave a proxy that neither
  * serves nor exits: the start fails at hsm[].startTimeoutMs and the process ends (by SIGKILL, since Node cannot
- * join a thread stuck in native code); a SIGTERM during such a start ends it too (README "An HSM that never
+ * join a thread stuck in native code); a SIGTERM during such a start ends it too (docs/hsm.md "An HSM that never
  * answers").
  */
 import { spawn } from 'node:child_process'

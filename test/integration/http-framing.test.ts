@@ -1,7 +1,7 @@
 /**
  * HTTP/1.1 message framing (RFC 9112) on the TLS port, over raw sockets. What the frontend decides: a repeated
  * Content-Length or Host is 400 ValidationException and the connection is closed; a body that is not complete
- * within server.bodyTimeoutMs is cut off. What uWebSockets.js decides before the frontend sees a request (README
+ * within server.bodyTimeoutMs is cut off. What uWebSockets.js decides before the frontend sees a request (docs/behaviour.md
  * "Behaviour → HTTP framing") is pinned here too, so a uWS upgrade that changes it fails this file.
  */
 import t, { type Test } from 'tap'
@@ -36,7 +36,7 @@ async function rejected (t: Test, bytes: string): Promise<void> {
 
 /**
  * Sends `bytes` followed by a pipelined GET /ping: the connection must close with the ping unanswered, since
- * whatever follows a misframed request cannot be trusted to start a request (README "HTTP framing": uWS then
+ * whatever follows a misframed request cannot be trusted to start a request (docs/behaviour.md "HTTP framing": uWS then
  * closes before the 400 is written).
  */
 async function closedUnserved (t: Test, bytes: string): Promise<void> {
@@ -161,7 +161,7 @@ function uwsFramingTests (): void {
 
 /**
  * Node's parser (llhttp, strict) refuses these itself; the node frontend answers 400 ValidationException naming the
- * parser's reason, then closes (README "HTTP framing"). A chunk extension is ignored, as RFC 9112 §7.1.1 says.
+ * parser's reason, then closes (docs/behaviour.md "HTTP framing"). A chunk extension is ignored, as RFC 9112 §7.1.1 says.
  */
 const refusedByNode: Array<[string, () => string]> = [
   ['Transfer-Encoding together with Content-Length (RFC 9112 §6.3: a possible smuggling attempt)',

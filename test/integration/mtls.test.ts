@@ -2,7 +2,7 @@
  * Strict mTLS on the node frontend (`npm run dev -- --mtls`), with a private client CA made at test time: one good
  * client certificate, and five bad ones (expired, self-signed, from another CA, another CN, an extra DNS
  * subjectAltName), plus a client with none. Every bad client is refused before any HTTP byte is read or answered:
- * the unsigned request it sends would otherwise be answered 401 and logged. What the client sees (README "mTLS"):
+ * the unsigned request it sends would otherwise be answered 401 and logged. What the client sees (docs/behaviour.md "mTLS for KMS"):
  * without a certificate, an alert in the handshake (TLS 1.3: certificate_required; TLS 1.2: handshake_failure);
  * with a bad one, the connection closed right after the handshake, without an alert (node:tls cannot send one).
  * Two serving processes share the port through the cluster primary's handle, and both serve.

@@ -1,5 +1,5 @@
 /**
- * Policies reload with the rest of the configuration (README "Shedding order", last paragraph): the policy file
+ * Policies reload with the rest of the configuration (docs/authorization.md "Shedding order", last paragraph): the policy file
  * is read again when the cluster primary validates the configuration on SIGHUP, and the serving processes that
  * replace the old ones decide by the new policy.
  */

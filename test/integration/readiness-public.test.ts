@@ -47,7 +47,7 @@ t.test('readiness: status only on the TLS port and to the load balancer, the rea
   t.same(await nlbReadyz(), { status: 200, body: '{"status":"ready"}' }, 'health port from another address: status only')
   t.same(await nlbReadyz('/ping'), { status: 200, body: '{"status":"ok"}' })
 
-  // uWS writes "uWebSockets: 20" on every response and this build has no switch to omit it (README, "HTTP
+  // uWS writes "uWebSockets: 20" on every response and this build has no switch to omit it (docs/behaviour.md, "HTTP
   // framing"): it names the server's major version only. node:http writes its keep-alive fields and no server
   // mark. Any other header appearing here is a change to review.
   if (testFrontend() === 'uws') {

@@ -10,7 +10,7 @@ interface ReplayTally { sameProcess: number[], otherProcess: number[] }
 /**
  * Until this long after the first attempt arrived (server.requestTimeoutMs 240 ms plus a 1 s margin) another
  * process cannot tell it served from in flight, and refuses a repeat with a retryable 503 instead of a 401
- * (README "Replay: retries and repeats"). Either way the repeat is not executed.
+ * (docs/operations.md "Replay: retries and repeats"). Either way the repeat is not executed.
  */
 const IN_FLIGHT_WINDOW_MS = 1240
 const REFUSED = new Set([401, 503])

@@ -1,6 +1,6 @@
 /**
  * KMS retries a timed-out call once, and a retry made within the same second carries the same signature
- * (README "Replay: retries and repeats"). Over real TLS against the dev proxy, whose SoftHSM C_Encrypt the test
+ * (docs/operations.md "Replay: retries and repeats"). Over real TLS against the dev proxy, whose SoftHSM C_Encrypt the test
  * slows down at will (test/helpers/slow-module.ts): a request answered with a retryable error, or whose answer
  * never reached the client, may be sent once more byte-identically and is processed; a duplicate while the first
  * is still being answered gets a retryable 503 and is not executed; a repeat of a delivered answer is refused.

@@ -65,7 +65,7 @@ if (testFrontend() === 'node') {
     }
   })
 } else {
-  t.test('uWS: its BoringSSL still negotiates TLS_AES_128_GCM_SHA256 (the known limit, README "Behaviour → TLS")', async t => {
+  t.test('uWS: its BoringSSL still negotiates TLS_AES_128_GCM_SHA256 (the known limit, docs/behaviour.md "TLS")', async t => {
     t.ok(sClient13('TLS_AES_128_GCM_SHA256').handshake)
   })
 }

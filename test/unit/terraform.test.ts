@@ -1,6 +1,6 @@
 /**
  * deploy/terraform parsed as HCL (the npm package hcl2-parser wraps HashiCorp's own HCL v2 parser): every file
- * parses, the NLB, target group, endpoint service and key store have the settings the README promises, and every
+ * parses, the NLB, target group, endpoint service and key store have the settings docs/operations.md promises, and every
  * variable is declared, used and listed in deploy/terraform/README.md.
  */
 /* eslint-disable no-template-curly-in-string -- Terraform's interpolations, as the parser gives them, are plain strings */
@@ -29,7 +29,7 @@ t.test('every .tf file parses as HCL, and a broken one does not', async t => {
   t.equal(parse('resource "aws_lb" "x" {\n  name = \n}\n'), undefined)
 })
 
-t.test('NLB across two or more AZs, TCP 443, IP targets checked on /readyz as README says', async t => {
+t.test('NLB across two or more AZs, TCP 443, IP targets checked on /readyz as docs/operations.md says', async t => {
   t.match(resource('aws_lb', 'xksgate'), { internal: true, load_balancer_type: 'network', subnets: '${var.subnet_ids}' })
   t.match(trees['variables.tf']?.variable?.subnet_ids?.[0]?.validation?.[0], { condition: '${length(var.subnet_ids) >= 2}' })
   t.match(resource('aws_lb_listener', 'tls_passthrough'), { port: 443, protocol: 'TCP' })
@@ -38,8 +38,8 @@ t.test('NLB across two or more AZs, TCP 443, IP targets checked on /readyz as RE
   t.same(group.health_check, [{
     protocol: 'HTTP', port: '${tostring(var.health_port)}', path: '/readyz', matcher: '200', interval: 10, timeout: 5, healthy_threshold: 2, unhealthy_threshold: 2,
   }])
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
-  t.match(readme, /path\s+`\/readyz`, success codes 200, interval 10 s, healthy and unhealthy thresholds 2, timeout 5 s/, 'the README states the same check')
+  const operations = fs.readFileSync(path.join(repoRoot, 'docs/operations.md'), 'utf8')
+  t.match(operations, /path\s+`\/readyz`, success codes 200, interval 10 s, healthy and unhealthy thresholds 2, timeout 5 s/, 'docs/operations.md states the same check')
 })
 
 t.test('the endpoint service admits KMS alone without acceptance; the key store connects through it', async t => {

@@ -14,7 +14,7 @@ export async function fleetSizeVia (address: string, port: number, creds: Creden
 
 /**
  * Until the first attempt's request budget plus a 1 s margin has passed, another host cannot tell it served from
- * in flight and refuses a repeat with a retryable 503 (README "Replay: retries and repeats"); 240 ms is the
+ * in flight and refuses a repeat with a retryable 503 (docs/operations.md "Replay: retries and repeats"); 240 ms is the
  * default budget.
  */
 const IN_FLIGHT_WINDOW_MS = 240 + 1000

@@ -6,7 +6,7 @@ import { randomString } from './values'
 /**
  * Mutations of the parts around the body: the header set and values, the SigV4 fields (Authorization,
  * X-Amz-Date, the signed path) and the framing (lengths, chunking, truncation, request line). Each says whether
- * the server may answer it by closing the connection: framing it cannot trust (README "HTTP framing").
+ * the server may answer it by closing the connection: framing it cannot trust (docs/behaviour.md "HTTP framing").
  */
 
 export interface Mutated { what: string, mayClose: boolean }

@@ -11,7 +11,7 @@ import { FuzzConnection, type Outcome, type Wire } from './send'
 const ANSWER_WAIT_MS = 3000
 /**
  * uWS keeps some broken heads (HTTP/1.0, a malformed header line, > 48 headers) open until its 10 s idle timeout
- * (README "HTTP framing"); the client gives up on those sooner, so that they do not hold the lanes.
+ * (docs/behaviour.md "HTTP framing"); the client gives up on those sooner, so that they do not hold the lanes.
  */
 const FRAMING_WAIT_MS = 400
 

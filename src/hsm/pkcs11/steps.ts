@@ -7,7 +7,7 @@
  *
  * Why both: on the project's 2-core machine an asynchronous C_Encrypt cost ~40 µs more CPU than a synchronous
  * one with SoftHSM (131-156 against 90-115 µs per 4 KiB encrypt), a loss where the call itself takes 30 µs,
- * and nothing next to a call that waits a millisecond on the network (docs: README "Processes, threads,
+ * and nothing next to a call that waits a millisecond on the network (docs/operations.md "Processes, threads,
  * sessions: sizing").
  */
 import type { Handle, Pkcs11Api } from './cryptoki'
