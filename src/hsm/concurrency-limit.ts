@@ -36,6 +36,12 @@ const UNLOADED = 2
 const FIRST_SAMPLES = 4
 /** Windows in a row whose fastest operation is worth concurrency before the backend goes concurrent. */
 const WINDOWS_TO_GO_CONCURRENT = 3
+/**
+ * Or this many operations in a row that were: ~25 ms of batches on an HSM 1 ms away, ~120 ms at 5 ms, where
+ * three windows would hold batches (one operation at a time) for 300 ms and answer the backlog late. A CPU-bound
+ * HSM on a loaded host has a slow call where the thread lost its core, not two dozen in a row.
+ */
+const SLOW_IN_A_ROW_TO_GO_CONCURRENT = 24
 /** Little's law target = arrivals × mean time × this, so that a burst finds a free session. */
 const HEADROOM = 1.5
 
@@ -64,6 +70,10 @@ export class ConcurrencyLimit {
   #concurrent = false
   /** Consecutive windows whose fastest operation said so. */
   #slowWindows = 0
+  /** Consecutive operations that took WORTH_CONCURRENCY_MS or more. */
+  #slowInARow = 0
+  /** Windows (this one included) whose drops are the batches' (see goConcurrent). */
+  #batchDropWindows = 0
   #baselineMs: number | undefined
   /** Below it the limit doubles; set at the first cut. */
   #slowStartEnd = Infinity
@@ -120,6 +130,8 @@ export class ConcurrencyLimit {
     this.#count++
     this.#sumMs += ms
     if (ms < this.#minMs) this.#minMs = ms
+    this.#slowInARow = ms < WORTH_CONCURRENCY_MS ? 0 : this.#slowInARow + 1
+    if (!this.#concurrent && this.#slowInARow >= SLOW_IN_A_ROW_TO_GO_CONCURRENT) this.#goConcurrent()
   }
 
   /** The HSM answered busy, or an operation timed out. */
@@ -155,11 +167,13 @@ export class ConcurrencyLimit {
       if (this.#baselineMs === undefined || mean < this.#baselineMs) this.#baselineMs = mean
       else if (this.#peak <= UNLOADED) this.#baselineMs += (mean - this.#baselineMs) * BASELINE_DRIFT
     }
+    const batchDrops = this.#batchDropWindows > 0
+    if (batchDrops) this.#batchDropWindows--
     const mean = this.#meanMs
     const baseline = this.#baselineMs ?? mean
     if (!this.#concurrent) {
       this.#limit = 1
-    } else if (this.#drops > 0) {
+    } else if (this.#drops > 0 && !batchDrops) {
       this.#cut(0.75)
     } else if (this.#count === 0) {
       // Nothing finished: nothing learnt.
@@ -188,9 +202,20 @@ export class ConcurrencyLimit {
     if (this.#minMs < WORTH_CONCURRENCY_MS) {
       this.#concurrent = false
       this.#slowWindows = 0
-    } else if (++this.#slowWindows >= WINDOWS_TO_GO_CONCURRENT) {
-      this.#concurrent = true
+    } else if (++this.#slowWindows >= WINDOWS_TO_GO_CONCURRENT && !this.#concurrent) {
+      this.#goConcurrent()
     }
+  }
+
+  /**
+   * Leaving batches starts a slow start of its own: the timeouts of operations that queued behind the batches
+   * (this window's and the next's) say nothing about how many the HSM takes at once, and must not end it at 1.
+   */
+  #goConcurrent (): void {
+    this.#concurrent = true
+    this.#slowStartEnd = Infinity
+    this.#batchDropWindows = 2
+    this.#limit = Math.min(this.#max, Math.max(this.#limit, 2))
   }
 
   #cut (factor: number): void {

@@ -334,7 +334,10 @@ export class Pkcs11Pool implements HsmBackend {
       // Only what the HSM answered tells its latency: not an operation that never reached it (deadline passed
       // first), nor one that failed (a device error's repairs take far longer than an operation).
       if (outcome.ok && hsmMicros[i] > 0) {
-        this.#limiter.sample(hsmMicros[i] / 1000)
+        // The limit and the choice of batches are about the cryptographic operations, the ones spread over
+        // sessions: a token-info or key lookup (the health check's, GetKeyMetadata's) may be answered from the
+        // module's cache, and one fast call in a window would send a network HSM back to batches.
+        if (p.op.kind === 'encrypt' || p.op.kind === 'decrypt') this.#limiter.sample(hsmMicros[i] / 1000)
         this.#onHsmTime(hsmMicros[i] / 1000)
       }
       if (!outcome.ok && outcome.failure.ckr === 'CKR_FUNCTION_FAILED') this.#limiter.drop()

@@ -158,3 +158,34 @@ t.test('a lone slow window (a probe, a repair, a host short of cores) does not l
 t.test('a maximum below 1 is refused', async t => {
   t.throws(() => new ConcurrencyLimit(0), /at least 1/)
 })
+
+t.test('an HSM 5 ms away leaves batches after two dozen operations, not three windows', async t => {
+  let now = 0
+  const limit = new ConcurrencyLimit(64, () => now)
+  for (let i = 0; i < 24; i++) { now += 5; limit.sample(5) }
+  t.equal(limit.concurrent, true, `24 operations of 5 ms in a row (${now} ms, under 3 windows of ${WINDOW_MS} ms)`)
+  let fast = 0
+  const mixed = new ConcurrencyLimit(64, () => fast)
+  for (let i = 0; i < 100; i++) { fast += 0.1; mixed.sample(i % 20 === 0 ? 0.03 : 2) }
+  t.equal(mixed.concurrent, false, 'a CPU-bound HSM whose calls are mostly slow on a loaded host: one fast call in 20 keeps batches')
+})
+
+t.test('timeouts of operations that queued behind the batches do not end the slow start', async t => {
+  let now = 0
+  const limit = new ConcurrencyLimit(64, () => now)
+  // Batches: operations pile up behind one session and time out as the HSM's latency is learnt.
+  for (let i = 0; i < 24; i++) { limit.sample(5); limit.drop(); limit.inUse(1, true) }
+  t.equal(limit.concurrent, true)
+  now += WINDOW_MS
+  limit.drop()
+  limit.inUse(limit.limit, true)
+  now += WINDOW_MS
+  const limits: number[] = []
+  for (let w = 0; w < 5; w++) {
+    for (let i = 0; i < 20; i++) limit.sample(5)
+    limit.inUse(limit.limit, true)
+    now += WINDOW_MS
+    limits.push(limit.limit)
+  }
+  t.ok(limits[4] >= 32, `doubles from the switch on: ${limits.join(', ')}`)
+})

@@ -1,0 +1,57 @@
+/**
+ * The pool's choice between batches and operations spread over sessions (src/hsm/concurrency-limit.ts) on an HSM
+ * across a network (the shaped module in front of a real SoftHSM token), while the calls that are not
+ * cryptographic operations (the deep health check's token info, GetKeyMetadata's key lookup) come and go: those
+ * may be answered from the module's cache in microseconds, and must not send a network HSM back to batches of one
+ * operation at a time.
+ */
+// First: libuv's thread pool is sized before anything uses it, as the proxy's entry points do.
+import '../../src/runtime/uv-pool'
+import crypto from 'node:crypto'
+import path from 'node:path'
+import t from 'tap'
+import { Pkcs11Pool } from '../../src/hsm/pool'
+import { createShapedHsm } from '../helpers/shaped-hsm'
+import { createTestToken } from '../helpers/softhsm'
+
+const AAD = Buffer.from([0, 0, 0])
+const PLAINTEXT = crypto.randomBytes(4096)
+
+t.test('a network HSM stays concurrent while health checks and key lookups run', async t => {
+  const token = await createTestToken()
+  t.teardown(token.cleanup)
+  const { modulePath, control } = createShapedHsm(path.join(token.dir, 'shaped'), { latencyMs: 2 })
+  t.teardown(() => control.close())
+  const pool = await Pkcs11Pool.start({
+    modulePath, tokenLabel: token.tokenLabel, pin: token.pin, threads: 1, sessionsPerThread: 1, maxSessions: 16, ivSource: 'random', maxBatch: 32,
+  })
+  t.teardown(() => pool.close())
+
+  const end = Date.now() + 2000
+  const client = async (): Promise<number> => {
+    let served = 0
+    while (Date.now() < end) {
+      const outcome = await pool.encrypt({ deadline: Date.now() + 2000, keyLabel: 'foo', plaintext: PLAINTEXT, gcmAad: AAD })
+      if (outcome.ok) served++
+    }
+    return served
+  }
+  const probes = setInterval(() => {
+    void pool.tokenInfo(Date.now() + 1000)
+    void pool.describeKey('foo', Date.now() + 1000)
+  }, 20)
+  // Once the pool has gone concurrent, the limit is read every 5 ms until the load ends.
+  const limits: number[] = []
+  const watch = setInterval(() => {
+    const limit = pool.stats().concurrencyLimit
+    if (limit > 1 || limits.length > 0) limits.push(limit)
+  }, 5)
+  const served = (await Promise.all(Array.from({ length: 16 }, client))).reduce((a, b) => a + b, 0)
+  clearInterval(probes)
+  clearInterval(watch)
+
+  t.ok(limits.length > 0, 'the pool went concurrent')
+  const backToBatches = limits.filter(l => l === 1).length
+  t.equal(backToBatches, 0, `after going concurrent, never back to batches (limit 1 in ${backToBatches} of ${limits.length} readings)`)
+  t.ok(control.counters().maxInFlight > 1, `the HSM had up to ${control.counters().maxInFlight} operations at once; ${served} served`)
+})
