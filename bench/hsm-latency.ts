@@ -11,8 +11,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { buildShapedModule } from '../test/helpers/shaped-hsm'
 import { freePort } from '../src/dev/free-port'
-import { readConnection } from './lib/connection-info'
+import { readConnection, readCounters } from './lib/connection-info'
 import { killAllNow, start, waitForFile } from './lib/procs'
+import { treeCpuSeconds } from './lib/procstat'
 import { proxyCli } from './lib/repo'
 import { runLoad } from './loadgen/run-load'
 import { encryptTemplate } from './loadgen/templates'
@@ -54,18 +55,57 @@ async function main (): Promise<void> {
       connections: CONNECTIONS,
       warmupMs: 2000,
     }
+    const watch = (): Watch => watchProxy(proc.child.pid!, info.metricsUrl)
+    const closedWatch = watch()
     const closed = await runLoad({ ...base, measureMs: 8000 })
+    const closedSeen = await closedWatch.stop(closed.okRps + closed.non2xx / 10)
+    const openWatch = watch()
     const open = await runLoad({ ...base, rate: RATE, measureMs: 10_000 })
+    const openSeen = await openWatch.stop(open.okRps)
     const ms = (p: number): number => Math.round(open.ok.getValueAtPercentile(p) / 100) / 10
     console.log(JSON.stringify({
-      latencyMs, env, closedRps: Math.round(closed.okRps), closedNon2xx: closed.non2xx,
-      at1800: { servedRps: Math.round(open.okRps), p50Ms: ms(50), p99Ms: ms(99), non2xx: open.non2xx, statuses: open.statuses },
+      latencyMs, env, closedRps: Math.round(closed.okRps), closedNon2xx: closed.non2xx, closed: closedSeen,
+      at1800: { servedRps: Math.round(open.okRps), p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), non2xx: open.non2xx, statuses: open.statuses, ...openSeen },
       loadAverage: os.loadavg().map(l => Math.round(l * 10) / 10),
     }))
   } finally {
     await proc.stop()
     killAllNow()
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+interface Watch { stop: (reqPerSec: number) => Promise<Record<string, number>> }
+
+const GAUGES = ['xksgate_hsm_backend_concurrency', 'xksgate_hsm_backend_concurrency_limit'] as const
+
+/**
+ * What the proxy spent and did during a phase, warm-up included: its CPU (all its processes and threads) per
+ * request at the phase's rate, and the HSM concurrency and its learnt limit, sampled every 250 ms (mean, max).
+ */
+function watchProxy (pid: number, metricsUrl: string | undefined): Watch {
+  const cpu0 = treeCpuSeconds(pid)
+  const t0 = performance.now()
+  const samples: Array<Record<string, number>> = []
+  const timer = setInterval(() => {
+    if (metricsUrl !== undefined) readCounters(metricsUrl, GAUGES).then(s => samples.push(s), () => {})
+  }, 250)
+  return {
+    stop: async reqPerSec => {
+      clearInterval(timer)
+      const seconds = (performance.now() - t0) / 1000
+      const cores = (treeCpuSeconds(pid) - cpu0) / seconds
+      const stat = (name: string): number[] => samples.map(s => s[name])
+      const mean = (xs: number[]): number => xs.length === 0 ? 0 : Math.round(xs.reduce((a, b) => a + b, 0) / xs.length * 10) / 10
+      return {
+        proxyCores: Math.round(cores * 100) / 100,
+        cpuUsPerReq: reqPerSec > 0 ? Math.round(cores / reqPerSec * 1e6) : 0,
+        inHsmMean: mean(stat(GAUGES[0])),
+        inHsmMax: Math.max(0, ...stat(GAUGES[0])),
+        limitMean: mean(stat(GAUGES[1])),
+        limitMax: Math.max(0, ...stat(GAUGES[1])),
+      }
+    },
   }
 }
 
