@@ -1,8 +1,9 @@
 /**
- * `node dist/bench/hsm-latency.js LATENCY_MS [--proxy-cli PATH] [--env NAME=VALUE ...]`: the proxy in front of
- * an HSM LATENCY_MS away (the shaped module of docs/shaped-hsm.md over SoftHSM, latency on each C_Encrypt and
- * C_Decrypt), 64 connections of signed 4 KiB Encrypts: the closed-loop maximum, then an open loop at KMS's
- * 1,800 req/s (latency from the intended send). One JSON line. `--proxy-cli` measures another build (e.g. the
+ * `node dist/bench/hsm-latency.js LATENCY_MS [--proxy-cli PATH] [--env NAME=VALUE ...] [--open-connections N]`: the
+ * proxy in front of an HSM LATENCY_MS away (the shaped module of docs/shaped-hsm.md over SoftHSM, latency on each
+ * C_Encrypt and C_Decrypt), 64 connections of signed 4 KiB Encrypts: the closed-loop maximum, then an open loop at
+ * KMS's 1,800 req/s (latency from the intended send) on 64 connections, or N: an open loop past what the HSM can
+ * take needs more connections than the answers in flight, or the client itself holds the excess back. One JSON line. `--proxy-cli` measures another build (e.g. the
  * main branch's dist/src/dev/cli.js) with this one's client, and `--env` sets a configuration override for it
  * (`XKSGATE__hsm__threads=8`), so two designs are measured the same way, back to back.
  */
@@ -21,22 +22,24 @@ import { encryptTemplate } from './loadgen/templates'
 const CONNECTIONS = 64
 const RATE = 1800
 
-function args (): { latencyMs: number, cli: string | undefined, env: Record<string, string> } {
+function args (): { latencyMs: number, cli: string | undefined, env: Record<string, string>, openConnections: number } {
   const argv = process.argv.slice(2)
   const latencyMs = Number(argv[0])
-  if (!(latencyMs >= 0)) throw new Error('usage: hsm-latency.js LATENCY_MS [--proxy-cli PATH] [--env NAME=VALUE ...]')
+  if (!(latencyMs >= 0)) throw new Error('usage: hsm-latency.js LATENCY_MS [--proxy-cli PATH] [--env NAME=VALUE ...] [--open-connections N]')
   const env: Record<string, string> = {}
   let cli: string | undefined
+  let openConnections = CONNECTIONS
   for (let i = 1; i < argv.length; i += 2) {
     if (argv[i] === '--proxy-cli') cli = argv[i + 1]
+    else if (argv[i] === '--open-connections' && Number(argv[i + 1]) >= 1) openConnections = Number(argv[i + 1])
     else if (argv[i] === '--env' && argv[i + 1]?.includes('=')) env[argv[i + 1].split('=')[0]] = argv[i + 1].slice(argv[i + 1].indexOf('=') + 1)
     else throw new Error(`unknown argument ${argv[i]}`)
   }
-  return { latencyMs, cli, env }
+  return { latencyMs, cli, env, openConnections }
 }
 
 async function main (): Promise<void> {
-  const { latencyMs, cli, env } = args()
+  const { latencyMs, cli, env, openConnections } = args()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsm-latency-'))
   const port = await freePort()
   // The cached library has no .conf beside it, so it takes its shaping from the environment (docs/shaped-hsm.md).
@@ -60,7 +63,7 @@ async function main (): Promise<void> {
     const closed = await runLoad({ ...base, measureMs: 8000 })
     const closedSeen = await closedWatch.stop(closed.okRps + closed.non2xx / 10)
     const openWatch = watch()
-    const open = await runLoad({ ...base, rate: RATE, measureMs: 10_000 })
+    const open = await runLoad({ ...base, connections: openConnections, rate: RATE, measureMs: 10_000 })
     const openSeen = await openWatch.stop(open.okRps)
     const ms = (p: number): number => Math.round(open.ok.getValueAtPercentile(p) / 100) / 10
     console.log(JSON.stringify({

@@ -6,8 +6,9 @@
  *   2. late: under half of the request's budget is left before it even starts (its body came in slowly behind
  *      a saturated event loop, and the rest of its path will be slow too);
  *   3. overload: `maxInFlight` requests are in progress in this process;
- *   4. hsm backlog: the HSM queue's estimated wait exceeds what is left of the request's HSM budget
- *      (./hsm-backlog.ts), so it could only end as a 503 or a late 429.
+ *   4. hsm backlog: the HSM queue's estimated wait (./hsm-backlog.ts) exceeds `maxHsmWaitMs`, or what is left of
+ *      the request's HSM budget: past the HSM's capacity a request gets its 429 at once, instead of queueing
+ *      into a late 429 or a 503 and making every request served behind it slow.
  * GetHealthStatus is answered from the cached deep check: it spends no quota and waits for no HSM, so only 2 and 3
  * apply to it. A request refused at 2-4 gets its token back, and so does one that then fails authentication:
  * requests nobody signed cannot use up a key store's quota.
@@ -24,6 +25,8 @@ export interface AdmissionOptions {
   requestTimeoutMs: number
   /** The HSM operation's own bound (hsm.opTimeoutMs). */
   hsmTimeoutMs: number
+  /** The longest an operation may be expected to queue for the HSM (server.maxHsmWaitMs); else its budget. */
+  maxHsmWaitMs?: number
   /** Deadline-aware admission; without it step 4 is skipped. */
   backlog?: HsmBacklog
 }
@@ -41,9 +44,11 @@ export class Admission {
   #inFlight = 0
   #rejected = 0
   readonly #lateBelowMs: number
+  readonly #hsmWaitMs: number
 
   constructor (private readonly options: AdmissionOptions) {
     this.#lateBelowMs = options.requestTimeoutMs * LATE_SHARE
+    this.#hsmWaitMs = Math.min(options.hsmTimeoutMs, options.maxHsmWaitMs ?? Infinity)
   }
 
   /** Takes a slot (and a token) for the request, or says why it is refused. `remainingMs`: its budget left. */
@@ -54,7 +59,7 @@ export class Admission {
     if (remainingMs < this.#lateBelowMs) return this.#refuse('late', bucket)
     if (this.#inFlight >= this.options.maxInFlight) return this.#refuse('overload', bucket)
     const backlog = this.options.backlog
-    if (hsmWork && backlog !== undefined && backlog.waitMs(performance.now()) > Math.min(remainingMs, this.options.hsmTimeoutMs)) {
+    if (hsmWork && backlog !== undefined && backlog.waitMs(performance.now()) > Math.min(remainingMs, this.#hsmWaitMs)) {
       return this.#refuse('hsm backlog', bucket)
     }
     this.#inFlight++
