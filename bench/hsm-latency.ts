@@ -3,14 +3,17 @@
  * proxy in front of an HSM LATENCY_MS away (the shaped module of docs/shaped-hsm.md over SoftHSM, latency on each
  * C_Encrypt and C_Decrypt), 64 connections of signed 4 KiB Encrypts: the closed-loop maximum, then an open loop at
  * KMS's 1,800 req/s (latency from the intended send) on 64 connections, or N: an open loop past what the HSM can
- * take needs more connections than the answers in flight, or the client itself holds the excess back. One JSON line. `--proxy-cli` measures another build (e.g. the
+ * take needs more connections than the answers in flight, or the client itself holds the excess back.
+ * `--restart-at-ms MS`: that far into the open loop's measurement, every session of the HSM is invalidated at once
+ * (an HSM restart, an HA failover); the line then says how many operations the HSM had in flight at that instant
+ * and how many requests failed within the second after it and later. One JSON line. `--proxy-cli` measures another build (e.g. the
  * main branch's dist/src/dev/cli.js) with this one's client, and `--env` sets a configuration override for it
  * (`XKSGATE__hsm__threads=8`), so two designs are measured the same way, back to back.
  */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { buildShapedModule } from '../test/helpers/shaped-hsm'
+import { buildShapedModule, createShapedHsm, type ShapedControl } from '../test/helpers/shaped-hsm'
 import { freePort } from '../src/dev/free-port'
 import { readConnection, readCounters } from './lib/connection-info'
 import { killAllNow, start, waitForFile } from './lib/procs'
@@ -22,29 +25,36 @@ import { encryptTemplate } from './loadgen/templates'
 const CONNECTIONS = 64
 const RATE = 1800
 
-function args (): { latencyMs: number, cli: string | undefined, env: Record<string, string>, openConnections: number } {
+interface Args { latencyMs: number, cli: string | undefined, env: Record<string, string>, openConnections: number, restartAtMs?: number }
+
+function args (): Args {
   const argv = process.argv.slice(2)
   const latencyMs = Number(argv[0])
   if (!(latencyMs >= 0)) throw new Error('usage: hsm-latency.js LATENCY_MS [--proxy-cli PATH] [--env NAME=VALUE ...] [--open-connections N]')
   const env: Record<string, string> = {}
   let cli: string | undefined
   let openConnections = CONNECTIONS
+  let restartAtMs: number | undefined
   for (let i = 1; i < argv.length; i += 2) {
     if (argv[i] === '--proxy-cli') cli = argv[i + 1]
     else if (argv[i] === '--open-connections' && Number(argv[i + 1]) >= 1) openConnections = Number(argv[i + 1])
+    else if (argv[i] === '--restart-at-ms' && Number(argv[i + 1]) >= 0) restartAtMs = Number(argv[i + 1])
     else if (argv[i] === '--env' && argv[i + 1]?.includes('=')) env[argv[i + 1].split('=')[0]] = argv[i + 1].slice(argv[i + 1].indexOf('=') + 1)
     else throw new Error(`unknown argument ${argv[i]}`)
   }
-  return { latencyMs, cli, env, openConnections }
+  return { latencyMs, cli, env, openConnections, restartAtMs }
 }
 
 async function main (): Promise<void> {
-  const { latencyMs, cli, env, openConnections } = args()
+  const { latencyMs, cli, env, openConnections, restartAtMs } = args()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsm-latency-'))
   const port = await freePort()
-  // The cached library has no .conf beside it, so it takes its shaping from the environment (docs/shaped-hsm.md).
+  // The cached library has no .conf beside it, so it takes its shaping from the environment (docs/shaped-hsm.md);
+  // a restart needs the control file of an instance of its own.
+  const shaped = restartAtMs === undefined ? undefined : createShapedHsm(path.join(dir, 'shaped'), { latencyMs })
   const shaping = { SHAPED_HSM_LATENCY_US: String(Math.round(latencyMs * 1000)), XKSGATE__log__level: 'warn' }
-  const proc = start(process.execPath, [proxyCli(cli), '--dir', dir, '--port', String(port), '--softhsm-module', buildShapedModule()],
+  const modulePath = shaped?.modulePath ?? buildShapedModule()
+  const proc = start(process.execPath, [proxyCli(cli), '--dir', dir, '--port', String(port), '--softhsm-module', modulePath],
     `${dir}.log`, { env: { ...process.env, ...shaping, ...env } })
   try {
     await waitForFile(proc, path.join(dir, 'connection.json'), 120_000)
@@ -63,18 +73,55 @@ async function main (): Promise<void> {
     const closed = await runLoad({ ...base, measureMs: 8000 })
     const closedSeen = await closedWatch.stop(closed.okRps + closed.non2xx / 10)
     const openWatch = watch()
+    const restart = shaped === undefined || info.metricsUrl === undefined
+      ? undefined
+      : restartDuring(shaped.control, info.metricsUrl, base.warmupMs + (restartAtMs ?? 0))
     const open = await runLoad({ ...base, connections: openConnections, rate: RATE, measureMs: 10_000 })
     const openSeen = await openWatch.stop(open.okRps)
+    const restarted = await restart?.()
     const ms = (p: number): number => Math.round(open.ok.getValueAtPercentile(p) / 100) / 10
     console.log(JSON.stringify({
       latencyMs, env, closedRps: Math.round(closed.okRps), closedNon2xx: closed.non2xx, closed: closedSeen,
       at1800: { servedRps: Math.round(open.okRps), p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), non2xx: open.non2xx, statuses: open.statuses, ...openSeen },
+      ...(restarted !== undefined && { restart: restarted }),
       loadAverage: os.loadavg().map(l => Math.round(l * 10) / 10),
     }))
   } finally {
     await proc.stop()
+    shaped?.control.close()
     killAllNow()
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Requests answered with anything but 200, from the proxy's /metrics. */
+async function failedRequests (metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text()
+  return text.split('\n').filter(l => l.startsWith('xksgate_requests_total{') && !l.includes('status="200"'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
+}
+
+/**
+ * After `atMs`, invalidates every session of the HSM at once, reading first how many operations the HSM has in
+ * flight; resolves, once called after the load, with that count and the requests that failed in the second
+ * after the restart and after that second.
+ */
+function restartDuring (control: ShapedControl, metricsUrl: string, atMs: number): () => Promise<Record<string, number>> {
+  const seen = new Promise<Record<string, number>>((resolve, reject) => {
+    setTimeout(() => {
+      void (async () => {
+        const before = await failedRequests(metricsUrl)
+        const inFlight = (await readCounters(metricsUrl, [GAUGES[0]]))[GAUGES[0]]
+        control.restart()
+        await new Promise(resolve => setTimeout(resolve, 1000))
+        return { before, inFlight, withinASecond: await failedRequests(metricsUrl) }
+      })().then(resolve, reject)
+    }, atMs)
+  })
+  return async () => {
+    const { before, inFlight, withinASecond } = await seen
+    const end = await failedRequests(metricsUrl)
+    return { inFlightAtRestart: inFlight, failedWithin1s: withinASecond - before, failedAfter1s: end - withinASecond }
   }
 }
 
