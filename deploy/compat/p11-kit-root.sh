@@ -7,8 +7,8 @@
 #
 # Not a full Debian root: apt-get (this machine's, with a private state directory) downloads p11-kit,
 # p11-kit-modules and libsofthsm2 from trixie with what they depend on, and dpkg-deb -x unpacks them; no package
-# script runs. That takes about 25 s where a debootstrap of the same took 160 s (docs/testing.md "The remote PKCS#11
-# hop"). The test runs the server chrooted into ROOT (it execs /usr/libexec/p11-kit/p11-kit-remote by that path)
+# script runs. That takes about 25 s where a debootstrap of the same took 162 s (docs/shaped-hsm.md "A real remote
+# hop: p11-kit"). The test runs the server chrooted into ROOT (it execs /usr/libexec/p11-kit/p11-kit-remote by that path)
 # and the proxy's Node through ROOT's dynamic loader, so that it loads ROOT's client module with ROOT's C library.
 # ROOT/<ROOT> is a link to ROOT's top: a path below ROOT names the same file inside the chroot and outside it.
 #
