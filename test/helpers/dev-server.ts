@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { remoteDevHsm } from './p11-kit'
+import { remoteDevHsm, testP11Kit } from './p11-kit'
 import { repoRoot } from './paths'
 
 export interface Connection {
@@ -50,6 +50,8 @@ export interface DevServerOptions {
   args?: string[]
   env?: NodeJS.ProcessEnv
   readyTimeoutMs?: number
+  /** The server's `node` command line for these arguments (a PKCS#11 module built for another C library: test/helpers/p11-kit.ts). */
+  node?: (args: string[]) => string[]
 }
 
 /**
@@ -61,14 +63,17 @@ export interface DevServerOptions {
 export const LOADED_HOST_BUDGET = { XKSGATE__hsm__opTimeoutMs: '2000', XKSGATE__server__requestTimeoutMs: '5000' } as const
 
 export async function startDevServer (options: DevServerOptions = {}): Promise<DevServer> {
-  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-test-'))
-  const connectionFile = path.join(dir, 'connection.json')
-  fs.rmSync(connectionFile, { force: true })
   // Not when the test picks the module itself, or several backends.
   const viaP11Kit = process.env.XKSGATE_TEST_HSM === 'p11-kit' && !(options.args ?? []).includes('--backends') &&
     options.env?.XKSGATE__hsm__modulePath === undefined
-  const remote = viaP11Kit ? await remoteDevHsm(dir) : undefined
-  const child = spawn(process.execPath, [path.join(repoRoot, process.env.XKSGATE_DIST ?? 'dist', 'src/dev/cli.js'), '--dir', dir, '--port', '0', ...frontendArgs(options.args), ...(options.args ?? [])], {
+  const kit = viaP11Kit ? await testP11Kit() : undefined
+  const dir = options.dir ?? fs.mkdtempSync(path.join(kit?.tmpDir ?? os.tmpdir(), 'xksgate-test-'))
+  const connectionFile = path.join(dir, 'connection.json')
+  fs.rmSync(connectionFile, { force: true })
+  const remote = kit === undefined ? undefined : await remoteDevHsm(dir, kit)
+  const node = options.node ?? remote?.node ?? ((args: string[]) => [process.execPath, ...args])
+  const [command, ...args] = node([path.join(repoRoot, process.env.XKSGATE_DIST ?? 'dist', 'src/dev/cli.js'), '--dir', dir, '--port', '0', ...frontendArgs(options.args), ...(options.args ?? [])])
+  const child = spawn(command, args, {
     env: { ...process.env, ...LOADED_HOST_BUDGET, ...remote?.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

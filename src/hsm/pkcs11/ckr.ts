@@ -1,5 +1,6 @@
 import * as pkcs11js from 'pkcs11js'
 import type { HsmFailureKind } from '../types'
+import { TokenNotFound } from './cryptoki'
 
 /**
  * What to do about a PKCS#11 error. Only 'fail' ends the operation at once; 'busy' retries it after a pause while
@@ -52,6 +53,8 @@ const byCode = new Map<number, [Recovery, HsmFailureKind]>([
   [pkcs11js.CKR_DEVICE_REMOVED, ['reinitialize', 'Unavailable']],
   [pkcs11js.CKR_TOKEN_NOT_PRESENT, ['reinitialize', 'Unavailable']],
   [pkcs11js.CKR_CRYPTOKI_NOT_INITIALIZED, ['reinitialize', 'Unavailable']],
+  // The slot id went away: a network HSM's client that reconnected numbers its slots anew (p11-kit's does).
+  [pkcs11js.CKR_SLOT_ID_INVALID, ['reinitialize', 'Unavailable']],
   [pkcs11js.CKR_KEY_HANDLE_INVALID, ['refind', 'KeyNotFound']],
   // What a network HSM at its capacity answers (CloudHSM, Luna); its vendors' own libraries retry it with backoff.
   [pkcs11js.CKR_FUNCTION_FAILED, ['busy', 'Unavailable']],
@@ -72,6 +75,8 @@ const byCode = new Map<number, [Recovery, HsmFailureKind]>([
  * in C_Decrypt as CKR_GENERAL_ERROR (its OpenSSL EVP final fails), so in that call alone it is a data error.
  */
 export function classify (err: unknown, phase: 'decrypt' | 'other' = 'other'): Classified {
+  // The token was not there after a re-initialise: the HSM is down or unreachable; re-initialise again later.
+  if (err instanceof TokenNotFound) return { recovery: 'reinitialize', kind: 'Unavailable', ckr: undefined }
   if (!(err instanceof pkcs11js.Pkcs11Error)) return { recovery: 'fail', kind: 'Internal', ckr: undefined }
   const ckr = ckrName(err.code)
   if (phase === 'decrypt' && err.code === pkcs11js.CKR_GENERAL_ERROR) {

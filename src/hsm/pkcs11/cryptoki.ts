@@ -58,9 +58,12 @@ export function finalize (api: Pkcs11Api): void {
 /** Token labels are blank-padded to 32 bytes. */
 const trimPadded = (s: string): string => s.replace(/[\s\0]+$/, '')
 
+/** No token with the label: at start a configuration error; while serving, an HSM that is down or unreachable. */
+export class TokenNotFound extends Error {}
+
 /**
  * Finds the slot by token label, never by slot id: SoftHSM moves an initialised token to a random slot id, and
- * real HSMs renumber slots when partitions change.
+ * real HSMs renumber slots when partitions change (and p11-kit's client when it reconnects to its server).
  */
 export function findSlot (api: Pkcs11Api, tokenLabel: string): Handle {
   const slots = api.C_GetSlotList(true)
@@ -68,7 +71,7 @@ export function findSlot (api: Pkcs11Api, tokenLabel: string): Handle {
     if (trimPadded(api.C_GetTokenInfo(slot).label) === tokenLabel) return slot
   }
   const seen = slots.map(s => JSON.stringify(trimPadded(api.C_GetTokenInfo(s).label))).join(', ')
-  throw new Error(`token label ${JSON.stringify(tokenLabel)} not found (tokens present: ${seen || 'none'})`)
+  throw new TokenNotFound(`token label ${JSON.stringify(tokenLabel)} not found (tokens present: ${seen || 'none'})`)
 }
 
 export function readTokenInfo (api: Pkcs11Api, slot: Handle): TokenInfo {

@@ -5,6 +5,7 @@ import { loadModule, type Handle, type Pkcs11Api } from './cryptoki'
 import { InitGate } from './init-gate'
 import { LaneTable } from './lanes'
 import { runAsync, runSync, type AsyncDriverContext } from './steps'
+import { ThreadCalls } from './thread-calls'
 import { describe, TokenSession, type IvSource, type TokenSessionOptions } from './token-session'
 
 /** What a worker thread gets as workerData. The PIN crosses threads in memory only; it is never logged. */
@@ -59,7 +60,6 @@ export class Executor {
   readonly #waiting: Array<(s: TokenSession) => void> = []
   /** Operations of this thread inside the module; the gate is held shared while there is any. */
   #inside = 0
-  #onAlone: (() => void) | null = null
   #sessions: number
   #maxSessions: number
   readonly #driver: AsyncDriverContext
@@ -68,10 +68,7 @@ export class Executor {
     this.#idle = [...sessions]
     this.#sessions = sessions.length
     this.#maxSessions = Math.max(maxSessions, sessions.length)
-    this.#driver = {
-      api: ctx.api,
-      othersDone: () => this.#inside <= 1 ? Promise.resolve() : new Promise<void>(resolve => { this.#onAlone = resolve }),
-    }
+    this.#driver = { api: ctx.api, calls: new ThreadCalls(), generation: () => ctx.gate.generation }
   }
 
   /**
@@ -193,10 +190,5 @@ export class Executor {
 
   #leave (): void {
     if (--this.#inside === 0) this.ctx.gate.releaseShared(this.ctx.lane)
-    if (this.#inside === 1 && this.#onAlone !== null) {
-      const alone = this.#onAlone
-      this.#onAlone = null
-      alone()
-    }
   }
 }

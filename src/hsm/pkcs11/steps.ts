@@ -10,13 +10,15 @@
  * and nothing next to a call that waits a millisecond on the network (docs/operations.md "Processes, threads,
  * sessions: sizing").
  */
+import * as pkcs11js from 'pkcs11js'
 import type { Handle, Pkcs11Api } from './cryptoki'
+import type { ThreadCalls } from './thread-calls'
 
 export type Step =
   | { call: 'C_Encrypt' | 'C_Decrypt', session: Handle, data: Buffer, out: Buffer }
   /** Wait before a retry (a busy HSM). */
   | { call: 'pause', ms: number }
-  /** Wait until no other operation of this thread is inside the module (before a re-initialise). */
+  /** Run alone on this thread until the next step: no other operation's call in the module (a re-initialise). */
   | { call: 'quiesce' }
 
 /** A step's result: the output of a crypto call, nothing for the others. */
@@ -24,11 +26,12 @@ export type Steps<T> = Generator<Step, T, Buffer | undefined>
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
-/** What the async driver needs besides the module: how to wait for this thread's other operations. */
+/** What the async driver needs besides the module: the thread's calls, and the library's generation. */
 export interface AsyncDriverContext {
   api: Pkcs11Api
-  /** Resolves once this operation is the thread's only one inside the module. */
-  othersDone: () => Promise<void>
+  calls: ThreadCalls
+  /** Bumped by every re-initialise (init-gate.ts): a session prepared before one is gone. */
+  generation: () => number
 }
 
 /** Runs the steps on this thread. A pause blocks the thread: only a batch on a CPU-bound HSM runs this way. */
@@ -51,9 +54,22 @@ export function runSync<T> (api: Pkcs11Api, steps: Steps<T>): T {
 export async function runAsync<T> (ctx: AsyncDriverContext, steps: Steps<T>): Promise<T> {
   let next = steps.next()
   while (next.done !== true) {
+    const step = next.value
+    if (step.call === 'quiesce') {
+      // Alone until the operation's next step: the re-initialise it runs meanwhile overlaps no call.
+      await ctx.calls.alone()
+      try {
+        next = steps.next(undefined)
+      } finally {
+        ctx.calls.done()
+      }
+      continue
+    }
+    // The step was prepared (C_EncryptInit) in this generation of the library.
+    const generation = ctx.generation()
     let result: Buffer | undefined
     try {
-      result = await asyncStep(ctx, next.value)
+      result = await asyncStep(ctx, step, generation)
     } catch (err) {
       next = steps.throw(err)
       continue
@@ -75,13 +91,16 @@ function syncStep (api: Pkcs11Api, step: Step): Buffer | undefined {
   }
 }
 
-async function asyncStep (ctx: AsyncDriverContext, step: Step): Promise<Buffer | undefined> {
-  switch (step.call) {
-    case 'C_Encrypt': return await ctx.api.C_EncryptAsync(step.session, step.data, step.out)
-    case 'C_Decrypt': return await ctx.api.C_DecryptAsync(step.session, step.data, step.out)
-    case 'pause': return await new Promise(resolve => setTimeout(() => resolve(undefined), step.ms))
-    case 'quiesce':
-      await ctx.othersDone()
-      return undefined
+async function asyncStep (ctx: AsyncDriverContext, step: Exclude<Step, { call: 'quiesce' }>, generation: number): Promise<Buffer | undefined> {
+  if (step.call === 'pause') return await new Promise(resolve => setTimeout(() => resolve(undefined), step.ms))
+  await ctx.calls.enterCall()
+  try {
+    // Re-initialised while this call waited: its session is gone, and its number may be another session's now.
+    if (ctx.generation() !== generation) throw new pkcs11js.Pkcs11Error('CKR_SESSION_HANDLE_INVALID', pkcs11js.CKR_SESSION_HANDLE_INVALID, step.call)
+    return step.call === 'C_Encrypt'
+      ? await ctx.api.C_EncryptAsync(step.session, step.data, step.out)
+      : await ctx.api.C_DecryptAsync(step.session, step.data, step.out)
+  } finally {
+    ctx.calls.leaveCall()
   }
 }

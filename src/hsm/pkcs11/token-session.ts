@@ -192,15 +192,34 @@ export class TokenSession {
         }
         if (last.recovery === 'fail' || repaired) return fail(last.kind, describe(err), last.ckr)
         repaired = true
-        // C_Finalize must wait until this thread's other operations are out of the module.
-        if (last.recovery === 'reinitialize') yield { call: 'quiesce' }
-        try {
-          this.#recover(last)
-        } catch (repairError) {
-          const ckr = classify(repairError).ckr ?? last.ckr
-          this.ctx.onEvent({ event: 'recovery-failed', lane: this.ctx.lane, session: this.#index, ckr })
-          return fail('Unavailable', `${last.recovery} after ${last.ckr ?? 'error'} failed: ${describe(repairError)}`, ckr)
+        const failed = yield * this.#repair(last, deadline)
+        if (failed !== undefined) return failed
+      }
+    }
+  }
+
+  /**
+   * The repair before the operation's one retry. A re-initialise that does not find the token again (a network
+   * HSM restarting, or its server) is tried again after CryptokiContext's backoff while the deadline leaves room,
+   * so an operation that meets a restart waits for the HSM instead of failing; past the deadline it is a Timeout.
+   */
+  * #repair (last: Classified, deadline: number): Steps<Failed | undefined> {
+    for (let tries = 1; ; tries++) {
+      // C_Finalize must wait until this thread's other operations are out of the module.
+      if (last.recovery === 'reinitialize') yield { call: 'quiesce' }
+      try {
+        this.#recover(last)
+        return undefined
+      } catch (repairError) {
+        const wait = last.recovery === 'reinitialize' ? this.ctx.retryInMs : 0
+        if (wait > 0 && Date.now() + wait < deadline) {
+          yield { call: 'pause', ms: wait }
+          continue
         }
+        const ckr = classify(repairError).ckr ?? last.ckr
+        this.ctx.onEvent({ event: 'recovery-failed', lane: this.ctx.lane, session: this.#index, ckr })
+        const message = `${last.recovery} after ${last.ckr ?? 'error'} failed${tries > 1 ? ` ${tries} times, until the deadline` : ''}: ${describe(repairError)}`
+        return fail(wait > 0 ? 'Timeout' : 'Unavailable', message, ckr)
       }
     }
   }
