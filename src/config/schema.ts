@@ -135,17 +135,6 @@ const Server = Type.Object({
     description: 'Requests in progress per process beyond which new ones get 429 ThrottlingException at once, before SigV4 ' +
       'or any other work. Size it at about a tenth of a second of the process\'s throughput: more only queues work past KMS\'s 250 ms.',
   }),
-  // An HSM capped at 8 operations of 5 ms, offered 1,800 req/s (docs/authorization.md "Shedding order"): bounded
-  // by the 200 ms HSM budget alone, the queue made most answers late; 50 ms shed a closed loop of 64 clients that
-  // the HSM could serve (its measured capacity is noisy); 100 ms did neither.
-  maxHsmWaitMs: Type.Integer({
-    minimum: 1,
-    maximum: 60000,
-    default: 100,
-    description: 'A request whose HSM operation would queue longer than this (estimated from the HSM capacity measured while ' +
-      'it was saturated) gets 429 ThrottlingException at once, before SigV4: past the HSM\'s capacity KMS gets quick 429s, ' +
-      'which it retries, and the requests served keep their latency.',
-  }),
 }, { ...strict, description: 'The HTTPS listener KMS calls.' })
 
 /**

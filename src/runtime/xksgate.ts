@@ -78,7 +78,6 @@ export async function startXksgate (config: XksgateConfig, log: Logger, options:
         maxInFlight: config.server.maxInFlight,
         requestTimeoutMs: config.server.requestTimeoutMs,
         hsmTimeoutMs: hsmOperationBudgetMs(config),
-        maxHsmWaitMs: config.server.maxHsmWaitMs,
         backlog: new HsmBacklog(() => router.stats()),
       }),
       authorize: authorizeByPolicy,

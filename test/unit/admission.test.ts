@@ -85,22 +85,20 @@ t.test('admission: quota, then lateness, then the in-flight limit, then the HSM 
   t.ok(admission.rejected >= 5, 'every refusal counted')
 })
 
-t.test('HSM backlog: past server.maxHsmWaitMs a request is refused at once, well inside its HSM budget', async t => {
-  // A capacity of 1 operation a ms, measured while saturated; then 79 ahead (+ itself): an 80 ms wait.
+t.test('HSM backlog: a request is refused at once past half its HSM budget, not only past all of it', async t => {
+  // A capacity of 1 operation a ms, measured while saturated; then 119 ahead (+ itself): a 120 ms wait.
   const stats = { queued: 60, inFlight: 0, batchedOps: 0 }
   const backlog = new HsmBacklog(() => stats)
   backlog.waitMs(0)
   stats.batchedOps = 60
-  stats.inFlight = 0
   backlog.waitMs(60)
-  stats.queued = 60
+  stats.queued = 100
   stats.inFlight = 19
-  const wait = backlog.waitMs(62)
-  t.equal(Math.round(wait), 80)
-  const bounded = new Admission({ maxInFlight: 100, requestTimeoutMs: 240, hsmTimeoutMs: 200, maxHsmWaitMs: 50, backlog })
-  t.equal(bounded.admit({}, 'encrypt', 239), 'hsm backlog', '80 ms > 50 ms')
-  const budgetOnly = new Admission({ maxInFlight: 100, requestTimeoutMs: 240, hsmTimeoutMs: 200, backlog })
-  t.equal(budgetOnly.admit({}, 'encrypt', 239), undefined, 'without the bound, 80 ms fits the 200 ms budget')
+  t.equal(Math.round(backlog.waitMs(62)), 120)
+  const admission = new Admission({ maxInFlight: 100, requestTimeoutMs: 240, hsmTimeoutMs: 200, backlog })
+  t.equal(admission.admit({}, 'encrypt', 239), 'hsm backlog', '120 ms > half of the 200 ms HSM budget')
+  const longer = new Admission({ maxInFlight: 100, requestTimeoutMs: 600, hsmTimeoutMs: 500, backlog })
+  t.equal(longer.admit({}, 'encrypt', 599), undefined, 'within half of a 500 ms HSM budget')
 })
 
 t.test('429 reasons for the metric', async t => {
