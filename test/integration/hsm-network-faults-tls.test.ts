@@ -89,10 +89,14 @@ t.test('busy answers and lost sessions, at the highest rate this machine holds',
   await t.test('1 call in 100 answered busy (CKR_FUNCTION_FAILED): 0 requests fail', async t => {
     shaped.control.resetCounters()
     shaped.control.fault('function-failed', { probability: 0.01 })
+    // 3 s, and on a host so loaded that they brought fewer than 5 busy answers, on to 10 s at most.
+    const started = Date.now()
     const answers = await loop.run(16, 3000)
+    while (shaped.control.counters().faults < 5 && Date.now() - started < 10_000) answers.push(...await loop.run(16, 1000))
     shaped.control.fault('none')
     const { faults } = shaped.control.counters()
-    t.comment(`${answers.length} Encrypts in 3 s (${(answers.length / 3).toFixed(0)} req/s), ${faults} busy answers`)
+    const seconds = (Date.now() - started) / 1000
+    t.comment(`${answers.length} Encrypts in ${seconds.toFixed(1)} s (${(answers.length / seconds).toFixed(0)} req/s), ${faults} busy answers`)
     t.ok(faults > 0, `the HSM answered busy ${faults} times`)
     t.same(countStatuses(answers), { 200: answers.length }, `all ${answers.length} answered 200`)
   })
