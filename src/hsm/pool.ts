@@ -72,6 +72,8 @@ const THREAD_END_WAIT_MS = 2000
  * request's budget, well under this); a thread still busy after it is stuck in the module, and is left.
  */
 const IDLE_WAIT_MS = 5000
+/** While others are in flight, an operation is sent to the HSM only with this many times its recent time left. */
+const LATE_SEND_TOLERANCE = 2
 const unavailable = (message: string): HsmOpOutcome => ({ ok: false, failure: { kind: 'Unavailable', message } })
 const timedOut = (op: HsmOp): HsmOpOutcome =>
   ({ ok: false, failure: { kind: 'Timeout', message: `no answer from the HSM by the deadline (${op.kind})` } })
@@ -99,7 +101,9 @@ function settle (p: Pending, outcome: HsmOpOutcome): void {
  * falls with it). Above 1 the limit is shared among the workers, and each spreads what it holds over that many
  * sessions through the asynchronous PKCS#11 calls, answering each operation as it finishes.
  *
- * Every operation carries its deadline. One still queued at its deadline is answered Overloaded and never sent;
+ * Every operation carries its deadline. One still queued, while others are in flight, when it has less than twice
+ * the HSM's recent time per operation left (so at its deadline where operations are CPU work) is answered
+ * Overloaded and never sent;
  * one a worker takes after it is answered Overloaded by the worker without running; one in flight at its deadline
  * is answered Timeout here and its late result dropped (every XKS operation is stateless).
  */
@@ -270,8 +274,9 @@ export class Pkcs11Pool implements HsmBackend {
   }
 
   #flush (): void {
-    const concurrent = this.#limiter.concurrent
-    const share = concurrent ? Math.ceil(this.#limiter.limit / Math.max(1, this.#links.size)) : 1
+    const { concurrent, limit } = this.#limiter.view()
+    const minLeftMs = this.#minTimeLeftMs()
+    const share = concurrent ? Math.ceil(limit / Math.max(1, this.#links.size)) : 1
     while (this.#queue.length > 0) {
       const link = this.#roomiest(share)
       if (link === undefined) break
@@ -280,10 +285,30 @@ export class Pkcs11Pool implements HsmBackend {
       const size = concurrent
         ? Math.min(this.#maxBatch, share - link.pending.size)
         : Math.min(this.#maxBatch, Math.ceil(this.#queue.length / this.#idleLinks()))
-      const batch = this.#queue.splice(0, size).filter(p => !p.settled)
+      const batch = this.#queue.splice(0, size).filter(p => !p.settled && !this.#tooLate(p, minLeftMs))
       if (batch.length > 0) this.#send(link, batch, share)
     }
     this.#limiter.inUse(this.#opsInFlight, this.#queue.length > 0)
+  }
+
+  /**
+   * An operation that waited here until less than `minLeftMs` is left would likely only time out in the HSM (a
+   * 503, and a slot of its capacity spent for nothing): it is answered Overloaded (429) now instead, never sent.
+   */
+  #tooLate (p: Pending, minLeftMs: number): boolean {
+    if (p.op.deadline - Date.now() >= minLeftMs) return false
+    settle(p, overloaded(p.op))
+    return true
+  }
+
+  /**
+   * Twice the HSM's recent time per operation (the last window's mean, as the HSM and this host answer now); up
+   * to that an operation's time is the ordinary spread (the concurrency limit's TOLERANCE). None while nothing is
+   * in flight: an operation always goes out then, so a mean inflated by a stall or a hang is measured anew and
+   * cannot keep every operation from the HSM.
+   */
+  #minTimeLeftMs (): number {
+    return this.#opsInFlight === 0 ? 0 : this.#limiter.view().meanMs * LATE_SEND_TOLERANCE
   }
 
   /**
@@ -355,10 +380,11 @@ export class Pkcs11Pool implements HsmBackend {
     this.#onIdle?.()
   }
 
-  /** Answers every operation past its deadline: Overloaded while still queued here, Timeout once a worker has it. */
+  /** Answers every operation past its deadline (Timeout once a worker has it), and queued ones too late to send (Overloaded). */
   #expire (): void {
     const now = Date.now()
-    for (const p of this.#queue) if (now > p.op.deadline) settle(p, overloaded(p.op))
+    const minLeftMs = this.#minTimeLeftMs()
+    for (const p of this.#queue) this.#tooLate(p, minLeftMs)
     this.#queue = this.#queue.filter(p => !p.settled)
     const late: Pending[] = []
     for (const link of this.#links.values()) {

@@ -27,6 +27,8 @@ export interface Connection {
   clientKeyFile?: string
   clientCaFile?: string
   clientCaKeyFile?: string
+  /** The Prometheus endpoint (`--metrics-port`, a free one by default). */
+  metricsUrl?: string
 }
 
 /** The frontend tests run against: XKSGATE_TEST_FRONTEND, default uws. */

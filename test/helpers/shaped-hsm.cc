@@ -33,7 +33,7 @@ enum {
   W_RESERVED_14, W_RESERVED_15,
   /* counters the module keeps */
   W_IN_FLIGHT, W_MAX_IN_FLIGHT, W_OPS, W_FAULTS, W_SESSIONS, W_SESSIONS_REFUSED, W_STALE_CALLS, W_BUSY_REFUSED,
-  W_HANGING, W_WORDS = 64,
+  W_HANGING, W_ASKED, W_MAX_ASKED, W_WORDS = 64,
 };
 enum { JITTER_UNIFORM = 0, JITTER_EXPONENTIAL = 1 };
 enum { CAP_QUEUE = 0, CAP_REFUSE = 1 };
@@ -97,15 +97,29 @@ static long futex (uint32_t *addr, int op, uint32_t val, const struct timespec *
 }
 
 /* A slot of the appliance's capacity, shared by every process mapping the control file. 0: unlimited. */
+/* Raises the high-water mark in word `w` to `value`. */
+static void raise_mark (int w, uint32_t value) {
+  uint32_t seen = rd(w);
+  while (value > seen &&
+         !__atomic_compare_exchange_n(&ctl[w], &seen, value, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {}
+}
+
+/*
+ * Operations the clients have outstanding at the HSM, from their arrival (before the round trip) to their
+ * answer, whether they hold a slot of the capacity, wait for one or are refused: what a client sends at once,
+ * which the capacity's own count (W_IN_FLIGHT, never above the cap) cannot show.
+ */
+static void asked (int32_t n) {
+  uint32_t now = __atomic_add_fetch(&ctl[W_ASKED], (uint32_t)n, __ATOMIC_ACQ_REL);
+  if (n > 0) raise_mark(W_MAX_ASKED, now);
+}
+
 static int take_capacity (void) {
   for (;;) {
     uint32_t cap = rd(W_MAX_OPS), cur = rd(W_IN_FLIGHT);
     if (cap == 0 || cur < cap) {
       if (__atomic_compare_exchange_n(&ctl[W_IN_FLIGHT], &cur, cur + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        uint32_t seen = rd(W_MAX_IN_FLIGHT);
-        while (cur + 1 > seen &&
-               !__atomic_compare_exchange_n(&ctl[W_MAX_IN_FLIGHT], &seen, cur + 1, 0, __ATOMIC_ACQ_REL,
-                 __ATOMIC_ACQUIRE)) {}
+        raise_mark(W_MAX_IN_FLIGHT, cur + 1);
         return 1;
       }
       continue;
@@ -187,6 +201,7 @@ static CK_RV plain_enter (CK_SESSION_HANDLE h) {
   CK_RV gate = session_gate(hSession);                              \
   if (gate == CKR_OK) gate = login_gate();                          \
   if (gate != CKR_OK) return gate;                                  \
+  asked(1);                                                         \
   sleep_us(round_trip_us());                                        \
   hang_while_asked();                                               \
   CK_RV fault = draw_fault();                                       \
@@ -197,6 +212,7 @@ static CK_RV plain_enter (CK_SESSION_HANDLE h) {
 #define OP_FINISH(rv, query)                                        \
   if (held) give_capacity();                                        \
   add(W_OPS, 1);                                                    \
+  asked(-1);                                                        \
   return fault != CKR_OK && !(query) ? fault : rv;
 
 #define WRAP_OP(name, params, args, query)                          \

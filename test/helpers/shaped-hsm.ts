@@ -18,7 +18,7 @@ const W = {
   magic: 0, latencyUs: 1, jitterUs: 2, jitterKind: 3, maxOps: 4, capMode: 5, maxSessions: 6, fault: 7,
   faultPpm: 8, faultRemaining: 9, gcmUnsupported: 10, generation: 11, callLatencyUs: 12, serviceUs: 13,
   inFlight: 16, maxInFlight: 17, ops: 18, faults: 19, sessions: 20, sessionsRefused: 21, staleCalls: 22,
-  busyRefused: 23, hanging: 24,
+  busyRefused: 23, hanging: 24, asked: 25, maxAsked: 26,
 } as const
 const WORDS = 64
 const MAGIC = 0x31504853
@@ -66,6 +66,12 @@ export interface ShapedCounters {
   busyRefused: number
   hanging: number
   generation: number
+  /**
+   * Operations the clients have outstanding at the HSM now (from arrival, before the round trip, to the answer),
+   * inside the capacity, waiting for it or refused: what the clients send at once. `inFlight` never passes maxOps.
+   */
+  asked: number
+  maxAsked: number
 }
 
 /** Compiles shaped-hsm.cc once per source version into a cache directory; returns the library's path. */
@@ -170,12 +176,14 @@ export class ShapedControl {
       busyRefused: word(W.busyRefused),
       hanging: word(W.hanging),
       generation: word(W.generation),
+      asked: word(W.asked),
+      maxAsked: word(W.maxAsked),
     }
   }
 
-  /** Zeroes the high-water mark and the event counters (not inFlight or sessions, which are live state). */
+  /** Zeroes the high-water marks and the event counters (not inFlight, asked or sessions, which are live state). */
   resetCounters (): void {
-    for (const w of [W.maxInFlight, W.ops, W.faults, W.sessionsRefused, W.staleCalls, W.busyRefused]) this.write(w, 0)
+    for (const w of [W.maxInFlight, W.maxAsked, W.ops, W.faults, W.sessionsRefused, W.staleCalls, W.busyRefused]) this.write(w, 0)
   }
 
   close (): void {

@@ -68,6 +68,8 @@ t.test('the shaped HSM module over a real SoftHSM token', async t => {
     t.ok(results.every(r => r.length === plaintext.length + TAG_BYTES), 'all four complete')
     t.ok(performance.now() - at >= 300, 'four operations through two slots of 150 ms take two rounds')
     t.equal(control.counters().maxInFlight, 2, 'never more than two at once')
+    t.ok(control.counters().maxAsked > 2, `more asked at once (${control.counters().maxAsked}) than the capacity holds`)
+    t.equal(control.counters().asked, 0, 'none outstanding once all are answered')
 
     control.set({ maxOps: 1, serviceMs: 300, capMode: 'refuse' })
     const settled = await Promise.allSettled(encryptAtOnce(sessions.slice(0, 3)))
