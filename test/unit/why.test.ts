@@ -50,7 +50,7 @@ t.test('an id not found exits 1 and shows the summaries of the period', async t 
   const { status, out } = await why(['req-unknown', '--log', log])
   t.equal(status, 1)
   t.match(out, /is not in .*requests\.log \(5 line\(s\) read\)/)
-  t.match(out, /"shed":120/)
+  t.match(out, /2026-12-06T10:00:03.000Z {2}429 ThrottlingException × 120 quota: admission \(quota\)[^\n]*\n\s+what to do\s+Raise rate and burst/, 'each reason with its step and what to do')
 })
 
 t.test('--since leaves out older records', async t => {
