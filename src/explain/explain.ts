@@ -42,7 +42,8 @@ export function explain (found: FoundRecord): Explanation {
   const base: Explanation = {
     time: Number.isNaN(found.timeMs) ? '?' : new Date(found.timeMs).toISOString(),
     where: found.where,
-    operation: text(f.operation) ?? '?',
+    // A refusal at the route has no operation: the path named none.
+    operation: text(f.operation) ?? (f.errorName === 'InvalidUriPathException' ? 'no XKS operation (the path matched no route)' : '?'),
     kmsOperation: text(f.kmsOperation),
     keyStore: text(f.keyStore),
     keyId: text(f.keyId),
