@@ -17,7 +17,7 @@ import { ProcessMetrics } from '../../src/metrics/process-metrics'
 import { startXksgate, type RunningXksgate } from '../../src/runtime/xksgate'
 import { signXksRequest } from '../../src/selftest/sign'
 import { runCli } from '../helpers/cli-run'
-import { encryptBody, randomB64 } from '../helpers/conformance'
+import { encryptBody, healthBody, randomB64 } from '../helpers/conformance'
 import type { Connection } from '../helpers/dev-server'
 import { RawTlsConnection } from '../helpers/raw-http'
 import { createShapedHsm, type ShapedControl } from '../helpers/shaped-hsm'
@@ -199,6 +199,8 @@ t.test('a 429 for a request that arrived too late to be served in time', async t
 
 /** `n` Encrypts at once; their ids by answer status. */
 async function burst (n: number): Promise<Map<number, string[]>> {
+  // Connections opened first (GetHealthStatus waits for no HSM), so that the Encrypts arrive together.
+  await Promise.all(Array.from({ length: n }, async () => await client.send({ path: `${PREFIX}/health`, body: healthBody() })))
   const sent = Array.from({ length: n }, () => encrypt())
   const responses: XksResponse[] = await Promise.all(sent.map(async s => await client.send(s.options)))
   const byStatus = new Map<number, string[]>()
