@@ -7,9 +7,9 @@
 import { configFileFrom } from '../config/cli-args'
 import { loadConfig } from '../config/load'
 import type { XksgateConfig } from '../config/schema'
-import { explain, render } from '../explain/explain'
+import { explain, render, renderSummary } from '../explain/explain'
 import { otherFleetHosts } from '../explain/fleet-hosts'
-import { auditFamily, searchSource, type FoundRecord, type SearchResult } from '../explain/records'
+import { auditFamily, searchSource, type SearchResult } from '../explain/records'
 import { FAILED_EXIT, OK_EXIT, USAGE_EXIT, type CliCommand, type CliIo } from './command'
 import { reportConfigError } from './config-file'
 import { parseCliArgs } from './parse'
@@ -30,9 +30,10 @@ call may show several attempts.
   --since WHEN   only records since WHEN: a duration ago (90s, 30m, 2h, 1d) or an ISO 8601 time
   --json         print {"found":[…],"summaries":[…],"otherHosts":…,"sources":[…]}
 
-Requests refused before they were authenticated (401 from an unknown caller, 429 shed under load) are summed up
-in one line a second instead of a line each; when the id is not found, the summaries of the searched period are
-shown instead.
+Requests refused before they were authenticated (401, and 429 shed under load) get a line each for the first
+ten of a second in each process, with the kmsRequestId they claim (unverified: anyone can claim any); the rest
+are summed up in one line a second. When the id is not found, the summaries of the searched period are shown,
+each reason with what to do.
 
 Exit status: 0 found; 1 not found in the sources searched; 2 invalid command line, configuration or file.
 `
@@ -46,15 +47,6 @@ export function parseSince (when: string, now = Date.now()): number | undefined 
   if (duration !== null) return now - Number(duration[1]) * UNIT_MS[duration[2]]
   const time = Date.parse(when)
   return Number.isNaN(time) ? undefined : time
-}
-
-/** Chain and logger bookkeeping, left out when a summary line is shown. */
-const BOOKKEEPING = new Set(['time', 'msg', 'type', 'prev', 'mac', 'chain', 'seq', 'v', 'level', 'pid', 'hostname'])
-
-/** A summary line: when, and its counts and reasons as the proxy wrote them. */
-function describeSummary (s: FoundRecord): string {
-  const counts = Object.fromEntries(Object.entries(s.fields).filter(([k]) => !BOOKKEEPING.has(k)))
-  return `  ${Number.isNaN(s.timeMs) ? String(s.fields.time) : new Date(s.timeMs).toISOString()}  ${JSON.stringify(counts)}  (${s.where})`
 }
 
 async function report (id: string, result: SearchResult, sources: string[], config: XksgateConfig | undefined, json: boolean, io: CliIo): Promise<number> {
@@ -71,7 +63,7 @@ async function report (id: string, result: SearchResult, sources: string[], conf
   }
   io.stdout(`kmsRequestId ${id} is not in ${sources.join(', ')} (${result.lines} line(s) read).\n`)
   if (result.summaries.length > 0) {
-    io.stdout(`Requests refused without a line each in that period (the call may be among them):\n${result.summaries.slice(-20).map(describeSummary).join('\n')}\n`)
+    io.stdout(`Requests refused without a line each in that period (the call may be among them):\n${result.summaries.slice(-20).map(renderSummary).join('')}`)
   }
   if (Array.isArray(otherHosts)) io.stdout(otherHosts.length > 0 ? `Look on the fleet's other hosts: ${otherHosts.join(', ')}\n` : 'No other host of the fleet is alive.\n')
   else if (otherHosts !== undefined) io.stdout(`Other hosts: ${otherHosts}\n`)

@@ -51,7 +51,7 @@ export const ERROR_ADVICE: Readonly<Record<XksErrorName, ErrorAdvice>> = {
   AuthenticationFailedException: {
     kms: REPORTED,
     causes: [
-      { detail: /^replay/, step: 'replay', cause: 'The same SigV4 signature was already used for a request that succeeded: a replay.', fix: 'KMS signs every call anew; a replayed signature comes from another client, or a middlebox resending requests.' },
+      { detail: /^replay|signature was already used/, step: 'replay', cause: 'The same SigV4 signature was already used for a request that succeeded: a replay.', fix: 'KMS signs every call anew; a replayed signature comes from another client, or a middlebox resending requests.' },
       { detail: /Unknown access key id/, step: 'SigV4', cause: 'KMS signed with an access key id this key store does not list: a credential removed too early, or KMS configured with another one.', fix: 'Compare the key store\'s XksProxyAuthenticationCredential in KMS with keyStores[].credentials (docs/operations.md, "Credential rotation").' },
       { detail: /Signature does not match/, step: 'SigV4', cause: 'The access key id is known but the signature is wrong: KMS holds another secret for that id, or the request was altered on the way.', fix: 'Give KMS the secret the proxy has (UpdateCustomKeyStore), or check what rewrites requests between KMS and the proxy.' },
       { detail: /away from proxy time/, step: 'SigV4', cause: 'X-Amz-Date is more than auth.maxSkewSeconds from the proxy\'s clock.', fix: 'Fix the proxy host\'s clock (chrony or systemd-timesyncd); KMS\'s clock is right.' },

@@ -9,7 +9,9 @@ import type { FoundRecord } from './records'
 export interface Explanation {
   time: string
   where: string
+  /** The XKS operation (the route), and the KMS operation that asked for it (requestMetadata). */
   operation: string
+  kmsOperation?: string
   keyStore?: string
   keyId?: string
   principal?: string
@@ -25,6 +27,8 @@ export interface Explanation {
   fix?: string
   /** What KMS does with this answer. */
   kms?: string
+  /** A refusal before authentication: its kmsRequestId is what the request claimed, unverified. */
+  unauthenticated?: boolean
 }
 
 const text = (value: unknown): string | undefined => typeof value === 'string' && value !== '' ? value : undefined
@@ -38,7 +42,9 @@ export function explain (found: FoundRecord): Explanation {
   const base: Explanation = {
     time: Number.isNaN(found.timeMs) ? '?' : new Date(found.timeMs).toISOString(),
     where: found.where,
-    operation: text(f.kmsOperation) ?? text(f.operation) ?? '?',
+    // A refusal at the route has no operation: the path named none.
+    operation: text(f.operation) ?? (f.errorName === 'InvalidUriPathException' ? 'no XKS operation (the path matched no route)' : '?'),
+    kmsOperation: text(f.kmsOperation),
     keyStore: text(f.keyStore),
     keyId: text(f.keyId),
     principal: text(f.principal),
@@ -48,6 +54,7 @@ export function explain (found: FoundRecord): Explanation {
     errorName,
     step: 'served',
     detail: details.length > 0 ? details.join('; ') : undefined,
+    ...(f.unauthenticated === true ? { unauthenticated: true } : {}),
   }
   if (errorName === undefined || !(errorName in XKS_ERRORS)) return base
   const cause = causeOf(errorName as XksErrorName, text(f.detail))
@@ -58,13 +65,36 @@ export function explain (found: FoundRecord): Explanation {
 export function render (e: Explanation): string {
   const rows: Array<[string, string | undefined]> = [
     ['when', `${e.time}  (${e.where})`],
-    ['request', [e.operation, e.keyStore === undefined ? undefined : `key store ${e.keyStore}`, e.keyId === undefined ? undefined : `key ${e.keyId}`].filter(Boolean).join(', ')],
+    ['request', [e.operation + (e.kmsOperation === undefined ? '' : ` for KMS ${e.kmsOperation}`), e.keyStore === undefined ? undefined : `key store ${e.keyStore}`, e.keyId === undefined ? undefined : `key ${e.keyId}`].filter(Boolean).join(', ')],
     ['caller', [e.principal, e.accessKeyId === undefined ? undefined : `access key id ${e.accessKeyId}`, e.remote === undefined ? undefined : `from ${e.remote}`].filter(Boolean).join(', ') || undefined],
     ['answer', e.errorName === undefined ? `${e.status}` : `${e.status} ${e.errorName}`],
     ['decided by', e.step + (e.detail === undefined ? '' : `: ${e.detail}`)],
     ['cause', e.cause],
     ['what to do', e.fix],
     ['KMS', e.kms],
+    ['unverified', e.unauthenticated === true ? 'unauthenticated: the kmsRequestId is the one the request claims, and anyone who reaches the port can claim any; the refusal itself is real' : undefined],
   ]
   return rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `  ${k.padEnd(11)} ${v as string}`).join('\n') + '\n'
+}
+
+/**
+ * A line that sums refusals (src/xks/rejection-summary.ts, ShedLog in src/xks/request-log.ts), explained: per
+ * reason, its count, the step that decided and what to do. A call not found by its id may be among them.
+ */
+export function renderSummary (found: FoundRecord): string {
+  const f = found.fields
+  const when = `  ${Number.isNaN(found.timeMs) ? String(f.time) : new Date(found.timeMs).toISOString()}`
+  const errorName = text(f.errorName)
+  const reasons: Array<[string | undefined, number]> = typeof f.byReason === 'object' && f.byReason !== null
+    ? Object.entries(f.byReason as Record<string, number>)
+    : [[text(f.detail), Number(f.rejected ?? f.shed)]]
+  if (errorName === undefined || !(errorName in XKS_ERRORS)) return `${when}  ${String(f.rejected ?? f.shed)} more, not told apart  (${found.where})\n`
+  const about = [text(f.keyStore) === undefined ? undefined : `key store ${String(f.keyStore)}`,
+    text(f.accessKeyId) === undefined ? undefined : `access key id ${String(f.accessKeyId)}`,
+    text(f.remote) === undefined ? undefined : `from ${String(f.remote)}`].filter(Boolean).join(', ')
+  return reasons.map(([reason, count]) => {
+    const cause = causeOf(errorName as XksErrorName, reason)
+    return `${when}  ${String(f.status)} ${errorName} × ${count} ${reason ?? ''}: ${cause.step}${about === '' ? '' : `, ${about}`}  (${found.where})\n` +
+      `      what to do  ${cause.fix}\n`
+  }).join('')
 }

@@ -14,19 +14,21 @@ import { withinRequestBudget } from './deadline'
 import type { Logger } from '../log'
 import type { Admission } from './admission'
 import { type Authenticator, ClaimSettlement, SignatureInFlight } from './authenticate'
-import { XksError } from './errors'
+import { XKS_ERRORS, XksError } from './errors'
 import type { XksHttpRequest, XksHttpResponse } from './http-types'
 import type { ExternalKey, KeyStore } from './key-stores'
 import { getHealthStatus, type HealthDeps } from './operations/get-health-status'
 import { getKeyMetadata } from './operations/get-key-metadata'
 import { encrypt } from './operations/encrypt'
 import { decrypt } from './operations/decrypt'
-import { logRejections, logRequest, ShedLog, type RequestLogEntry } from './request-log'
+import { claimedKmsRequestId, RefusalSample } from './refusal-sample'
+import { logRefusal, logRejections, logRequest, ShedLog, type RequestLogEntry } from './request-log'
 import { rejectedBeforeAuthentication, RejectionSummary } from './rejection-summary'
 import { AuthenticationFailure } from './sigv4-parse'
 import { MethodNotAllowedError, RouteTable, type RouteMatch } from './routes'
 import type { SizeLimits, RequestMetadata } from './validate'
 import { parseJsonBody, validateDecrypt, validateEncrypt, validateHealth, validateMetadata } from './validate'
+import { parseRequestMetadata } from './validate-metadata'
 
 /**
  * Secondary authorization (docs/xks-spec.md §10), never consulted for health: the deciding statement, or
@@ -66,6 +68,7 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
   const routes = new RouteTable(deps.stores)
   const shedLog = new ShedLog(deps.log)
   const rejections = new RejectionSummary(interval => logRejections(deps.log, interval))
+  const refusals = new RefusalSample()
 
   return Object.assign(async function handleXksRequest (req: XksHttpRequest): Promise<XksHttpResponse> {
     const started = performance.now()
@@ -88,8 +91,9 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
       // time: a cheap 429 now beats a 503 at the deadline (admission.ts gives the order).
       const refused = deps.admission.admit(route.store, route.operation, deadline - Date.now())
       if (refused !== undefined) {
-        // Nothing was parsed, so there is no request metadata to log: shed requests are counted in the metrics
-        // and summed up in one log line a second instead (request-log.ts), which keeps a 429 cheap.
+        // Nothing was parsed, so there is no request metadata to log: shed requests are counted in the metrics,
+        // the first few of a second get a line with the id they claim, and the rest are summed in one line a
+        // second (request-log.ts), which keeps a 429 cheap.
         shed = true
         entry.status = THROTTLED.status
         entry.errorName = THROTTLED.errorName
@@ -103,7 +107,9 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
       const error = asXksError(err, deps.log)
       entry.status = error.status
       entry.errorName = error.errorName
-      entry.detail = error.detail
+      // A client error's message names what was wrong (the field, never its value: validate-fields.ts), and
+      // the client was told it anyway: the log line says it too when there is no internal detail.
+      entry.detail = error.detail ?? (error.status < 500 && error.message !== XKS_ERRORS[error.errorName].message ? error.message : undefined)
       // A 401's line names the access key id the request presented, so a stale credential shows as such.
       if (error instanceof AuthenticationFailure) entry.accessKeyId ??= error.accessKeyId
       // RFC 9110 §15.5.6: a 405 names the methods the resource does allow.
@@ -111,13 +117,14 @@ export function createXksHandler (deps: XksCoreDeps): XksHandler & { flushReject
       return afterWrite(settlement, { status: error.status, body: error.toBody(), headers })
     } finally {
       entry.latencyMs = performance.now() - started
-      if (shed) {
-        shedLog.count(entry.detail)
-        deps.audit?.countShed()
-      } else if (rejectedBeforeAuthentication(entry)) {
-        // Free to send for anyone who reaches the port: summed, not a line each (rejection-summary.ts).
-        rejections.count(entry)
-        deps.audit?.countRejected(entry)
+      if (shed || rejectedBeforeAuthentication(entry)) {
+        // Free to send for anyone who reaches the port: the first few of each second get a line with the id
+        // they claim (refusal-sample.ts), the rest are summed (rejection-summary.ts, ShedLog).
+        if (refusals.take(req.receivedAt)) logRefusal(deps.log, entry, claimedKmsRequestId(req.body))
+        else if (shed) shedLog.count(entry.detail)
+        else rejections.count(entry)
+        if (shed) deps.audit?.countShed()
+        else deps.audit?.countRejected(entry)
       } else {
         logRequest(deps.log, entry)
         deps.audit?.record(entry)
@@ -161,10 +168,12 @@ async function dispatch (deps: XksCoreDeps, route: RouteMatch<KeyStore>, req: Xk
     entry.metadata = validateHealth(json).metadata
     return await getHealthStatus(deps.health)
   }
+  // The metadata first, so that a request whose other fields are invalid is still logged with its kmsRequestId.
+  const metadata = parseRequestMetadata(json, route.operation === 'metadata' ? 'keyMetadata' : 'crypto')
+  entry.metadata = metadata
   const request = route.operation === 'metadata'
-    ? validateMetadata(json)
-    : route.operation === 'encrypt' ? validateEncrypt(json, deps.limits) : validateDecrypt(json, deps.limits)
-  entry.metadata = request.metadata
+    ? validateMetadata(json, metadata)
+    : route.operation === 'encrypt' ? validateEncrypt(json, deps.limits, metadata) : validateDecrypt(json, deps.limits, metadata)
   const key = lookUpKey(route)
   const decision = deps.authorize?.(route.store, route.operation, route.keyId ?? '', entry.region, request.metadata)
   if (decision !== undefined) {

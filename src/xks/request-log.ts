@@ -60,6 +60,17 @@ export function requestLogFields (entry: RequestLogEntry): Record<string, string
 }
 
 /**
+ * One refused request of those sampled (refusal-sample.ts): its line as a request's, with the kmsRequestId its
+ * body claims and `unauthenticated: true`, since nothing proves who sent it. 429s are warn, as their summary is.
+ */
+export function logRefusal (log: Logger, entry: RequestLogEntry, claimedKmsRequestId: string | undefined): void {
+  const level = entry.status === 429 ? 'warn' : 'info'
+  if (!log.isLevelEnabled(level)) return
+  log[level]({ ...requestLogFields(entry), kmsRequestId: claimedKmsRequestId, unauthenticated: true },
+    'xks request refused before authentication (its kmsRequestId is as claimed, unverified)')
+}
+
+/**
  * Requests refused before authentication, summed (rejection-summary.ts): one line per group and interval, its
  * fields named as on a request line so the same queries find them, and one more for the requests beyond the
  * groups. The level is a refused request's (info).
@@ -80,9 +91,10 @@ export function logRejections (log: Logger, { groups, other, intervalMs }: Rejec
 const SHED_LOG_INTERVAL_MS = 1000
 
 /**
- * Requests shed with 429 under overload: one warn line per second with their count, instead of a line each. They
- * were refused before their body was read, so a line each would say nothing but the time, and writing it would
- * cost as much as the refusal itself, at the moment the process can least afford it. The metrics count each one.
+ * Requests shed with 429 under overload, beyond the few a second that get a line each (refusal-sample.ts): one
+ * warn line per second with their count. They were refused before their body was parsed, so a line each would
+ * say little more than the time, and writing it would cost as much as the refusal itself, at the moment the
+ * process can least afford it. The metrics count each one.
  */
 export class ShedLog {
   #count = 0

@@ -53,12 +53,12 @@ export function validateHealth (json: Json): HealthRequest {
   return { metadata: parseRequestMetadata(json, 'health') }
 }
 
-export function validateMetadata (json: Json): MetadataRequest {
-  return { metadata: parseRequestMetadata(json, 'keyMetadata') }
+export function validateMetadata (json: Json, metadata = parseRequestMetadata(json, 'keyMetadata')): MetadataRequest {
+  return { metadata }
 }
 
-export function validateEncrypt (json: Json, limits: SizeLimits): EncryptRequestBody {
-  const metadata = parseRequestMetadata(json, 'crypto')
+/** `metadata`: the body's requestMetadata when the caller parsed it first (to log it even if the rest is invalid). */
+export function validateEncrypt (json: Json, limits: SizeLimits, metadata = parseRequestMetadata(json, 'crypto')): EncryptRequestBody {
   checkEncryptionAlgorithm(json.encryptionAlgorithm)
   const wantCdiv = parseCdivAlgorithm(json.ciphertextDataIntegrityValueAlgorithm)
   const plaintext = payloadBytes(json.plaintext, 'plaintext', limits.maxPlaintextBytes)
@@ -67,8 +67,8 @@ export function validateEncrypt (json: Json, limits: SizeLimits): EncryptRequest
   return { metadata, plaintext, aad, aadPresent: aad.length > 0, wantCdiv }
 }
 
-export function validateDecrypt (json: Json, limits: SizeLimits): DecryptRequestBody {
-  const metadata = parseRequestMetadata(json, 'crypto')
+/** `metadata`: the body's requestMetadata when the caller parsed it first (to log it even if the rest is invalid). */
+export function validateDecrypt (json: Json, limits: SizeLimits, metadata = parseRequestMetadata(json, 'crypto')): DecryptRequestBody {
   checkEncryptionAlgorithm(json.encryptionAlgorithm)
   const ciphertext = payloadBytes(json.ciphertext, 'ciphertext', limits.maxPlaintextBytes)
   if (ciphertext.length === 0) fail('ciphertext must not be empty')

@@ -25,6 +25,7 @@ fs.writeFileSync(log, [
   line({ operation: 'encrypt', keyStore: 'payments', keyId: 'orders', status: 403, errorName: 'AccessDeniedException', detail: 'policy DenyOutsideVpce', policySid: 'DenyOutsideVpce', kmsRequestId: 'req-denied', principal: 'arn:aws:iam::111122223333:role/app' }),
   line({ operation: 'decrypt', keyStore: 'payments', keyId: 'orders', status: 503, errorName: 'DependencyTimeoutException', detail: 'CKR_DEVICE_ERROR', kmsRequestId: 'req-retried', time: '2026-12-06T10:00:01.000Z' }),
   line({ operation: 'decrypt', keyStore: 'payments', keyId: 'orders', status: 200, kmsRequestId: 'req-retried', time: '2026-12-06T10:00:02.000Z' }),
+  line({ status: 404, errorName: 'InvalidUriPathException', kmsRequestId: 'req-no-route', unauthenticated: true, remote: '10.0.0.9', msg: 'xks request refused before authentication (its kmsRequestId is as claimed, unverified)' }),
   JSON.stringify({ level: 40, time: '2026-12-06T10:00:03.000Z', shed: 120, byReason: { quota: 120 }, status: 429, errorName: 'ThrottlingException', msg: 'requests shed with 429' }),
 ].join('\n') + '\n')
 
@@ -49,8 +50,8 @@ t.test('a retried call shows each attempt, oldest first', async t => {
 t.test('an id not found exits 1 and shows the summaries of the period', async t => {
   const { status, out } = await why(['req-unknown', '--log', log])
   t.equal(status, 1)
-  t.match(out, /is not in .*requests\.log \(5 line\(s\) read\)/)
-  t.match(out, /"shed":120/)
+  t.match(out, /is not in .*requests\.log \(6 line\(s\) read\)/)
+  t.match(out, /2026-12-06T10:00:03.000Z {2}429 ThrottlingException × 120 quota: admission \(quota\)[^\n]*\n\s+what to do\s+Raise rate and burst/, 'each reason with its step and what to do')
 })
 
 t.test('--since leaves out older records', async t => {
@@ -65,4 +66,12 @@ t.test('usage errors exit 2', async t => {
   t.equal((await why(['id'])).status, 2, 'nothing to search')
   t.equal((await why(['id', '--log', log, '--since', 'soon'])).status, 2, 'a bad --since')
   t.equal((await why(['id', '--log', path.join(dir, 'missing.log')])).status, 2, 'a missing file')
+})
+
+t.test('a refusal at the route: no operation, the id marked unverified', async t => {
+  const { status, out } = await why(['req-no-route', '--log', log])
+  t.equal(status, 0)
+  t.match(out, /request\s+no XKS operation \(the path matched no route\)/)
+  t.match(out, /decided by\s+route/)
+  t.match(out, /unverified\s+unauthenticated: the kmsRequestId is the one the request claims/)
 })
