@@ -4,7 +4,7 @@
  * `maxAgeMs` old (the spec allows one minute); an older one is refreshed before answering.
  */
 import crypto from 'node:crypto'
-import type { HsmBackend, TokenInfo } from '../hsm/types'
+import type { HsmBackend, HsmFailure, TokenInfo } from '../hsm/types'
 import type { Logger } from '../log'
 import { buildGcmAad } from '../xks/gcm-aad'
 
@@ -91,14 +91,17 @@ export class HealthMonitor {
       else if (!decrypted.value.plaintext.equals(plaintext)) failure = { kind: 'Internal', message: 'health probe decrypted to different bytes' }
     }
     const latencyMs = performance.now() - started
-    const snapshot = this.#judge(latencyMs, failure?.message, token.ok ? token.value : this.#latest?.token)
+    const snapshot = this.#judge(latencyMs, failure, token.ok ? token.value : this.#latest?.token)
     this.#record(snapshot)
     return snapshot
   }
 
-  #judge (latencyMs: number, failure: string | undefined, token: TokenInfo | undefined): HealthSnapshot {
+  #judge (latencyMs: number, failure: HsmFailure | undefined, token: TokenInfo | undefined): HealthSnapshot {
     const base = { checkedAt: Date.now(), latencyMs, token }
-    if (failure !== undefined) return { ...base, status: 'UNAVAILABLE', reason: failure }
+    // Overloaded: the probe queued behind the load in this proxy and was never sent. The HSM is at its capacity,
+    // not failing; UNAVAILABLE would take a busy backend out of the routing and tell KMS the store is down.
+    if (failure?.kind === 'Overloaded') return { ...base, status: 'DEGRADED', reason: `the HSM is at its capacity: ${failure.message}` }
+    if (failure !== undefined) return { ...base, status: 'UNAVAILABLE', reason: failure.message }
     const { sessionsOpen } = this.options.hsm.stats()
     if (sessionsOpen < this.options.expectedSessions) {
       return { ...base, status: 'DEGRADED', reason: `${sessionsOpen} of ${this.options.expectedSessions} HSM sessions open` }

@@ -44,6 +44,17 @@ t.test('a health key that cannot encrypt makes the EKM UNAVAILABLE, with the rea
   t.ok(snapshot.token, 'token identity is still reported')
 })
 
+t.test('a probe that queued behind the load past its deadline is DEGRADED (at capacity), not UNAVAILABLE', async t => {
+  // Enough operations ahead of it to take far longer than its 50 ms: it is answered Overloaded, never sent.
+  const plaintext = Buffer.alloc(4096)
+  const ahead = Array.from({ length: 20_000 }, async () =>
+    await pool.encrypt({ keyLabel: 'foo', plaintext, gcmAad: Buffer.alloc(0), deadline: Date.now() + 60_000 }))
+  const snapshot = await monitor({ timeoutMs: 50 }).check()
+  await Promise.all(ahead)
+  t.equal(snapshot.status, 'DEGRADED')
+  t.match(snapshot.reason, /at its capacity/)
+})
+
 t.test('a slow check is DEGRADED', async t => {
   const snapshot = await monitor({ degradedLatencyMs: 0 }).check()
   t.equal(snapshot.status, 'DEGRADED')
