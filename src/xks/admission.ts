@@ -6,8 +6,8 @@
  *   2. late: under half of the request's budget is left before it even starts (its body came in slowly behind
  *      a saturated event loop, and the rest of its path will be slow too);
  *   3. overload: `maxInFlight` requests are in progress in this process;
- *   4. hsm backlog: the HSM queue's estimated wait (./hsm-backlog.ts) exceeds half of what is left of the
- *      request's HSM budget: past the HSM's capacity a request gets its 429 at once, instead of queueing into a
+ *   4. hsm backlog: the HSM queue's estimated wait (./hsm-backlog.ts) exceeds half of the HSM budget, or what is
+ *      left of the request's: past the HSM's capacity a request gets its 429 at once, instead of queueing into a
  *      late 429 or a 503 and making every request served behind it slow.
  * GetHealthStatus is answered from the cached deep check: it spends no quota and waits for no HSM, so only 2 and 3
  * apply to it. A request refused at 2-4 gets its token back, and so does one that then fails authentication:
@@ -38,7 +38,7 @@ export interface Quota { quota?: TokenBucket }
  */
 const LATE_SHARE = 0.5
 /**
- * A request is admitted behind an HSM queue whose estimated wait is at most this share of its HSM budget: the
+ * A request is admitted behind an HSM queue whose estimated wait is at most this share of the HSM budget: the
  * estimate errs (0.65-1.5× the real drain in test/integration/hsm-backlog.test.ts), and a queue allowed to fill
  * the whole budget made every request served behind it wait that long and ended the estimate's misses as late
  * 429s and 503s (docs/authorization.md "Shedding order").
@@ -62,7 +62,7 @@ export class Admission {
     if (remainingMs < this.#lateBelowMs) return this.#refuse('late', bucket)
     if (this.#inFlight >= this.options.maxInFlight) return this.#refuse('overload', bucket)
     const backlog = this.options.backlog
-    if (hsmWork && backlog !== undefined && backlog.waitMs(performance.now()) > Math.min(remainingMs, this.options.hsmTimeoutMs) * HSM_WAIT_SHARE) {
+    if (hsmWork && backlog !== undefined && backlog.waitMs(performance.now()) > Math.min(remainingMs, this.options.hsmTimeoutMs * HSM_WAIT_SHARE)) {
       return this.#refuse('hsm backlog', bucket)
     }
     this.#inFlight++
