@@ -13,6 +13,11 @@ interface Fixture {
   describeJson: (id: string) => Promise<any>
 }
 
+// The tests share nothing (each has its own token and file, see fixture()), and each spends most of its time starting
+// Node processes one after the other (every HSM command forks its job's process): three at a time fill the cores a
+// lone test leaves idle.
+t.jobs = 3
+
 let template: TestToken
 t.before(async () => {
   template = await createTestToken()

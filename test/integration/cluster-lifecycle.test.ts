@@ -27,7 +27,14 @@ t.test('two processes: ready endpoints, aggregated metrics, crash replacement, g
   t.equal(plain.status, 200, 'plain-HTTP health port answers /readyz')
   t.equal((await client.send({ method: 'GET', path: '/metrics', unsigned: true })).status, 404, 'no metrics on the TLS port')
 
-  const metrics = (await fetchText(connection.metricsUrl ?? '')).body
+  // A process reports its EKM health state once its first health check has answered, which need not have happened
+  // by now (at load average 19 one of the two had not): read the metrics once both report one.
+  let metrics = ''
+  await until('both processes report their EKM health state', async () => {
+    metrics = (await fetchText(connection.metricsUrl ?? '')).body
+    return (sample(metrics, 'xksgate_ekm_health_state{state="ACTIVE"}') ?? 0) +
+      (sample(metrics, 'xksgate_ekm_health_state{state="DEGRADED"}') ?? 0) + (sample(metrics, 'xksgate_ekm_health_state{state="UNAVAILABLE"}') ?? 0) >= 2
+  }, 60_000)
   t.equal(sample(metrics, 'xksgate_requests_total{operation="encrypt",key_store="dev",status="200",error_name=""}'), 4)
   t.equal(sample(metrics, 'xksgate_requests_total{operation="encrypt",key_store="dev",status="404",error_name="KeyNotFoundException"}'), 1)
   t.equal(sample(metrics, 'xksgate_hsm_sessions_open'), 2, 'sessions summed over 2 processes × 1 thread')

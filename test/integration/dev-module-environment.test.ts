@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { freePort } from '../../src/dev/free-port'
 import { provisionDevEnvironment } from '../../src/dev/provision'
 import { WITHOUT_SOFTHSM2_CONF, provisionedDevDir, xksgateWithoutConf } from '../helpers/dev-dir-without-conf'
 import { MAIN } from '../helpers/main-process'
@@ -19,7 +20,10 @@ let configFile: string
 t.before(async () => { ({ dir, configFile } = await provisionedDevDir(t)) })
 
 t.test('the production entry point serves from the embedded default\'s configuration without SOFTHSM2_CONF', async t => {
-  const child = spawn(process.execPath, [MAIN, '--config', configFile], { env: WITHOUT_SOFTHSM2_CONF, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A free metrics port, not the default 9464, which any other proxy on the host may hold (at 04:01 one did: "startup
+  // failed: /metrics/port: cannot listen on 127.0.0.1:9464: the port is in use").
+  const env = { ...WITHOUT_SOFTHSM2_CONF, XKSGATE__metrics__port: String(await freePort()) }
+  const child = spawn(process.execPath, [MAIN, '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const ready = new Promise<boolean>(resolve => {
     const timer = setTimeout(() => resolve(false), 60_000)

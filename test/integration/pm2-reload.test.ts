@@ -1,11 +1,13 @@
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { startDevServer, testFrontend } from '../helpers/dev-server'
+import { testFrontend, type Connection } from '../helpers/dev-server'
 import { RELOAD_TEST_BUDGET, TWO_CORE_SIZING } from '../helpers/cluster'
 import { privatePm2 } from '../helpers/pm2'
 import { startRedis } from '../helpers/redis-server'
 import { freePort } from '../../src/dev/free-port'
+import { DEV_KEYS, DEV_URI_PREFIX, provisionDevEnvironment } from '../../src/dev/provision'
 import { until } from '../helpers/until'
 import { signedLoad } from '../helpers/signed-load'
 
@@ -18,16 +20,22 @@ const frontend = testFrontend()
 const mode = frontend === 'node' ? 'cluster' : 'fork'
 
 t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under continuous signed load loses no request, and an invalid file leaves the app serving`, async t => {
-  // Provision a dev directory (token, certificate, config), then run it under PM2 instead.
-  const dev = await startDevServer()
-  t.equal(await dev.stop(), 0)
+  // A dev directory (token, certificate, config) as `npm run dev` provisions it, run under PM2 instead. Provisioned
+  // directly: starting and stopping the dev CLI first only cost a proxy start (dev-cli.test.ts tests the CLI itself).
+  const devDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-pm2-dev-'))
   const port = await freePort()
+  const provisioned = await provisionDevEnvironment(devDir, port)
+  // Any region: the dev configuration has no allowedRegions.
+  const connection: Connection = {
+    endpoint: `https://127.0.0.1:${port}`, uriPrefix: DEV_URI_PREFIX, region: 'us-east-1', keys: DEV_KEYS, caFile: provisioned.certFile,
+    accessKeyId: provisioned.accessKeyId, secretAccessKey: provisioned.secretAccessKey,
+  }
   // Two instances share the port, so they share a replay cache too (they refuse to start without one).
   const redis = await startRedis()
   t.teardown(redis.stop)
   const pm2 = privatePm2({
     XKSGATE__redis: JSON.stringify({ url: redis.url }),
-    XKSGATE_CONFIG: path.join(dev.dir, 'config.json'),
+    XKSGATE_CONFIG: provisioned.configFile,
     XKSGATE_PM2_NAME: 'xksgate-test',
     XKSGATE__server__port: String(port),
     XKSGATE__server__frontend: frontend,
@@ -35,7 +43,7 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
     XKSGATE__log__level: 'warn',
     ...TWO_CORE_SIZING,
     ...RELOAD_TEST_BUDGET,
-    SOFTHSM2_CONF: path.join(dev.dir, 'softhsm', 'softhsm2.conf'),
+    SOFTHSM2_CONF: path.join(devDir, 'softhsm', 'softhsm2.conf'),
   })
   t.teardown(pm2.kill)
   await pm2.cmd('start', 'ecosystem.config.cjs')
@@ -46,12 +54,11 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
   t.equal(before.length, 2, 'two instances online')
   t.match(await pm2.cmd('jlist'), `"exec_mode":"${mode}_mode"`, `PM2 runs them in ${mode} mode`)
 
-  const connection = { ...dev.connection, endpoint: `https://127.0.0.1:${port}` }
   const load = signedLoad(connection, { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey }, LOOPS, 100)
   let beforeReload = 0
   let afterReload = 0
   let reloadMs = 0
-  const configFile = path.join(dev.dir, 'config.json')
+  const configFile = provisioned.configFile
   const validConfig = fs.readFileSync(configFile, 'utf8')
   const outLog = (): string => fs.readFileSync(path.join(pm2.home, 'logs', 'xksgate-test-out.log'), 'utf8')
   const REFUSED = 'configuration refused; serving the configuration a running instance of this PM2 app validated. Fix the file, then pm2 reload ecosystem.config.cjs'
@@ -107,5 +114,5 @@ t.test(`pm2 reload (${mode} mode, 2 instances, ${frontend} frontend) under conti
   t.match(refusals[0]?.problems, [/^\/keyStores\/0\/credentials\/0\/accessKeyId: /], 'naming the field')
   t.equal(counts.failed, 0, `no request failed: ${counts.errors.join(' | ')}`)
   await pm2.cmd('delete', 'xksgate-test')
-  fs.rmSync(dev.dir, { recursive: true, force: true })
+  fs.rmSync(devDir, { recursive: true, force: true })
 })
