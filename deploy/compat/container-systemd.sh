@@ -99,12 +99,16 @@ systemd_checks() {
     bash -c "[[ \$(${in[*]} systemctl show -P ExecMainStatus xksgate) == 0 && \$(${in[*]} systemctl show -P Result xksgate) == success ]]"
 
   # A wrong HSM PIN: the proxy exits 2, which RestartPreventExitStatus keeps from being restarted (each start would
-  # spend a PIN attempt). The configuration stays valid, so ExecStartPost's `ready` reads it and waits.
+  # spend a PIN attempt). The configuration stays valid, so ExecStartPost's `ready` reads it and waits, until the
+  # main process is gone.
   cp -a "$dir/etc/secrets/hsm-pin" "$dir/etc/secrets/hsm-pin.good" && printf '00000000' >"$dir/etc/secrets/hsm-pin"
   "${in[@]}" systemctl reset-failed xksgate 2>/dev/null
-  local started=$SECONDS
+  local started=$SECONDS took
   "${in[@]}" systemctl start xksgate 2>/dev/null
-  echo "systemctl start with a wrong HSM PIN failed after $((SECONDS - started)) s"
+  took=$((SECONDS - started))
+  echo "systemctl start with a wrong HSM PIN failed after $took s"
+  # ExecStartPost's `ready --pid $MAINPID` ends its wait once the proxy has exited, not after --wait's 120 s.
+  check "$label: a start with a wrong PIN fails once the proxy exits (${took} s, not ready's 120 s)" test "$took" -lt 90
   sleep 8 # above RestartSec=5: a restart would have happened by now
   check "$label: a configuration error (a wrong PIN, exit 2) is not restarted" \
     bash -c "[[ \$(${in[*]} systemctl show -P ExecMainStatus xksgate) == 2 && \$(${in[*]} systemctl show -P NRestarts xksgate) == 0 && \$(${in[*]} systemctl is-active xksgate) == failed ]]"
