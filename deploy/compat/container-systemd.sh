@@ -19,7 +19,7 @@ systemd_checks() {
   printf 'FROM %s\nUSER root\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv >/dev/null && rm -rf /var/lib/apt/lists/* && ln -s /usr/local/bin/node /usr/bin/node\nCOPY xksgate.service /etc/systemd/system/xksgate.service\nHEALTHCHECK NONE\nENTRYPOINT ["/sbin/init"]\n' \
     "$trial" >"$dir/Containerfile"
   step "podman build $image (systemd on $trial)"
-  if ! podman build --format docker -t "$image" "$dir" >"$work/systemd-build.log" 2>&1; then
+  if ! podman build --format docker -t "$image" "${apt_cache_mount[@]}" "$dir" >"$work/systemd-build.log" 2>&1; then
     tail -n 20 "$work/systemd-build.log" >&2; fail "$label: an image with systemd builds"; return
   fi
 
