@@ -23,7 +23,8 @@ systemd_checks() {
     tail -n 20 "$work/systemd-build.log" >&2; fail "$label: an image with systemd builds"; return
   fi
 
-  # The trial's configuration, moved to the places the unit's sandbox expects.
+  # The trial's configuration, moved to the places the unit's sandbox expects (SoftHSM's own configuration, which
+  # the embedded default names in hsm.environment, included).
   cp -a "$volume/softhsm/tokens" "$dir/softhsm/" && printf 'directories.tokendir = /var/lib/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' >"$dir/softhsm/softhsm2.conf"
   cp -a "$volume/tls" "$volume/secrets" "$dir/etc/"
   openssl rand -hex 32 >"$dir/etc/secrets/audit-key"
@@ -31,6 +32,7 @@ systemd_checks() {
     | .healthPort = {port: 9100, host: "0.0.0.0"} | .shutdown.graceMs = 3000 | .health.intervalMs = 2000
     | .cluster.processes = 2 | .replay.allowProcessLocal = true | .hsm.threads = 1
     | .hsm.opTimeoutMs = 2000 | .server.requestTimeoutMs = 5000
+    | if .hsm.environment.SOFTHSM2_CONF? then .hsm.environment.SOFTHSM2_CONF = "/var/lib/softhsm/softhsm2.conf" else . end
     | .audit = {file: "/var/log/xksgate/audit.jsonl", key: {file: "/etc/xksgate/secrets/audit-key"}}' \
     "$volume/config.json" >"$dir/etc/config.json" || { fail "$label: the configuration for the unit"; return; }
   echo 'SOFTHSM2_CONF=/var/lib/softhsm/softhsm2.conf' >"$dir/etc/env"
