@@ -121,7 +121,8 @@ base_image() {
 # of its own: a mount over /etc/ssl/certs would break the runtime stage's apt-get install ca-certificates),
 # nodedir, so node-gyp builds pkcs11js against the base image's headers instead of downloading them, and its
 # package cache: the build's `npm ci` installs the same lockfile as the host's, from the same tarballs. The host's
-# node_modules itself cannot be reused: its addons are built for this machine's Node and C library.
+# node_modules itself would load in the image (pkcs11js is an N-API addon), but the Dockerfile's own npm ci is what
+# an operator's build runs, and what this checks.
 npm_dir=$work/npm npm_cache=$(npm config get cache)
 mkdir -p "$npm_dir" "$npm_cache"
 {
