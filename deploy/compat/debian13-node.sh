@@ -70,7 +70,7 @@ in_root() {
 
 # p11-kit and p11-kit-modules: the remote PKCS#11 hop (test/integration/hsm-remote-hop.test.ts); trixie's 0.25
 # carries the AES-GCM parameters that bookworm's 0.24 does not.
-packages=(softhsm2 redis-server openssl ca-certificates g++ make python3 git p11-kit p11-kit-modules)
+packages=(softhsm2 redis-server openssl ca-certificates g++ make python3 git p11-kit p11-kit-modules faketime)
 if ! in_root dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   step "apt-get install ${packages[*]} in the root"
   in_root apt-get update -qq

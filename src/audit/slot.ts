@@ -5,22 +5,13 @@
  * the predecessor's last record left it. Two live writers never share a file, which would fork its chain.
  */
 import fs from 'node:fs'
+import { processExists } from '../runtime/process-exists'
 
 const MAX_SLOTS = 1024
 
 export interface Slot { index: number, file: string, release: () => void }
 
 export const slotFile = (file: string, index: number): string => index === 0 ? file : `${file}.${index}`
-
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: a process of another user has that pid, which is not ours; treat the slot as taken.
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 function tryLock (lock: string): boolean {
   try {
@@ -30,7 +21,8 @@ function tryLock (lock: string): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }
   const owner = Number(fs.readFileSync(lock, 'utf8'))
-  if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false
+  // A live owner, or one of another user (which is not ours either), keeps its slot.
+  if (Number.isInteger(owner) && owner > 0 && processExists(owner)) return false
   // Its process is gone: take it over. Another process doing the same at this instant loses at 'wx'.
   fs.rmSync(lock, { force: true })
   try {

@@ -70,7 +70,8 @@ t.test('the good client certificate is served; the five bad ones and none are re
     const none = await attempt(undefined, version)
     // In TLS 1.3 the client's side of the handshake is complete before the server reads its (empty) Certificate.
     if (version === 'TLSv1.2') t.notOk(none.handshake, `${version}, no certificate: the handshake fails`)
-    t.equal(none.error, version === 'TLSv1.3' ? 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' : 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', `${version}, no certificate: the alert`)
+    // The same handshake_failure alert: OpenSSL 3.0 (Node 20) names it SSLV3_ALERT_…, 3.2 and later (Node 22, 24) SSL/TLS_ALERT_….
+    t.match(none.error, version === 'TLSv1.3' ? /^ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED$/ : /^ERR_SSL_(SSLV3|SSL\/TLS)_ALERT_HANDSHAKE_FAILURE$/, `${version}, no certificate: the alert`)
     t.equal(none.received, '', `${version}, no certificate: nothing answered`)
   }
   for (const [name, cert] of Object.entries(bad)) {

@@ -18,7 +18,7 @@ t.test('systemd: no restart on a configuration error, readiness by xksgate ready
   t.same(directives('RestartPreventExitStatus'), [String(CONFIG_ERROR_EXIT)])
   t.same(directives('Restart'), ['on-failure'])
   t.same(directives('Type'), ['exec'])
-  t.match(directives('ExecStartPost'), [/\/dist\/src\/main\.js ready --wait \d+$/])
+  t.match(directives('ExecStartPost'), [/\/dist\/src\/main\.js ready --wait \d+ --pid \$MAINPID$/])
   const wait = Number(/--wait (\d+)/.exec(directives('ExecStartPost')[0])?.[1])
   t.ok(Number(directives('TimeoutStartSec')[0]) > wait, 'the start timeout outlasts the readiness wait')
   const writable = directives('ReadWritePaths').flatMap(v => v.split(/\s+/))
