@@ -26,13 +26,32 @@ function openssl (args: string[]): void {
   execFileSync('openssl', args, { stdio: 'pipe' })
 }
 
-/** A certificate for `subject` from the CA; negative `days` gives one that expired at once. */
-function issue (dir: string, name: string, subject: string, days: number, tls: Required<ClientTls>): CertPair {
+/**
+ * How an expired certificate is dated, tried in order: OpenSSL 3.0 (Debian 12) takes a negative `-days`, which 3.4
+ * and later refuse ("end date before start date", Debian 13's 3.5); those take the dates themselves, which 3.0
+ * has no option for. Either way it expired a day ago.
+ */
+function expiredValidity (now = Date.now()): string[][] {
+  const day = 86_400_000
+  const asn1Time = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'
+  return [['-days', '-1'], ['-not_before', asn1Time(now - 2 * day), '-not_after', asn1Time(now - day)]]
+}
+
+/** A certificate for `subject` from the CA, dated by the first of `validities` this openssl takes. */
+function issue (dir: string, name: string, subject: string, validities: string[][], tls: Required<ClientTls>): CertPair {
   const pair = { certFile: path.join(dir, `${name}.pem`), keyFile: path.join(dir, `${name}.key`) }
   const csr = path.join(dir, `${name}.csr`)
   openssl(['req', '-new', ...EC_KEY, '-subj', subject, '-keyout', pair.keyFile, '-out', csr])
-  openssl(['x509', '-req', '-in', csr, '-CA', tls.caFile, '-CAkey', tls.caKeyFile, '-days', String(days), '-out', pair.certFile])
-  return pair
+  let refused: unknown
+  for (const validity of validities) {
+    try {
+      openssl(['x509', '-req', '-in', csr, '-CA', tls.caFile, '-CAkey', tls.caKeyFile, ...validity, '-out', pair.certFile])
+      return pair
+    } catch (err) {
+      refused = err
+    }
+  }
+  throw refused
 }
 
 /** The subject of the configured client certificate, as openssl -subj takes it. */
@@ -51,8 +70,8 @@ export function makeBadClientCerts (tls: ClientTls): BadClientCerts {
     const ca = { ...tls, caFile: tls.caFile, caKeyFile: tls.caKeyFile }
     return {
       selfSigned,
-      expired: issue(dir, 'expired', subjectOf(tls.certFile), -1, ca),
-      wrongSubject: issue(dir, 'wrong-subject', '/CN=not-kms.selftest.invalid', 2, ca),
+      expired: issue(dir, 'expired', subjectOf(tls.certFile), expiredValidity(), ca),
+      wrongSubject: issue(dir, 'wrong-subject', '/CN=not-kms.selftest.invalid', [['-days', '2']], ca),
       remove,
     }
   } catch (err) {
