@@ -8,24 +8,14 @@
 // First: libuv's thread pool is sized before anything uses it, as the proxy's entry points do.
 import '../../src/runtime/uv-pool'
 import crypto from 'node:crypto'
-import path from 'node:path'
 import t from 'tap'
-import { Pkcs11Pool } from '../../src/hsm/pool'
-import { createShapedHsm } from '../helpers/shaped-hsm'
-import { createTestToken } from '../helpers/softhsm'
+import { startShapedPool } from '../helpers/shaped-pool'
 
 const AAD = Buffer.from([0, 0, 0])
 const PLAINTEXT = crypto.randomBytes(4096)
 
 t.test('a network HSM stays concurrent while health checks and key lookups run', async t => {
-  const token = await createTestToken()
-  t.teardown(token.cleanup)
-  const { modulePath, control } = createShapedHsm(path.join(token.dir, 'shaped'), { latencyMs: 2 })
-  t.teardown(() => control.close())
-  const pool = await Pkcs11Pool.start({
-    modulePath, tokenLabel: token.tokenLabel, pin: token.pin, threads: 1, sessionsPerThread: 1, maxSessions: 16, ivSource: 'random', maxBatch: 32,
-  })
-  t.teardown(() => pool.close())
+  const { pool, control } = await startShapedPool(t, { latencyMs: 2 })
 
   const end = Date.now() + 2000
   const client = async (): Promise<number> => {

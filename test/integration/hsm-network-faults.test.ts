@@ -7,12 +7,9 @@
 // First: libuv's thread pool is sized before anything uses it, as the proxy's entry points do.
 import '../../src/runtime/uv-pool'
 import crypto from 'node:crypto'
-import path from 'node:path'
 import t from 'tap'
-import { Pkcs11Pool } from '../../src/hsm/pool'
 import type { HsmOutcome, EncryptResult } from '../../src/hsm/types'
-import { createShapedHsm } from '../helpers/shaped-hsm'
-import { createTestToken } from '../helpers/softhsm'
+import { startShapedPool } from '../helpers/shaped-pool'
 import { until } from '../helpers/until'
 
 const AAD = Buffer.from([0, 0, 0])
@@ -21,14 +18,7 @@ const PLAINTEXT = crypto.randomBytes(4096)
 interface Answered { at: number, outcome: HsmOutcome<EncryptResult> }
 
 t.test('Pkcs11Pool on a network HSM (shaped module)', async t => {
-  const token = await createTestToken()
-  t.teardown(token.cleanup)
-  const { modulePath, control } = createShapedHsm(path.join(token.dir, 'shaped'), { latencyMs: 1 })
-  t.teardown(() => control.close())
-  const pool = await Pkcs11Pool.start({
-    modulePath, tokenLabel: token.tokenLabel, pin: token.pin, threads: 1, sessionsPerThread: 1, maxSessions: 16, ivSource: 'random', maxBatch: 32,
-  })
-  t.teardown(() => pool.close())
+  const { pool, control } = await startShapedPool(t, { latencyMs: 1 })
   const encrypt = (deadlineMs = 2000): Promise<HsmOutcome<EncryptResult>> =>
     pool.encrypt({ deadline: Date.now() + deadlineMs, keyLabel: 'foo', plaintext: PLAINTEXT, gcmAad: AAD })
 
@@ -80,18 +70,11 @@ t.test('Pkcs11Pool on a network HSM (shaped module)', async t => {
   })
 
   t.test('an HSM that allows 4 sessions: the pool never opens more, and everything is served', async t => {
-    const token2 = await createTestToken()
-    t.teardown(token2.cleanup)
-    const shaped = createShapedHsm(path.join(token2.dir, 'shaped'), { latencyMs: 1, maxSessions: 4 })
-    t.teardown(() => shaped.control.close())
-    const small = await Pkcs11Pool.start({
-      modulePath: shaped.modulePath, tokenLabel: token2.tokenLabel, pin: token2.pin, threads: 1, sessionsPerThread: 1, maxSessions: 16, ivSource: 'random', maxBatch: 32,
-    })
-    t.teardown(() => small.close())
+    const { pool: small, control: smallControl } = await startShapedPool(t, { latencyMs: 1, maxSessions: 4 })
     const outcomes = await Promise.all(Array.from({ length: 400 }, () =>
       small.encrypt({ deadline: Date.now() + 5000, keyLabel: 'foo', plaintext: PLAINTEXT, gcmAad: AAD })))
     t.ok(outcomes.every(o => o.ok), 'all 400 served')
-    const c = shaped.control.counters()
+    const c = smallControl.counters()
     t.ok(c.maxInFlight <= 4, `at most 4 operations in the HSM at once (${c.maxInFlight})`)
     t.ok(small.stats().sessionsOpen <= 4, `${small.stats().sessionsOpen} sessions open`)
   })
