@@ -2,7 +2,9 @@
  * Which processes listen on a TCP port, to name them when xksgate refuses a port that something else serves.
  * Linux only: the LISTEN sockets of /proc/net/tcp and tcp6, matched by inode against /proc/<pid>/fd. Processes of
  * other users are not visible without privileges; elsewhere the answer is simply empty. Only the pid and the
- * executable's short name (/proc/<pid>/comm) are reported: a command line may carry another program's secrets.
+ * executable's file name are reported: a command line may carry another program's secrets. The name comes from
+ * /proc/<pid>/exe, not /proc/<pid>/comm, which is the main thread's name: Node 22 and later name theirs
+ * "MainThread", which would not tell an operator that the holder is a Node process.
  */
 import fs from 'node:fs'
 
@@ -22,9 +24,15 @@ export function listeningProcesses (port: number): PortHolder[] {
       const target = readlink(`/proc/${pid}/fd/${fd}`)
       return target.startsWith('socket:[') && inodes.has(target.slice('socket:['.length, -1))
     })
-    if (holds) holders.push({ pid: Number(pid), command: readText(`/proc/${pid}/comm`).trim() || '?' })
+    if (holds) holders.push({ pid: Number(pid), command: executableName(pid) })
   }
   return holders
+}
+
+/** The executable's file name ("node", "nginx"), or the thread name where the link cannot be read. */
+function executableName (pid: string): string {
+  const exe = readlink(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '')
+  return exe.slice(exe.lastIndexOf('/') + 1) || readText(`/proc/${pid}/comm`).trim() || '?'
 }
 
 export function describeHolders (holders: readonly PortHolder[]): string {
