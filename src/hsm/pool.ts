@@ -38,6 +38,8 @@ export interface Pkcs11PoolOptions {
   maxBatch: number
   /** How long start() waits for every worker to log in. @default 30000 */
   startTimeoutMs?: number
+  /** After a session would not open, how long a thread waits before it opens more (executor.ts). @default 10000 */
+  sessionRetryMs?: number
   /** Recoveries and session events, for logs and metrics. */
   onEvent?: (e: HsmEvent) => void
   /** Each operation's time in the HSM (ms), for the latency histogram. */
@@ -163,6 +165,7 @@ export class Pkcs11Pool implements HsmBackend {
       gate: gateLease.buffer,
       gateLaneBase: gateLease.base,
       lanes: laneBuffer,
+      sessionRetryMs: options.sessionRetryMs,
     }
     const piscina = new Piscina({
       filename: WORKER_FILE,

@@ -7,25 +7,12 @@
  */
 // First: libuv's thread pool is sized before anything uses it, as the proxy's entry points do.
 import '../../src/runtime/uv-pool'
-import crypto from 'node:crypto'
 import t from 'tap'
-import { startShapedPool } from '../helpers/shaped-pool'
-
-const AAD = Buffer.from([0, 0, 0])
-const PLAINTEXT = crypto.randomBytes(4096)
+import { keepEncrypting, startShapedPool } from '../helpers/shaped-pool'
 
 t.test('a network HSM stays concurrent while health checks and key lookups run', async t => {
   const { pool, control } = await startShapedPool(t, { latencyMs: 2 })
 
-  const end = Date.now() + 2000
-  const client = async (): Promise<number> => {
-    let served = 0
-    while (Date.now() < end) {
-      const outcome = await pool.encrypt({ deadline: Date.now() + 2000, keyLabel: 'foo', plaintext: PLAINTEXT, gcmAad: AAD })
-      if (outcome.ok) served++
-    }
-    return served
-  }
   const probes = setInterval(() => {
     void pool.tokenInfo(Date.now() + 1000)
     void pool.describeKey('foo', Date.now() + 1000)
@@ -36,7 +23,7 @@ t.test('a network HSM stays concurrent while health checks and key lookups run',
     const limit = pool.stats().concurrencyLimit
     if (limit > 1 || limits.length > 0) limits.push(limit)
   }, 5)
-  const served = (await Promise.all(Array.from({ length: 16 }, client))).reduce((a, b) => a + b, 0)
+  const served = await keepEncrypting(pool, 16, 2000)
   clearInterval(probes)
   clearInterval(watch)
 

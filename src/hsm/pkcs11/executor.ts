@@ -23,6 +23,8 @@ export interface WorkerConfig {
   /** Where this pool's lanes start in `gate`. */
   gateLaneBase: number
   lanes: SharedArrayBuffer
+  /** After a session would not open, how long before this thread tries to open more. @default SESSION_RETRY_MS */
+  sessionRetryMs?: number
 }
 
 /**
@@ -38,6 +40,13 @@ export type WorkerMessage =
 export const CLOSE_SESSIONS = 'close-sessions'
 export const SESSIONS_CLOSED = 'sessions-closed'
 
+/**
+ * How long a thread stays at the sessions it has after another would not open. The HSM's own session limit
+ * (CKR_SESSION_COUNT: other applications hold the rest) and a fault while it restarts or fails over look the same
+ * from here, and both pass: the bound is tried again, never kept for the thread's life, or one refused open
+ * during an HSM restart would cut the thread's concurrency until the process restarts.
+ */
+const SESSION_RETRY_MS = 10_000
 const overloaded = (): HsmOpOutcome => ({ ok: false, failure: { kind: 'Overloaded', message: 'deadline passed before an HSM worker took the operation' } })
 const internal = (err: unknown): HsmOpOutcome => ({ ok: false, failure: { kind: 'Internal', message: describe(err) } })
 
@@ -61,13 +70,18 @@ export class Executor {
   /** Operations of this thread inside the module; the gate is held shared while there is any. */
   #inside = 0
   #sessions: number
-  #maxSessions: number
+  readonly #maxSessions: number
+  readonly #sessionRetryMs: number
+  /** Until then no session opens beyond those there are (Date.now() ms): the last open failed. */
+  #noNewSessionUntil = 0
   readonly #driver: AsyncDriverContext
 
-  constructor (readonly ctx: CryptokiContext, sessions: TokenSession[], readonly sessionOptions: TokenSessionOptions, maxSessions: number) {
+  constructor (readonly ctx: CryptokiContext, sessions: TokenSession[], readonly sessionOptions: TokenSessionOptions,
+    maxSessions: number, sessionRetryMs = SESSION_RETRY_MS) {
     this.#idle = [...sessions]
     this.#sessions = sessions.length
     this.#maxSessions = Math.max(maxSessions, sessions.length)
+    this.#sessionRetryMs = sessionRetryMs
     this.#driver = { api: ctx.api, calls: new ThreadCalls(), generation: () => ctx.gate.generation }
   }
 
@@ -95,7 +109,7 @@ export class Executor {
       }
       for (const s of sessions) s.open()
     })
-    return new Executor(ctx, sessions, options, Math.min(config.maxSessions, lanes.sessionsPerLane, tokenMaxSessions(api, ctx.slot)))
+    return new Executor(ctx, sessions, options, Math.min(config.maxSessions, lanes.sessionsPerLane, tokenMaxSessions(api, ctx.slot)), config.sessionRetryMs)
   }
 
   /** The most sessions this thread will open. */
@@ -155,21 +169,23 @@ export class Executor {
     }
   }
 
-  /** An idle session, a new one while under maxSessions, else the next one released; null if none can open. */
+  /**
+   * An idle session, a new one while under maxSessions, else the next one released; null if none can open. After
+   * an open fails, the thread stays at the sessions it has for `sessionRetryMs`, then tries again.
+   */
   async #acquire (): Promise<TokenSession | null> {
     const idle = this.#idle.pop()
     if (idle !== undefined) return idle
-    if (this.#sessions < this.#maxSessions) {
+    if (this.#sessions < this.#maxSessions && Date.now() >= this.#noNewSessionUntil) {
       const session = new TokenSession(this.ctx, { ...this.sessionOptions, index: this.#sessions++ })
       this.#enter()
       try {
         session.open()
         return session
       } catch (err) {
-        // The HSM's own limit (CKR_SESSION_COUNT) or a device fault: stay at the sessions there are.
         this.#sessions--
-        this.#maxSessions = Math.max(1, this.#sessions)
-        this.ctx.onEvent({ event: 'recovery-failed', lane: this.ctx.lane, session: this.#sessions, detail: `cannot open another session: ${describe(err)}` })
+        this.#noNewSessionUntil = Date.now() + this.#sessionRetryMs
+        this.ctx.onEvent({ event: 'recovery-failed', lane: this.ctx.lane, session: this.#sessions, detail: `cannot open another session (tried again in ${this.#sessionRetryMs} ms): ${describe(err)}` })
         if (this.#sessions === 0) return null
       } finally {
         this.#leave()
