@@ -1,7 +1,8 @@
 /**
  * The short fuzz run (bench/reliability/fuzz): 10,000 mutated requests (JSON, base64, headers, SigV4 fields,
  * framing), correctly signed where the mutation is in the body. Every answer must be spec-shaped JSON with no
- * unexpected 5xx, or a closed connection for broken framing, and the proxy must still serve afterwards. The
+ * unexpected 5xx; broken framing may instead close the connection, or be refused by the HTTP parser's own page
+ * (the uWS build of Node 22 and 24), and the proxy must still serve afterwards. The
  * seed is random per run and printed; XKSGATE_FUZZ_SEED=S reruns one, and a failure names the case to replay
  * with `npm run reliability -- --seed S --case N`.
  */

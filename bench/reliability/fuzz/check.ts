@@ -48,3 +48,15 @@ export function shapeProblem (res: ParsedResponse): string | undefined {
   if (errorMessage !== undefined && (typeof errorMessage !== 'string' || !/^[\x20-\x7e]{0,511}$/.test(errorMessage))) return 'errorMessage not < 512 printable ASCII'
   return undefined
 }
+
+/**
+ * Whether `res` is the HTTP parser's own refusal of a head it cannot parse, sent before xksgate sees a request:
+ * the @btc-vision uWS build (Node 22 and 24) answers a chunk extension, a malformed or repeated framing header, a
+ * missing Host, HTTP/1.0 and too many fields with its own 400, 505 or 431 page, Connection: close and neither
+ * Content-Type nor Content-Length (docs/behaviour.md "HTTP framing"). RFC 9112 lets a server answer broken framing
+ * so, and then close; only a case with broken framing may be answered this way.
+ */
+export function parserRefusal (res: ParsedResponse): boolean {
+  return [400, 431, 505].includes(res.status) && res.headers.connection === 'close' &&
+    !('content-type' in res.headers) && !('content-length' in res.headers)
+}

@@ -1,5 +1,5 @@
 import { buildCase, type FuzzCase, type FuzzTarget } from './cases'
-import { shapeProblem } from './check'
+import { parserRefusal, shapeProblem } from './check'
 import { FuzzConnection, type Outcome, type Wire } from './send'
 
 /**
@@ -21,7 +21,10 @@ export interface FuzzTotals {
   seed: number
   requests: number
   answered: number
-  /** Broken framing answered by closing the connection (or not answered before the client gave up). */
+  /**
+   * Broken framing answered by closing the connection (or not answered before the client gave up), or refused by
+   * the HTTP parser itself before xksgate saw a request (parserRefusal).
+   */
   closed: number
   byStatus: Record<string, number>
   byKind: Record<string, number>
@@ -49,7 +52,8 @@ export async function runFuzz (o: FuzzOptions): Promise<FuzzTotals> {
     totals.requests++
     totals.byKind[c.kind] = (totals.byKind[c.kind] ?? 0) + 1
     const fail = (reason: string): void => { totals.failures.push({ n: c.n, kind: c.kind, what: c.what, reason }) }
-    if (outcome.kind === 'answer') {
+    if (outcome.kind === 'answer' && (c.mayClose || c.endAfterWrite) && parserRefusal(outcome.response)) totals.closed++
+    else if (outcome.kind === 'answer') {
       totals.answered++
       const status = String(outcome.response.status)
       totals.byStatus[status] = (totals.byStatus[status] ?? 0) + 1
@@ -86,7 +90,7 @@ export function fuzzSummary (t: FuzzTotals): string {
   const statuses = Object.entries(t.byStatus).sort().map(([s, n]) => `${s}: ${n}`).join(', ')
   const kinds = Object.entries(t.byKind).map(([k, n]) => `${k} ${n}`).join(', ')
   const lines = [`fuzz seed ${t.seed}: ${t.requests} requests in ${(t.ms / 1000).toFixed(1)} s (${kinds}); ` +
-    `${t.answered} answered (${statuses}), ${t.closed} closed on broken framing, ${t.failures.length} failures`]
+    `${t.answered} answered (${statuses}), ${t.closed} closed or refused by the HTTP parser on broken framing, ${t.failures.length} failures`]
   for (const f of t.failures.slice(0, 20)) lines.push(`  FAILED case ${f.n} (--seed ${t.seed} --case ${f.n}) ${f.kind} [${f.what}]: ${f.reason}`)
   return lines.join('\n')
 }
