@@ -393,11 +393,18 @@ export class Pkcs11Pool implements HsmBackend {
     for (const link of this.#links.values()) {
       for (const p of link.pending.values()) if (!p.settled && now > p.op.deadline) late.push(p)
     }
-    // An operation the HSM holds past its deadline: it is slower than the limit assumed, or hung.
-    if (late.length > 0) this.#limiter.drop()
-    // Timers run before I/O in each event-loop turn: on a saturated loop a worker's answer may already be
-    // waiting behind this timer, so decide once the pending messages have been handled.
-    if (late.length > 0) setImmediate(() => { for (const p of late) settle(p, timedOut(p.op)) })
+    // Timers run before I/O in each event-loop turn: on a saturated or stalled loop a worker's answer may already
+    // be waiting behind this timer, so decide once the pending messages have been handled. Only an operation still
+    // unanswered then was held by the HSM past its deadline (slower than the limit assumed, or hung) and cuts the
+    // limit: one answered in time but read late says nothing of the HSM, and counting it would shrink the limit
+    // while this host's CPU is the bottleneck, down to one operation at a time.
+    if (late.length > 0) {
+      setImmediate(() => {
+        const unanswered = late.filter(p => !p.settled)
+        if (unanswered.length > 0) this.#limiter.drop()
+        for (const p of unanswered) settle(p, timedOut(p.op))
+      })
+    }
     this.#whenIdle()
   }
 
