@@ -77,6 +77,8 @@ export class ConcurrencyLimit {
   #baselineMs: number | undefined
   /** Below it the limit doubles; set at the first cut. */
   #slowStartEnd = Infinity
+  /** The next window's mean replaces the baseline (see goConcurrent). */
+  #rebase = false
 
   /** `max`: the most the HSM and the configuration allow (sessions at once). */
   constructor (max: number, now: () => number = Date.now) {
@@ -164,8 +166,9 @@ export class ConcurrencyLimit {
       this.#meanMs = mean
       this.#decideMode()
       // Only a window with few operations at once shows the HSM's own time: at more, it may be queueing.
-      if (this.#baselineMs === undefined || mean < this.#baselineMs) this.#baselineMs = mean
+      if (this.#baselineMs === undefined || this.#rebase || mean < this.#baselineMs) this.#baselineMs = mean
       else if (this.#peak <= UNLOADED) this.#baselineMs += (mean - this.#baselineMs) * BASELINE_DRIFT
+      this.#rebase = false
     }
     const batchDrops = this.#batchDropWindows > 0
     if (batchDrops) this.#batchDropWindows--
@@ -210,9 +213,14 @@ export class ConcurrencyLimit {
   /**
    * Leaving batches starts a slow start of its own: the timeouts of operations that queued behind the batches
    * (this window's and the next's) say nothing about how many the HSM takes at once, and must not end it at 1.
+   * Nor does a baseline learnt while the HSM was CPU work on this host (an HSM whose latency rose, or the first
+   * operations of a module that answers some calls locally) say what this HSM takes unloaded: kept, its
+   * microseconds would make every window look queued, and the gradient would pin the limit at a few operations
+   * for good (the baseline follows a slower HSM only in unloaded windows). The next window's mean sets it anew.
    */
   #goConcurrent (): void {
     this.#concurrent = true
+    this.#rebase = true
     this.#slowStartEnd = Infinity
     this.#batchDropWindows = 2
     this.#limit = Math.min(this.#max, Math.max(this.#limit, 2))

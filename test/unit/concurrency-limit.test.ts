@@ -189,3 +189,23 @@ t.test('timeouts of operations that queued behind the batches do not end the slo
   }
   t.ok(limits[4] >= 32, `doubles from the switch on: ${limits.join(', ')}`)
 })
+
+t.test('a baseline learnt in batches is replaced when the HSM goes concurrent: its latency rose from µs to ms', async t => {
+  let now = 0
+  const limit = new ConcurrencyLimit(64, () => now)
+  for (let w = 0; w < 3; w++) {
+    for (let i = 0; i < 50; i++) limit.sample(0.05)
+    limit.inUse(1, true)
+    now += WINDOW_MS
+  }
+  t.equal(limit.limit, 1, 'batches while the HSM answers in 50 µs')
+  const limits: number[] = []
+  for (let w = 0; w < 8; w++) {
+    for (let i = 0; i < 30; i++) limit.sample(5)
+    limit.inUse(limit.limit, true)
+    now += WINDOW_MS
+    limits.push(limit.limit)
+  }
+  t.ok(limit.concurrent, 'concurrent once every operation takes 5 ms')
+  t.ok(limits[7] >= 16, `the limit grows with 5 ms operations waiting: ${limits.join(', ')} (a 50 µs baseline pinned it at 3)`)
+})
