@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run test:container`: builds the container image with the real Dockerfile and runs it under podman (runc),
-# the checks behind docs/deployment/containers.md "Containers". `.ci/run` runs it with XKSGATE_CI_CONTAINER=1.
+# the checks behind docs/deployment/containers.md "Containers". `.ci/run` runs it by default (XKSGATE_CI_CONTAINER=0 leaves it out).
 # Needs root; installs podman, runc, debootstrap, podman-compose and CNI's dnsname plugin when missing, and sets
 # podman's host settings this machine needs (containers.conf.d/50-xksgate-test.conf: runc, cgroupfs, no default
 # ulimits).
