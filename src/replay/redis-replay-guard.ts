@@ -3,7 +3,7 @@ import type { RedisClient } from '../redis/connect'
 import { SharedBudget } from '../redis/shared-budget'
 import { XksError } from '../xks/errors'
 import type { MemoryReplayGuard } from './memory-replay-guard'
-import { OutageBacklog } from './outage-backlog'
+import { type BacklogEntry, OutageBacklog } from './outage-backlog'
 import { SignatureState } from './signature-table'
 import type { LocalReplayStats, ReplayGuard, ReplayGuardStatus, ReplayScope, ReplayVerdict } from './types'
 
@@ -50,6 +50,14 @@ end
 return 0`
 
 const BACKFILL_CHUNK = 500
+/**
+ * A chunk of the backfill that Redis has not answered by then is given up and tried again: the proxy's client has
+ * no command timeout of its own, and a backfill must not wait forever on a Redis that accepts but never answers.
+ */
+const BACKFILL_CHUNK_BUDGET_MS = 5000
+/** A failed backfill is tried again after this pause, doubled at each failure up to the next constant. */
+const BACKFILL_RETRY_MS = 1000
+const BACKFILL_RETRY_MAX_MS = 30_000
 /** Redis rounds a PX below this up to it; a record never lives shorter than one second. */
 const MIN_TTL_MS = 1000
 
@@ -93,6 +101,11 @@ export class RedisReplayGuard implements ReplayGuard {
   /** Signatures accepted from the local cache during the outage, written to Redis once it is back. */
   private readonly backlog: OutageBacklog
   private readonly counters = { fallbacks: 0, refusals: 0, outages: 0 }
+  private readonly backfillBudget = new SharedBudget(BACKFILL_CHUNK_BUDGET_MS)
+  /** One backfill at a time: a second outage's signatures join the backlog the running one drains next. */
+  private backfilling = false
+  private backfillRetryMs = BACKFILL_RETRY_MS
+  private backfillRetry: NodeJS.Timeout | undefined
   private readonly onReady = (): void => this.recovered()
   private readonly onDown = (): void => this.degrade('connection lost')
   // ioredis emits 'error' for every failed reconnect; without a listener it would only be printed.
@@ -166,6 +179,7 @@ export class RedisReplayGuard implements ReplayGuard {
     this.client.off('close', this.onDown)
     this.client.off('end', this.onDown)
     this.client.off('error', this.onError)
+    clearTimeout(this.backfillRetry)
     await this.local.close()
   }
 
@@ -207,11 +221,38 @@ export class RedisReplayGuard implements ReplayGuard {
    * Writes the signatures accepted locally during the outage to Redis, so that other instances reject them from
    * now on. It narrows the fail-open gap to replays made *during* the outage. Written as used, whatever became
    * of them here: a re-presentation after the outage is then refused rather than risked. Chunked so it never
-   * floods the auto-pipeline that live requests share; it stops at the first failure (the next outage starts a
-   * new backlog).
+   * floods the auto-pipeline that live requests share.
+   *
+   * A chunk that fails (Redis refused the writes, or did not answer within its budget) goes back into the backlog
+   * with the rest, and the backfill is tried again after a pause while the connection stays up; if the
+   * connection drops, the next 'ready' starts it. Before, the first failure dropped every signature not yet
+   * written, so one slow answer just after a restart reopened the cross-instance replay gap for the whole outage.
    */
   private async backfill (): Promise<void> {
-    const entries = this.backlog.take()
+    if (this.backfilling) return
+    this.backfilling = true
+    clearTimeout(this.backfillRetry)
+    this.backfillRetry = undefined
+    try {
+      while (this.backlog.size > 0 && this.degradedReason === undefined) {
+        const entries = this.backlog.take()
+        const failed = await this.writeBacklog(entries)
+        if (failed === undefined) continue
+        for (const { key, expiresAtMs } of entries.slice(failed.from)) this.backlog.add(key, expiresAtMs)
+        this.logger.warn({ err: failed.error, left: this.backlog.size, retryInMs: this.backfillRetryMs },
+          'replay cache: backfill after outage failed, will try again')
+        this.backfillRetry = setTimeout(() => { void this.backfill() }, this.backfillRetryMs).unref()
+        this.backfillRetryMs = Math.min(this.backfillRetryMs * 2, BACKFILL_RETRY_MAX_MS)
+        return
+      }
+      this.backfillRetryMs = BACKFILL_RETRY_MS
+    } finally {
+      this.backfilling = false
+    }
+  }
+
+  /** Writes `entries` chunk by chunk; on a failure, the index of the first chunk not known to be written. */
+  private async writeBacklog (entries: BacklogEntry[]): Promise<{ from: number, error: unknown } | undefined> {
     for (let i = 0; i < entries.length; i += BACKFILL_CHUNK) {
       const now = this.now()
       const writes = entries.slice(i, i + BACKFILL_CHUNK)
@@ -219,11 +260,11 @@ export class RedisReplayGuard implements ReplayGuard {
         .map(async ({ key, expiresAtMs }) =>
           await this.client.set(key, USED, 'PX', Math.ceil(expiresAtMs - now), 'NX'))
       try {
-        await Promise.all(writes)
+        await this.backfillBudget.run(Promise.all(writes))
       } catch (error) {
-        this.logger.warn({ err: error, left: entries.length - i }, 'replay cache: backfill after outage stopped')
-        return
+        return { from: i, error }
       }
     }
+    return undefined
   }
 }
