@@ -16,9 +16,8 @@ import { startProxy } from './proxy-process'
  * loop at cfg.steadyRate (1,800 req/s, KMS's rate per key store); the floor is the transport's p50 at that rate
  * (scenario a) plus the latency. Both servers run on their own dev environment behind one shaped HSM. The naive
  * server stays up across latencies (it learns nothing); the proxy is started anew at each, with the HSM already
- * that far away, as an operator's would be: a proxy kept busy while its HSM's latency rises keeps the lower
- * latency as its baseline and holds a low concurrency limit (docs/operations.md, "Known limit"), which is not
- * what this scenario measures.
+ * that far away, as an operator's would be: how a proxy kept busy follows a rise of its HSM's latency
+ * (docs/operations.md, "An HSM whose own latency rises while it is busy") is not what this scenario measures.
  */
 
 export interface NetHsmFigures {

@@ -13,9 +13,14 @@
  *   becomes limit × gradient + √limit, the gradient being baseline × TOLERANCE / mean time, between 0.5 and 1
  *   (Gradient2): it grows by √limit while the HSM does not queue, and settles where its queueing balances that.
  *   At least Little's law for the arrivals at the baseline time (rate × time × HEADROOM). The baseline is the
- *   lowest mean seen; it follows a higher mean only in windows with at most UNLOADED operations at once, so
- *   that an HSM that got slower for good is learnt again, while queueing at a high limit never passes for the
- *   HSM's own time;
+ *   lowest mean seen; it follows a higher mean in windows with at most UNLOADED operations at once, so that an
+ *   HSM that got slower for good is learnt again, while queueing at a high limit never passes for the HSM's
+ *   own time;
+ * - the latency held the limit down for `probeEvery` windows in a row: the next window is a probe at half as
+ *   many again. An HSM that queues internally takes longer per operation when given more at once; one whose own
+ *   time rose (while always busy, so that no window was unloaded) does not, and its mean becomes the baseline.
+ *   A probe that finds queueing restores the limit and waits twice as long before the next, up to
+ *   PROBE_EVERY_MAX, so that a capped HSM sees a tenth of a second of half again as much queueing, once in 6 s;
  * - the limit went half unused: it shrinks by one, so a burst's sessions are handed back slowly.
  */
 
@@ -44,6 +49,11 @@ const WINDOWS_TO_GO_CONCURRENT = 3
 const SLOW_IN_A_ROW_TO_GO_CONCURRENT = 24
 /** Little's law target = arrivals × mean time × this, so that a burst finds a free session. */
 const HEADROOM = 1.5
+/** Windows held down by the latency before the first probe above the limit, and most between two probes. */
+const PROBE_EVERY = 5
+const PROBE_EVERY_MAX = 64
+/** A probe's mean below this many times the mean it left says the HSM did not queue what it was given more. */
+const PROBE_TOLERANCE = 1.2
 
 export interface LimitView {
   limit: number
@@ -79,6 +89,12 @@ export class ConcurrencyLimit {
   #slowStartEnd = Infinity
   /** The next window's mean replaces the baseline (see goConcurrent). */
   #rebase = false
+  /** Windows in a row in which the latency held the limit down, and the sum of their means. */
+  #heldWindows = 0
+  #heldMeanSum = 0
+  #probeEvery = PROBE_EVERY
+  /** The window under way is a probe above `fromLimit`, left when the mean was `meanMs`. */
+  #probe: { fromLimit: number, meanMs: number } | undefined
 
   /** `max`: the most the HSM and the configuration allow (sessions at once). */
   constructor (max: number, now: () => number = Date.now) {
@@ -173,25 +189,63 @@ export class ConcurrencyLimit {
     const batchDrops = this.#batchDropWindows > 0
     if (batchDrops) this.#batchDropWindows--
     const mean = this.#meanMs
-    const baseline = this.#baselineMs ?? mean
+    const probe = this.#probe
+    this.#probe = undefined
     if (!this.#concurrent) {
       this.#limit = 1
     } else if (this.#drops > 0 && !batchDrops) {
+      if (probe !== undefined) this.#probeFound(probe, false)
       this.#cut(0.75)
     } else if (this.#count === 0) {
       // Nothing finished: nothing learnt.
     } else if (this.#saturated) {
-      // Gradient2: at most the baseline's tolerance the HSM does not queue (1); beyond, the limit shrinks in
-      // proportion, and the square root added keeps it probing, so noise in the latency cannot pin it at 1.
-      const gradient = Math.min(1, Math.max(0.5, baseline * TOLERANCE / mean))
-      if (gradient < 1) this.#slowStartEnd = Math.min(this.#slowStartEnd, limit)
-      const grown = limit < this.#slowStartEnd ? limit * 2 : Math.floor(limit * gradient) + Math.ceil(Math.sqrt(limit))
-      // Little's law at the HSM's unloaded time: what the arrivals need unless the HSM itself slows down.
-      const little = Math.ceil(this.#arrivals / elapsedMs * baseline * HEADROOM)
-      this.#limit = Math.min(this.#max, Math.max(1, grown, little))
+      if (probe !== undefined && !this.#probeFound(probe, this.#peak > probe.fromLimit && mean < probe.meanMs * PROBE_TOLERANCE)) return
+      this.#grow(limit, mean, elapsedMs)
     } else if (this.#peak < limit / 2) {
       this.#limit = Math.max(1, limit - 1)
     }
+  }
+
+  /**
+   * Gradient2: at most the baseline's tolerance the HSM does not queue (1); beyond, the limit shrinks in
+   * proportion, and the square root added keeps it probing, so noise in the latency cannot pin it at 1.
+   */
+  #grow (limit: number, mean: number, elapsedMs: number): void {
+    const baseline = this.#baselineMs ?? mean
+    const gradient = Math.min(1, Math.max(0.5, baseline * TOLERANCE / mean))
+    if (gradient < 1) this.#slowStartEnd = Math.min(this.#slowStartEnd, limit)
+    const grown = limit < this.#slowStartEnd ? limit * 2 : Math.floor(limit * gradient) + Math.ceil(Math.sqrt(limit))
+    // Little's law at the HSM's unloaded time: what the arrivals need unless the HSM itself slows down.
+    const little = Math.ceil(this.#arrivals / elapsedMs * baseline * HEADROOM)
+    this.#limit = Math.min(this.#max, Math.max(1, grown, little))
+    if (gradient === 1 || this.#limit <= limit) {
+      this.#heldWindows = gradient === 1 ? 0 : this.#heldWindows
+      this.#heldMeanSum = gradient === 1 ? 0 : this.#heldMeanSum
+    }
+    if (gradient === 1) return
+    this.#heldWindows++
+    this.#heldMeanSum += mean
+    if (this.#heldWindows < this.#probeEvery || this.#limit >= this.#max) return
+    this.#probe = { fromLimit: this.#limit, meanMs: this.#heldMeanSum / this.#heldWindows }
+    this.#limit = Math.min(this.#max, this.#limit + Math.ceil(this.#limit / 2))
+    this.#heldWindows = 0
+    this.#heldMeanSum = 0
+  }
+
+  /**
+   * What a probe above the limit found: the HSM's own time (`ownTime`: more at once, and each took no longer),
+   * which becomes the baseline, or queueing, which sends the limit back and the next probe further off. Answers
+   * whether the window goes on to be evaluated as any other.
+   */
+  #probeFound (probe: { fromLimit: number, meanMs: number }, ownTime: boolean): boolean {
+    if (ownTime) {
+      this.#baselineMs = Math.min(probe.meanMs, this.#meanMs)
+      this.#probeEvery = PROBE_EVERY
+      return true
+    }
+    this.#limit = probe.fromLimit
+    this.#probeEvery = Math.min(this.#probeEvery * 2, PROBE_EVERY_MAX)
+    return false
   }
 
   /**
