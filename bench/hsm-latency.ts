@@ -81,7 +81,7 @@ async function main (): Promise<void> {
     const restarted = await restart?.()
     const ms = (p: number): number => Math.round(open.ok.getValueAtPercentile(p) / 100) / 10
     console.log(JSON.stringify({
-      latencyMs, env, closedRps: Math.round(closed.okRps), closedNon2xx: closed.non2xx, closed: closedSeen,
+      latencyMs, env, closedRps: Math.round(closed.okRps), closedNon2xx: closed.non2xx, closedStatuses: closed.statuses, closed: closedSeen,
       at1800: { servedRps: Math.round(open.okRps), p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), non2xx: open.non2xx, statuses: open.statuses, ...openSeen },
       ...(restarted !== undefined && { restart: restarted }),
       loadAverage: os.loadavg().map(l => Math.round(l * 10) / 10),
