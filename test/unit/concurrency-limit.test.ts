@@ -66,6 +66,21 @@ function simulate (hsm: Hsm, load: Load, seconds: number, max = 64): Run {
   return { limit, peak, throughput: doneLastSecond, limits }
 }
 
+/**
+ * Drives `limit` on the fake clock `clock` through `windows` windows, in each of which `perWindow` operations of
+ * `ms` finish while work waits at the limit; the limit after each window.
+ */
+function busyWindows (limit: ConcurrencyLimit, clock: { now: number }, windows: number, perWindow: number, ms: number): number[] {
+  const limits: number[] = []
+  for (let w = 0; w < windows; w++) {
+    for (let i = 0; i < perWindow; i++) limit.sample(ms)
+    limit.inUse(limit.limit, true)
+    clock.now += WINDOW_MS
+    limits.push(limit.limit)
+  }
+  return limits
+}
+
 t.test('an HSM that is CPU work on this host keeps batches on one session', async t => {
   const run = simulate({ serviceMs: () => 0.03 }, { clients: 64 }, 2)
   t.equal(run.limit.concurrent, false, `${0.03} ms < ${WORTH_CONCURRENCY_MS} ms: not worth several at once`)
@@ -127,13 +142,13 @@ t.test('drops (busy answers, timeouts) cut the limit by a quarter; growth after 
 })
 
 t.test('a limit left half unused shrinks slowly', async t => {
-  let now = 0
-  const limit = new ConcurrencyLimit(64, () => now)
-  for (let i = 0; i < 5; i++) { for (let j = 0; j < 10; j++) limit.sample(1); limit.inUse(limit.limit, true); now += WINDOW_MS }
+  const clock = { now: 0 }
+  const limit = new ConcurrencyLimit(64, () => clock.now)
+  busyWindows(limit, clock, 5, 10, 1)
   const high = limit.limit
   for (let j = 0; j < 10; j++) limit.sample(1)
   limit.inUse(1, false)
-  now += WINDOW_MS
+  clock.now += WINDOW_MS
   t.equal(limit.limit, high - 1)
 })
 
@@ -171,41 +186,25 @@ t.test('an HSM 5 ms away leaves batches after two dozen operations, not three wi
 })
 
 t.test('timeouts of operations that queued behind the batches do not end the slow start', async t => {
-  let now = 0
-  const limit = new ConcurrencyLimit(64, () => now)
+  const clock = { now: 0 }
+  const limit = new ConcurrencyLimit(64, () => clock.now)
   // Batches: operations pile up behind one session and time out as the HSM's latency is learnt.
   for (let i = 0; i < 24; i++) { limit.sample(5); limit.drop(); limit.inUse(1, true) }
   t.equal(limit.concurrent, true)
-  now += WINDOW_MS
+  clock.now += WINDOW_MS
   limit.drop()
   limit.inUse(limit.limit, true)
-  now += WINDOW_MS
-  const limits: number[] = []
-  for (let w = 0; w < 5; w++) {
-    for (let i = 0; i < 20; i++) limit.sample(5)
-    limit.inUse(limit.limit, true)
-    now += WINDOW_MS
-    limits.push(limit.limit)
-  }
+  clock.now += WINDOW_MS
+  const limits = busyWindows(limit, clock, 5, 20, 5)
   t.ok(limits[4] >= 32, `doubles from the switch on: ${limits.join(', ')}`)
 })
 
 t.test('a baseline learnt in batches is replaced when the HSM goes concurrent: its latency rose from µs to ms', async t => {
-  let now = 0
-  const limit = new ConcurrencyLimit(64, () => now)
-  for (let w = 0; w < 3; w++) {
-    for (let i = 0; i < 50; i++) limit.sample(0.05)
-    limit.inUse(1, true)
-    now += WINDOW_MS
-  }
+  const clock = { now: 0 }
+  const limit = new ConcurrencyLimit(64, () => clock.now)
+  busyWindows(limit, clock, 3, 50, 0.05)
   t.equal(limit.limit, 1, 'batches while the HSM answers in 50 µs')
-  const limits: number[] = []
-  for (let w = 0; w < 8; w++) {
-    for (let i = 0; i < 30; i++) limit.sample(5)
-    limit.inUse(limit.limit, true)
-    now += WINDOW_MS
-    limits.push(limit.limit)
-  }
+  const limits = busyWindows(limit, clock, 8, 30, 5)
   t.ok(limit.concurrent, 'concurrent once every operation takes 5 ms')
   t.ok(limits[7] >= 16, `the limit grows with 5 ms operations waiting: ${limits.join(', ')} (a 50 µs baseline pinned it at 3)`)
 })
