@@ -7,6 +7,7 @@ import { CLOSE_SESSIONS, SESSIONS_CLOSED, type WorkerConfig, type WorkerMessage 
 import type { InitGate } from './pkcs11/init-gate'
 import { LaneTable } from './pkcs11/lanes'
 import { ConcurrencyLimit } from './concurrency-limit'
+import { PendingTable } from './pending-table'
 import { settlesWithin } from '../settles-within'
 import { markNativeWork } from './native-work'
 import { leaseGateLanes, type GateLease } from './pkcs11/module-gates'
@@ -58,7 +59,7 @@ interface Pending {
 interface WorkerLink {
   threadId: number
   port: MessagePort
-  pending: Map<number, Pending>
+  pending: PendingTable<Pending>
   /** The worker could not open its sessions: it answers Unavailable, so it is used only when no other is ready. */
   failed: boolean
   onSessionsClosed?: () => void
@@ -119,7 +120,6 @@ export class Pkcs11Pool implements HsmBackend {
   readonly #tokenLabel: string
   readonly #limiter: ConcurrencyLimit
   readonly #onHsmTime: (ms: number) => void
-  #nextId = 0
   #queue: Pending[] = []
   #opsInFlight = 0
   #flushScheduled = false
@@ -335,11 +335,7 @@ export class Pkcs11Pool implements HsmBackend {
   }
 
   #send (link: WorkerLink, batch: Pending[], concurrency: number): void {
-    const ids = batch.map(p => {
-      const id = this.#nextId = (this.#nextId + 1) >>> 0
-      link.pending.set(id, p)
-      return id
-    })
+    const ids = batch.map(p => link.pending.add(p))
     const packed = encodeOps({ concurrency, ids, ops: batch.map(p => p.op) })
     this.#opsInFlight += batch.length
     this.#batches++
@@ -354,9 +350,8 @@ export class Pkcs11Pool implements HsmBackend {
     }
     const { ids, outcomes, hsmMicros } = decodeOutcomes(message as ArrayBuffer)
     ids.forEach((id, i) => {
-      const p = link.pending.get(id)
+      const p = link.pending.take(id)
       if (p === undefined) return
-      link.pending.delete(id)
       this.#opsInFlight--
       const outcome = outcomes[i] ?? unavailable('HSM worker returned no result')
       // Only what the HSM answered tells its latency: not an operation that never reached it (deadline passed
@@ -391,7 +386,7 @@ export class Pkcs11Pool implements HsmBackend {
     this.#queue = this.#queue.filter(p => !p.settled)
     const late: Pending[] = []
     for (const link of this.#links.values()) {
-      for (const p of link.pending.values()) if (!p.settled && now > p.op.deadline) late.push(p)
+      link.pending.forEach(p => { if (!p.settled && now > p.op.deadline) late.push(p) })
     }
     // Timers run before I/O in each event-loop turn: on a saturated or stalled loop a worker's answer may already
     // be waiting behind this timer, so decide once the pending messages have been handled. Only an operation still
@@ -412,9 +407,9 @@ export class Pkcs11Pool implements HsmBackend {
   #onWorkerGone (threadId: number): void {
     const link = this.#links.get(threadId)
     this.#links.delete(threadId)
-    for (const p of link?.pending.values() ?? []) settle(p, unavailable('HSM worker crashed'))
-    this.#opsInFlight -= link?.pending.size ?? 0
-    link?.pending.clear()
+    const held = link?.pending.clear() ?? []
+    for (const p of held) settle(p, unavailable('HSM worker crashed'))
+    this.#opsInFlight -= held.length
     this.#flush()
     this.#whenIdle()
     const lane = this.#lanes.orphan(threadId)
@@ -431,7 +426,7 @@ export class Pkcs11Pool implements HsmBackend {
           failedToStart.add(m.threadId)
           reject(new Error(m.hsmStartFailed))
         } else if ('hsmReady' in m) {
-          const link: WorkerLink = { threadId: m.hsmReady, port: m.port, pending: new Map(), failed: failedToStart.has(m.hsmReady) }
+          const link: WorkerLink = { threadId: m.hsmReady, port: m.port, pending: new PendingTable(), failed: failedToStart.has(m.hsmReady) }
           m.port.on('message', (answer: ArrayBuffer | string) => this.#onAnswer(link, answer))
           this.#links.set(link.threadId, link)
           // The token's own session bound, which the worker read, may be below maxSessions.
