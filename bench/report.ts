@@ -52,6 +52,7 @@ export function table (r: Results, cfg: BenchConfig): string {
       ratio(us, naiveUs), '≤ 200 µs and ≤ 0.75× naive', verdict(naiveUs === undefined ? undefined : us <= 200 && us <= 0.75 * naiveUs)])
   }
   if (r.proxy?.meanBatch !== undefined) rows.push(['c. operations per HSM batch', r.proxy.meanBatch.toFixed(1), '-', '-', '-', '-'])
+  if (r.proxy?.majorGcsPer10k !== undefined) rows.push(['c. full collections per 10,000 requests', r.proxy.majorGcsPer10k.toFixed(1), '-', '-', '-', '-'])
   if (r.scaling !== undefined) {
     rows.push(['g. full path, 2 processes', `${n0(r.scaling.load.okRps)} req/s`, fullRps === undefined ? '-' : `1 process ${n0(fullRps)} req/s`,
       ratio(r.scaling.load.okRps, fullRps), '-', '-'])
@@ -153,6 +154,7 @@ export function jsonLine (r: Results): string {
     serverUsPerRequest: round(r.proxy?.full && serverUs(r.proxy.full), 1),
     naiveServerUsPerRequest: round(r.naive && serverUs(r.naive), 1),
     meanHsmBatch: round(r.proxy?.meanBatch, 1),
+    majorGcsPer10k: round(r.proxy?.majorGcsPer10k, 1),
     twoProcessRps: round(r.scaling?.load.okRps, 0),
     p50MsAt1800: round(steady && pctMs(steady.ok, 50)),
     p99MsAt1800: round(steady && pctMs(steady.ok, 99)),

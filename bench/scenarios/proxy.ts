@@ -21,13 +21,19 @@ export interface ProxyResults {
   full: ServerFigures
   /** Operations per batch sent to the HSM threads during c (from the proxy's own counters). */
   meanBatch?: number
+  /**
+   * Full (mark-compact) collections per 10,000 requests during c. A request's objects should die young; a rise
+   * here means something promotes them (bench/README.md "Full collections in the request path").
+   */
+  majorGcsPer10k?: number
   steady?: SteadyFigures
   overload?: ServerFigures & { rate: number }
 }
 
 export interface BenchRedis { url: string, pid: number }
 
-const BATCH_COUNTERS = ['xksgate_hsm_batches_total', 'xksgate_hsm_batched_operations_total'] as const
+const MAJOR_GCS = 'nodejs_gc_duration_seconds_count{kind="major"}'
+const C_COUNTERS = ['xksgate_hsm_batches_total', 'xksgate_hsm_batched_operations_total', 'xksgate_requests_total', MAJOR_GCS] as const
 
 /**
  * `dir` becomes the proxy's dev environment; the naive baseline reuses it afterwards. The server figures include
@@ -45,17 +51,20 @@ export async function proxyScenarios (cfg: BenchConfig, dir: string, redis: Benc
     const base = { port, creds, templates, mix: cfg.mix, threads: cfg.threads, warmupMs: cfg.warmupMs }
 
     const metricsUrl = proxy.info.metricsUrl
-    const batches0 = metricsUrl === undefined ? undefined : await readCounters(metricsUrl, BATCH_COUNTERS)
+    const counters0 = metricsUrl === undefined ? undefined : await readCounters(metricsUrl, C_COUNTERS)
     const full = await measureServer(cfg, pids, () => runLoad({ ...base, connections: cfg.connections, measureMs: cfg.measureMs }))
-    const batches1 = metricsUrl === undefined ? undefined : await readCounters(metricsUrl, BATCH_COUNTERS)
+    const counters1 = metricsUrl === undefined ? undefined : await readCounters(metricsUrl, C_COUNTERS)
     console.log(`  c. full path, closed loop: ${full.load.okRps.toFixed(0)} req/s (p50 ${pctMs(full.load.ok, 50)} ms, ` +
       `p99 ${pctMs(full.load.ok, 99)} ms), server ${full.serverCores.toFixed(2)} cores, ` +
       `client ${full.load.clientCores.toFixed(2)}, others ${full.foreignCores.toFixed(2)}, ${non2xxText(full.load)}`)
     const results: ProxyResults = { notes, redis: proxy.redis, full }
-    if (batches0 !== undefined && batches1 !== undefined) {
-      const sent = batches1.xksgate_hsm_batches_total - batches0.xksgate_hsm_batches_total
-      results.meanBatch = (batches1.xksgate_hsm_batched_operations_total - batches0.xksgate_hsm_batched_operations_total) / Math.max(1, sent)
-      console.log(`  c. HSM batches: ${results.meanBatch.toFixed(1)} operations per batch on average`)
+    if (counters0 !== undefined && counters1 !== undefined) {
+      const delta = (name: typeof C_COUNTERS[number]): number => counters1[name] - counters0[name]
+      results.meanBatch = delta('xksgate_hsm_batched_operations_total') / Math.max(1, delta('xksgate_hsm_batches_total'))
+      // Warm-up included: the counters are read around the whole run.
+      results.majorGcsPer10k = delta(MAJOR_GCS) * 10_000 / Math.max(1, delta('xksgate_requests_total'))
+      console.log(`  c. HSM batches: ${results.meanBatch.toFixed(1)} operations per batch on average; ` +
+        `${results.majorGcsPer10k.toFixed(1)} full collections per 10,000 requests`)
     }
 
     if (cfg.scenarios.has('d')) {
