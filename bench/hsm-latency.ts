@@ -8,7 +8,8 @@
  * (an HSM restart, an HA failover); the line then says how many operations the HSM had in flight at that instant
  * and how many requests failed within the second after it and later. One JSON line. `--proxy-cli` measures another build (e.g. the
  * main branch's dist/src/dev/cli.js) with this one's client, and `--env` sets a configuration override for it
- * (`XKSGATE__hsm__threads=8`), so two designs are measured the same way, back to back.
+ * (`XKSGATE__hsm__threads=8`), so two designs are measured the same way, back to back. `--naive` then runs the
+ * naive baseline (bench/baselines/naive-server.ts) on the same HSM in the same closed loop, for the ratio.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -25,7 +26,7 @@ import { encryptTemplate } from './loadgen/templates'
 const CONNECTIONS = 64
 const RATE = 1800
 
-interface Args { latencyMs: number, cli: string | undefined, env: Record<string, string>, openConnections: number, restartAtMs?: number }
+interface Args { latencyMs: number, cli: string | undefined, env: Record<string, string>, openConnections: number, restartAtMs?: number, naive: boolean }
 
 function args (): Args {
   const argv = process.argv.slice(2)
@@ -35,18 +36,22 @@ function args (): Args {
   let cli: string | undefined
   let openConnections = CONNECTIONS
   let restartAtMs: number | undefined
+  let naive = false
   for (let i = 1; i < argv.length; i += 2) {
-    if (argv[i] === '--proxy-cli') cli = argv[i + 1]
+    if (argv[i] === '--naive') {
+      naive = true
+      i--
+    } else if (argv[i] === '--proxy-cli') cli = argv[i + 1]
     else if (argv[i] === '--open-connections' && Number(argv[i + 1]) >= 1) openConnections = Number(argv[i + 1])
     else if (argv[i] === '--restart-at-ms' && Number(argv[i + 1]) >= 0) restartAtMs = Number(argv[i + 1])
     else if (argv[i] === '--env' && argv[i + 1]?.includes('=')) env[argv[i + 1].split('=')[0]] = argv[i + 1].slice(argv[i + 1].indexOf('=') + 1)
     else throw new Error(`unknown argument ${argv[i]}`)
   }
-  return { latencyMs, cli, env, openConnections, restartAtMs }
+  return { latencyMs, cli, env, openConnections, restartAtMs, naive }
 }
 
 async function main (): Promise<void> {
-  const { latencyMs, cli, env, openConnections, restartAtMs } = args()
+  const { latencyMs, cli, env, openConnections, restartAtMs, naive } = args()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xksgate-hsm-latency-'))
   const port = await freePort()
   // The cached library has no .conf beside it, so it takes its shaping from the environment (docs/shaped-hsm.md);
@@ -70,7 +75,8 @@ async function main (): Promise<void> {
     }
     const watch = (): Watch => watchProxy(proc.child.pid!, info.metricsUrl)
     const closedWatch = watch()
-    const closed = await runLoad({ ...base, measureMs: 8000 })
+    const closedLoop = { ...base, measureMs: 8000 }
+    const closed = await runLoad(closedLoop)
     const closedSeen = await closedWatch.stop(closed.okRps + closed.non2xx / 10)
     const openWatch = watch()
     const restart = shaped === undefined || info.metricsUrl === undefined
@@ -79,10 +85,18 @@ async function main (): Promise<void> {
     const open = await runLoad({ ...base, connections: openConnections, rate: RATE, measureMs: 10_000 })
     const openSeen = await openWatch.stop(open.okRps)
     const restarted = await restart?.()
-    const ms = (p: number): number => Math.round(open.ok.getValueAtPercentile(p) / 100) / 10
+    await proc.stop()
+    const naiveRps = naive ? await naiveClosedLoop(path.join(dir, 'naive'), modulePath, { ...process.env, ...shaping }, closedLoop) : undefined
+    const ms = (p: number, h = open.ok): number => Math.round(h.getValueAtPercentile(p) / 100) / 10
     console.log(JSON.stringify({
       latencyMs, env, closedRps: Math.round(closed.okRps), closedNon2xx: closed.non2xx, closedStatuses: closed.statuses, closed: closedSeen,
-      at1800: { servedRps: Math.round(open.okRps), p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), non2xx: open.non2xx, statuses: open.statuses, ...openSeen },
+      ...(naiveRps !== undefined && { naiveClosedRps: Math.round(naiveRps), closedVsNaive: Math.round(closed.okRps / naiveRps * 10) / 10 }),
+      at1800: {
+        servedRps: Math.round(open.okRps), p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), non2xx: open.non2xx, statuses: open.statuses,
+        // A capped HSM's excess should be a quick 429: its latency from the intended send, as the 200s'.
+        ...(open.throttled.totalCount > 0 && { throttledP99Ms: ms(99, open.throttled) }),
+        ...openSeen,
+      },
       ...(restarted !== undefined && { restart: restarted }),
       loadAverage: os.loadavg().map(l => Math.round(l * 10) / 10),
     }))
@@ -91,6 +105,24 @@ async function main (): Promise<void> {
     shaped?.control.close()
     killAllNow()
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The naive baseline (bench/baselines/naive-server.ts: node:https, pkcs11js called synchronously on the main
+ * thread) on the same shaped HSM, in the same closed loop as the proxy's: its requests answered a second.
+ */
+async function naiveClosedLoop (dir: string, modulePath: string, env: NodeJS.ProcessEnv, base: Parameters<typeof runLoad>[0]): Promise<number> {
+  const port = await freePort()
+  const naive = start(process.execPath, [path.join(__dirname, 'baselines/naive-server.js'), dir, String(port)], `${dir}.log`,
+    { env: { ...env, XKSGATE__hsm__modulePath: modulePath } })
+  try {
+    await waitForFile(naive, path.join(dir, 'naive-connection.json'), 120_000)
+    const info = readConnection(path.join(dir, 'naive-connection.json'))
+    const load = await runLoad({ ...base, port: info.port, creds: info.creds, templates: [encryptTemplate(info.uriPrefix, info.keys.encryptDecrypt)] })
+    return load.okRps
+  } finally {
+    await naive.stop()
   }
 }
 
