@@ -34,6 +34,8 @@ export const METRIC = {
   /** Replay checks Redis could not answer in budget (served locally under fail-open-local, 503 under fail-closed). */
   replayRedisErrors: 'xksgate_replay_redis_errors_total',
   replayRedisUp: 'xksgate_replay_redis_up',
+  /** Signatures accepted during a Redis outage (fail-open-local) and not yet written to Redis. */
+  replayRedisBacklog: 'xksgate_replay_redis_backlog',
   /** The in-process signature table: live entries, capacity and the bytes it holds (allocated at startup). */
   replayLocalEntries: 'xksgate_replay_local_entries',
   replayLocalCapacity: 'xksgate_replay_local_capacity',

@@ -202,6 +202,7 @@ export class ProcessMetrics {
     }
     if (s.redisConfigured) {
       gauge(METRIC.replayRedisUp, 'Serving processes that reach Redis', () => s.replay.status().degraded ? 0 : 1)
+      gauge(METRIC.replayRedisBacklog, 'Signatures accepted during a Redis outage and not yet written to Redis', () => s.replay.status().backlog ?? 0)
       counter(METRIC.replayRedisErrors, 'Replay checks Redis did not answer in budget', s.redisErrors)
     }
     this.#attachBackends(s)

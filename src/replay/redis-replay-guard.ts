@@ -162,7 +162,8 @@ export class RedisReplayGuard implements ReplayGuard {
 
   status (): ReplayGuardStatus {
     const degraded = this.degradedReason !== undefined
-    return degraded ? { backend: 'redis', degraded, reason: this.degradedReason } : { backend: 'redis', degraded }
+    const backlog = this.backlog.size
+    return degraded ? { backend: 'redis', degraded, reason: this.degradedReason, backlog } : { backend: 'redis', degraded, backlog }
   }
 
   localStats (): LocalReplayStats {

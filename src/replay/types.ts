@@ -21,6 +21,11 @@ export interface ReplayGuardStatus {
   /** True while a configured Redis is unreachable and the guard runs on its local fallback. */
   degraded: boolean
   reason?: string
+  /**
+   * With Redis: signatures accepted on the local cache while Redis was unreachable (fail-open-local) and not yet
+   * written to it. Until they are, a replay sent to another instance is not caught.
+   */
+  backlog?: number
 }
 
 export interface ReplayGuard {

@@ -35,10 +35,14 @@ t.test('fail-open-local: Redis killed during traffic keeps serving, readiness de
   const metrics = (await fetchText(connection.metricsUrl ?? '')).body
   t.ok((sample(metrics, 'xksgate_replay_redis_errors_total') ?? 0) > 0, 'Redis errors counted')
   t.equal(sample(metrics, 'xksgate_replay_redis_up'), 0)
+  const backlog = sample(metrics, 'xksgate_replay_redis_backlog') ?? 0
+  t.ok(backlog > 0, `the signatures served during the outage wait for Redis (${backlog})`)
   await redis.restart()
   await until('readiness back', async () => (await client.send({ method: 'GET', path: '/readyz', unsigned: true })).status === 200)
   stopTraffic.abort()
   await traffic
+  await until('the backlog written to Redis', async () => sample((await fetchText(connection.metricsUrl ?? '')).body, 'xksgate_replay_redis_backlog') === 0)
+  t.pass('the backlog gauge is back to 0 once written')
   t.comment(`${statuses.length} requests across the outage`)
   t.same(new Set(statuses), new Set([200]), 'every request served, before, during and after the outage')
 })
