@@ -22,6 +22,7 @@ import { treeCpuSeconds } from './lib/procstat'
 import { proxyCli } from './lib/repo'
 import { runLoad } from './loadgen/run-load'
 import { encryptTemplate } from './loadgen/templates'
+import { startNaiveServer } from './scenarios/naive'
 
 const CONNECTIONS = 64
 const RATE = 1800
@@ -37,15 +38,18 @@ function args (): Args {
   let openConnections = CONNECTIONS
   let restartAtMs: number | undefined
   let naive = false
-  for (let i = 1; i < argv.length; i += 2) {
-    if (argv[i] === '--naive') {
+  for (let i = 1; i < argv.length; i++) {
+    const flag = argv[i]
+    if (flag === '--naive') {
       naive = true
-      i--
-    } else if (argv[i] === '--proxy-cli') cli = argv[i + 1]
-    else if (argv[i] === '--open-connections' && Number(argv[i + 1]) >= 1) openConnections = Number(argv[i + 1])
-    else if (argv[i] === '--restart-at-ms' && Number(argv[i + 1]) >= 0) restartAtMs = Number(argv[i + 1])
-    else if (argv[i] === '--env' && argv[i + 1]?.includes('=')) env[argv[i + 1].split('=')[0]] = argv[i + 1].slice(argv[i + 1].indexOf('=') + 1)
-    else throw new Error(`unknown argument ${argv[i]}`)
+      continue
+    }
+    const value = argv[++i]
+    if (flag === '--proxy-cli') cli = value
+    else if (flag === '--open-connections' && Number(value) >= 1) openConnections = Number(value)
+    else if (flag === '--restart-at-ms' && Number(value) >= 0) restartAtMs = Number(value)
+    else if (flag === '--env' && value?.includes('=')) env[value.split('=')[0]] = value.slice(value.indexOf('=') + 1)
+    else throw new Error(`unknown argument ${flag}`)
   }
   return { latencyMs, cli, env, openConnections, restartAtMs, naive }
 }
@@ -113,12 +117,8 @@ async function main (): Promise<void> {
  * thread) on the same shaped HSM, in the same closed loop as the proxy's: its requests answered a second.
  */
 async function naiveClosedLoop (dir: string, modulePath: string, env: NodeJS.ProcessEnv, base: Parameters<typeof runLoad>[0]): Promise<number> {
-  const port = await freePort()
-  const naive = start(process.execPath, [path.join(__dirname, 'baselines/naive-server.js'), dir, String(port)], `${dir}.log`,
-    { env: { ...env, XKSGATE__hsm__modulePath: modulePath } })
+  const { server: naive, info } = await startNaiveServer(dir, `${dir}.log`, { env: { ...env, XKSGATE__hsm__modulePath: modulePath } })
   try {
-    await waitForFile(naive, path.join(dir, 'naive-connection.json'), 120_000)
-    const info = readConnection(path.join(dir, 'naive-connection.json'))
     const load = await runLoad({ ...base, port: info.port, creds: info.creds, templates: [encryptTemplate(info.uriPrefix, info.keys.encryptDecrypt)] })
     return load.okRps
   } finally {

@@ -1,11 +1,9 @@
 import path from 'node:path'
 import type { BenchConfig } from '../config'
-import { readConnection } from '../lib/connection-info'
-import { start, waitForFile } from '../lib/procs'
 import { non2xxText, pctMs, runLoad, type LoadResult } from '../loadgen/run-load'
-import { freePort } from '../../src/dev/free-port'
 import { createShapedHsm } from '../../test/helpers/shaped-hsm'
 import { measureServer, type ServerFigures } from './measure'
+import { startNaiveServer } from './naive'
 import { prepareTemplates } from './prepare'
 import { startProxy } from './proxy-process'
 
@@ -37,12 +35,8 @@ export async function netHsmScenario (cfg: BenchConfig, dir: string, redis: { ur
   const shaped = createShapedHsm(path.join(dir, 'shaped'))
   const env = { ...process.env, XKSGATE__hsm__modulePath: shaped.modulePath }
   const naiveDir = path.join(dir, 'naive')
-  const naivePort = await freePort()
-  const naive = start(process.execPath, [path.join(__dirname, '../baselines/naive-server.js'), naiveDir, String(naivePort), redis.url],
-    `${naiveDir}.log`, { env })
+  const { server: naive, info: naiveInfo } = await startNaiveServer(naiveDir, `${naiveDir}.log`, { redisUrl: redis.url, env })
   try {
-    await waitForFile(naive, path.join(naiveDir, 'naive-connection.json'), 120_000)
-    const naiveInfo = readConnection(path.join(naiveDir, 'naive-connection.json'))
     const naiveLoad = await loadOn(cfg, naiveInfo)
     const figures: NetHsmFigures[] = []
     for (const latencyMs of cfg.hsmLatenciesMs) {
